@@ -1,0 +1,1 @@
+"""``ppipe show`` and ``ppipe check`` (filled in with the planner)."""

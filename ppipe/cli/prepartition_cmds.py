@@ -1,0 +1,1 @@
+"""Placeholder: commands of this module arrive with their issue."""

@@ -1,0 +1,1 @@
+"""``ppipe solve`` (filled in with the planner)."""

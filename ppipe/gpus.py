@@ -1,0 +1,113 @@
+"""The GPU catalog: data-sheet figures and serving defaults per GPU type.
+
+A catalog ships in ``data/gpus.json``; users extend or override entries with
+their own file (``$PPIPE_HOME/gpus.json`` or ``--catalog``) with the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ppipe.errors import DataError, InputError
+from ppipe.paths import SHIPPED_GPU_CATALOG, user_data_dir
+
+_REQUIRED = ("name", "class", "gpus_per_server", "mps_levels", "network_gbps",
+             "fp32_tflops", "mem_bw_gbps")
+
+
+@dataclass(frozen=True)
+class GpuType:
+    name: str
+    gpu_class: str  # "high" or "low"
+    gpus_per_server: int
+    mps_levels: int
+    network_gbps: float
+    fp32_tflops: float
+    tf32_tflops: float
+    fp16_tflops: float
+    mem_bw_gbps: float
+    memory_gb: float = 0.0
+    tdp_w: float = 0.0
+    sm_count: int = 0
+    architecture: str = ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["class"] = d.pop("gpu_class")
+        return d
+
+
+def _parse_entry(entry: object, source: Path) -> GpuType:
+    if not isinstance(entry, dict):
+        raise DataError(f"{source}: each entry of 'gpus' must be an object")
+    missing = [k for k in _REQUIRED if k not in entry]
+    if missing:
+        raise DataError(f"{source}: GPU {entry.get('name', '?')!r} lacks {', '.join(missing)}")
+    try:
+        fp32 = float(entry["fp32_tflops"])
+        return GpuType(
+            name=str(entry["name"]),
+            gpu_class=str(entry["class"]),
+            gpus_per_server=int(entry["gpus_per_server"]),
+            mps_levels=int(entry["mps_levels"]),
+            network_gbps=float(entry["network_gbps"]),
+            fp32_tflops=fp32,
+            tf32_tflops=float(entry.get("tf32_tflops", fp32)),
+            fp16_tflops=float(entry.get("fp16_tflops", fp32)),
+            mem_bw_gbps=float(entry["mem_bw_gbps"]),
+            memory_gb=float(entry.get("memory_gb", 0.0)),
+            tdp_w=float(entry.get("tdp_w", 0.0)),
+            sm_count=int(entry.get("sm_count", 0)),
+            architecture=str(entry.get("architecture", "")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{source}: GPU {entry.get('name', '?')!r} has a bad value: {exc}") from None
+
+
+def _read_catalog_file(path: Path) -> list[GpuType]:
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: GPU catalog not found") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("gpus"), list):
+        raise DataError(f"{path}: a GPU catalog needs a 'gpus' list")
+    return [_parse_entry(e, path) for e in doc["gpus"]]
+
+
+class GpuCatalog:
+    """GPU types by name; later files override earlier ones."""
+
+    def __init__(self, gpus: list[GpuType]):
+        self._gpus: dict[str, GpuType] = {}
+        for g in gpus:
+            self._gpus[g.name] = g
+
+    @classmethod
+    def load(cls, extra: list[Path] | None = None) -> "GpuCatalog":
+        gpus = _read_catalog_file(SHIPPED_GPU_CATALOG)
+        user = user_data_dir() / "gpus.json"
+        paths = ([user] if user.exists() else []) + list(extra or [])
+        for p in paths:
+            gpus.extend(_read_catalog_file(Path(p)))
+        return cls(gpus)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._gpus
+
+    def __iter__(self):
+        return iter(self._gpus.values())
+
+    def names(self) -> list[str]:
+        return list(self._gpus)
+
+    def get(self, name: str) -> GpuType:
+        try:
+            return self._gpus[name]
+        except KeyError:
+            raise InputError(
+                f"unknown GPU type {name!r} (known: {', '.join(self._gpus)})"
+            ) from None

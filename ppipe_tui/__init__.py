@@ -1,0 +1,1 @@
+"""ppipe-tui: the interactive planner in the terminal (Textual)."""
