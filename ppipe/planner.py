@@ -226,12 +226,23 @@ def solve_np(problem: PlanningProblem, **kw) -> SolveResult:
 
 
 def solve_dart_r(problem: PlanningProblem, solver: str = "highs", opts: SolveOptions | None = None,
-                 fallback: bool = True, on_message: Optional[Callable[[str], None]] = None) -> SolveResult:
+                 fallback: bool = True, on_message: Optional[Callable[[str], None]] = None,
+                 np_plan: Plan | None = None) -> SolveResult:
     """DART-r: NP splits the GPUs among models; each model then replicates a PPipe
-    "unit" of one GPU per type, plus single-GPU NP replicas on the type it has more of."""
+    "unit" of one GPU per type, plus single-GPU NP replicas on the type it has more of.
+
+    NP's max-min optimum often leaves a non-binding model's GPU count free, and
+    that split changes DART-r's result; ``np_plan`` imposes a given NP plan's split
+    (e.g. the reference's ``_bl`` plan of the same setting) instead of solving NP.
+    """
     opts = opts or SolveOptions()
     t0 = time.perf_counter()
-    base = solve_np(problem, solver=solver, opts=opts, fallback=fallback, on_message=on_message)
+    if np_plan is not None:
+        if np_plan.model_names != problem.names:
+            raise InputError(f"NP plan models {np_plan.model_names} do not match {problem.names}")
+        base = SolveResult("optimal", plan=np_plan, scheduler="np", solver="given")
+    else:
+        base = solve_np(problem, solver=solver, opts=opts, fallback=fallback, on_message=on_message)
     if base.plan is None:
         return replace(base, scheduler="dart-r")
     c = problem.cluster
@@ -343,7 +354,7 @@ def estimate_xput(problem: PlanningProblem, solver: str = "highs", opts: SolveOp
 
 def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "highs",
           opts: SolveOptions | None = None, estimate: bool = True, fallback: bool = True,
-          on_message: Optional[Callable[[str], None]] = None) -> SolveResult:
+          on_message: Optional[Callable[[str], None]] = None, np_plan: Plan | None = None) -> SolveResult:
     """Plan ``problem`` with ``scheduler``; fills est_xput with the NP flow first when
     ``estimate`` and the problem has none (SPEC section 4)."""
     if scheduler not in SCHEDULERS:
@@ -366,7 +377,7 @@ def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "hig
     elif scheduler == "np":
         res = solve_np(problem, **kw)
     elif scheduler == "dart-r":
-        res = solve_dart_r(problem, **kw)
+        res = solve_dart_r(problem, np_plan=np_plan, **kw)
     else:
         res = solve_np_single(problem)
     res.est_xput = [m.est_xput for m in problem.models]

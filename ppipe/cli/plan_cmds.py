@@ -1,1 +1,86 @@
-"""``ppipe show`` and ``ppipe check`` (filled in with the planner)."""
+"""``ppipe show`` and ``ppipe check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from ppipe.cli import app
+from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, parse_kv, print_json
+
+
+def _plan_tree(plan) -> Tree:
+    root = Tree(f"[bold]{plan.path.name if plan.path else 'plan'}[/]")
+    for m in plan.models:
+        node = root.add(f"[bold]{m.name}[/]  {m.xput:,.1f} req/s  SLO {m.sla / 1000:.1f} ms  "
+                        f"GPUs {', '.join(f'{g}:{v:g}' for g, v in m.gpus_used().items()) or 'none'}")
+        for i, pl in enumerate(m.pipelines):
+            pn = node.add(f"pipeline {i}: {' -> '.join(pl.gpu_sequence)}  batch {pl.batch_size}  "
+                          f"{pl.xput:,.1f} req/s  latency {pl.latency_us / 1000:.1f} ms")
+            for q, p in enumerate(pl.partitions):
+                pn.add(f"[{q}] chunks {p.start}-{p.end - 1}  {p.gpu} x{p.num_gpu:g}"
+                       f"{f' (MPS 1/{p.k}, {p.instances} inst.)' if p.k > 1 else ''}  bs {p.bs}  "
+                       f"infer {p.lat_infer / 1000:.2f} ms  send {p.lat_trans / 1000:.2f} ms  {p.xput:,.1f} req/s")
+    return root
+
+
+@app.command("show")
+def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (artifact JSON format)."),
+             as_json: bool = JsonOption) -> None:
+    """Show a plan as a tree (model -> pipeline -> partition) and its GPU use per type."""
+    from ppipe.plan import parse_plan_file_name, read_plan, summary_rows
+
+    plan = read_plan(plan_path)
+    name = parse_plan_file_name(plan_path)
+    limits = name.limits() if name else None
+    used = plan.gpus_used()
+    if as_json:
+        print_json({"file": str(plan_path), "models": [{"name": m.name, "throughput": m.xput, "sla_us": m.sla,
+                                                        "gpus": m.gpus_used(), "pipelines": len(m.pipelines)}
+                                                       for m in plan.models],
+                    "partitions": summary_rows(plan), "gpus_used": used, "gpu_limits": limits,
+                    "mipgap": plan.mipgap, "runtime": plan.runtime})
+        return
+    out_console.print(_plan_tree(plan))
+    t = Table(title="GPU use", title_justify="left")
+    for col in ("GPU", "used", "limit", "share"):
+        t.add_column(col)
+    for g, v in used.items():
+        lim = (limits or {}).get(g)
+        t.add_row(g, f"{v:g}", str(lim) if lim is not None else "?", f"{100 * v / lim:.0f}%" if lim else "")
+    out_console.print(t)
+
+
+@app.command("check")
+def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file to verify."),
+              gpus: Optional[str] = typer.Option(None, "--gpus", help="GPU limits, e.g. L4:25,T4:75 (default: from the file name)."),
+              data: Optional[Path] = DataOption, as_json: bool = JsonOption) -> None:
+    """Recompute every partition from the profiles; verify SLOs, GPU limits and throughput claims."""
+    from ppipe.check import check_plan
+    from ppipe.plan import parse_plan_file_name, read_plan
+
+    plan = read_plan(plan_path)
+    store = open_store(data)
+    limits = parse_kv(gpus, "GPU count", int) if gpus else None
+    if limits is None:
+        name = parse_plan_file_name(plan_path)
+        limits = name.limits() if name else None
+        if limits is None:
+            err_console.print("note: GPU limits unknown (give --gpus); limits not checked")
+    rep = check_plan(plan, store, limits)
+    if as_json:
+        print_json(rep.to_json())
+    else:
+        if rep.ok:
+            out_console.print(f"OK: {rep.checked_partitions} partitions match the profiles; SLOs"
+                              f"{', GPU limits' if limits else ''} and throughput claims hold")
+        else:
+            out_console.print(f"{len(rep.violations)} violation(s):")
+            for v in rep.violations:
+                out_console.print(f"  - {v}", markup=False)
+    if not rep.ok:
+        raise typer.Exit(1)
