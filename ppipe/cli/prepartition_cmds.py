@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ppipe.cli import app
-from ppipe.cli.common import DataOption, JsonOption, err_console, out_console, print_json
+from ppipe.cli.common import JsonOption, err_console, out_console, print_json
 from ppipe.errors import DataError, InputError, PPipeError
 
 
@@ -106,7 +106,7 @@ def prepartition_cmd(
     all_models: bool = typer.Option(False, "--all", help="Every model with layer-level files in the data folder."),
     chunks: Optional[int] = typer.Option(None, "--chunks", "-k", help="Chunk count K (default: the reference mapping's, else 10, at most the layer count)."),
     ladder: Optional[str] = typer.Option(None, "--ladder", help="Balance steps LB-UB,... tried in order (default: 0.7-1.3,0.5-1.5,0.5-2.0,0.5-2.5,0.5-3.0,0.5-3.5,0.5-4.0,0.4-4.0)."),
-    data: Optional[Path] = DataOption,
+    data: Optional[Path] = typer.Option(None, "--data", help="Artifact-layout folder with layer-level files (models/node-profile-no-const, cuts-no-const, shapes; prepartition_mappings for reference mappings). Default: $PPIPE_ARTIFACT."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write prepartition_mappings/{model}/ CSVs (+ chunking.json) under this folder."),
     estimate_profile: bool = typer.Option(False, "--estimate-profile", help="Also write OUT/profiles/{model}.profile.json, estimated from layer-level batch-1 latencies (labelled as such) where the chunking changed."),
     prefer_reference: bool = typer.Option(True, "--prefer-reference/--no-prefer-reference", help="Among chunkings of minimal cut size, keep the reference mapping's chunk starts where possible (its block timings are measured)."),
