@@ -1,0 +1,172 @@
+"""Request arrival processes (SPEC section 7), generated up front and vectorised.
+
+Each process turns (duration, seeded ``numpy.random.Generator``) into a sorted
+``int64`` array of arrival times in µs, all < duration. Generating the whole
+stream at once is what lets the load-factor search know, before simulating,
+how many requests will count, and so stop a run as soon as it has provably
+failed.
+
+- :class:`PoissonArrivals`: first request at 0, then inter-arrival gaps
+  ``floor(1e6 x Exp(1) / load)`` µs, as in the reference simulator.
+- :class:`TraceArrivals`: a real trace folded and rescaled to ``load``
+  (:mod:`ppipe.sim.traces`); deterministic (the seed is not used).
+- :class:`BurstyArrivals`: a two-state Markov-modulated Poisson process.
+  Burstiness parameters: ``ratio`` = rate in a burst / rate between bursts,
+  ``burst_fraction`` = long-run share of time spent in bursts, and
+  ``burst_s`` = mean burst length in seconds (exponential); calm periods last
+  ``burst_s x (1 - f) / f`` on average. The long-run mean rate is ``load``.
+  ``ratio = 1`` is plain Poisson.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ppipe.errors import InputError
+
+
+def _check_load(load: float) -> float:
+    try:
+        load = float(load)
+    except (TypeError, ValueError):
+        raise InputError(f"load must be a number, got {load!r}") from None
+    if not load > 0 or not np.isfinite(load):
+        raise InputError(f"load must be positive (requests per second), got {load:g}")
+    return load
+
+
+def poisson_arrivals_us(load: float, duration_us: int, rng: np.random.Generator) -> np.ndarray:
+    load = _check_load(load)
+    expected = load * duration_us / 1e6
+    chunk = int(expected + 6 * np.sqrt(expected) + 16)
+    gaps = [np.zeros(1, dtype=np.int64)]
+    total = 0
+    while True:
+        g = np.floor(1e6 * rng.standard_exponential(chunk) / load).astype(np.int64)
+        gaps.append(g)
+        total += int(g.sum())
+        if total >= duration_us:
+            break
+        chunk = max(16, chunk // 4)
+    t = np.cumsum(np.concatenate(gaps))
+    return t[t < duration_us]
+
+
+def mmpp_arrivals_us(load: float, duration_us: int, rng: np.random.Generator, ratio: float = 4.0,
+                     burst_fraction: float = 0.2, burst_s: float = 1.0) -> np.ndarray:
+    load = _check_load(load)
+    if not ratio >= 1:
+        raise InputError(f"burst ratio must be >= 1, got {ratio:g}")
+    if not 0 < burst_fraction < 1:
+        raise InputError(f"burst fraction must be in (0, 1), got {burst_fraction:g}")
+    if not burst_s > 0:
+        raise InputError(f"mean burst length must be positive, got {burst_s:g}")
+    low = load / ((1 - burst_fraction) + burst_fraction * ratio)
+    rates = (low, low * ratio)
+    means = (burst_s * (1 - burst_fraction) / burst_fraction, burst_s)
+    dur_s = duration_us / 1e6
+    out = []
+    t = 0.0
+    state = int(rng.random() < burst_fraction)  # start in the stationary distribution
+    while t < dur_s:
+        length = rng.exponential(means[state])
+        end = min(t + length, dur_s)
+        n = rng.poisson(rates[state] * (end - t))
+        if n:
+            out.append(t + np.sort(rng.random(n)) * (end - t))
+        t = end
+        state = 1 - state
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    us = np.floor(np.concatenate(out) * 1e6).astype(np.int64)
+    return us[us < duration_us]
+
+
+class ArrivalProcess:
+    """Something that generates arrival times; ``load`` is the mean rate in req/s."""
+
+    load: float
+
+    def generate(self, duration_us: int, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def describe(self) -> dict:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass
+class PoissonArrivals(ArrivalProcess):
+    load: float
+
+    def __post_init__(self):
+        self.load = _check_load(self.load)
+
+    def generate(self, duration_us: int, rng: np.random.Generator) -> np.ndarray:
+        return poisson_arrivals_us(self.load, duration_us, rng)
+
+    def describe(self) -> dict:
+        return {"kind": "poisson", "load": self.load}
+
+
+@dataclass
+class BurstyArrivals(ArrivalProcess):
+    load: float
+    ratio: float = 4.0
+    burst_fraction: float = 0.2
+    burst_s: float = 1.0
+
+    def __post_init__(self):
+        self.load = _check_load(self.load)
+        mmpp_arrivals_us(1.0, 1, np.random.default_rng(0), self.ratio, self.burst_fraction, self.burst_s)
+
+    def generate(self, duration_us: int, rng: np.random.Generator) -> np.ndarray:
+        return mmpp_arrivals_us(self.load, duration_us, rng, self.ratio, self.burst_fraction, self.burst_s)
+
+    def describe(self) -> dict:
+        return {"kind": "bursty", "load": self.load, "ratio": self.ratio,
+                "burst_fraction": self.burst_fraction, "burst_s": self.burst_s}
+
+
+@dataclass
+class TraceArrivals(ArrivalProcess):
+    """A trace file (or already-read times in seconds) folded to ``load``."""
+
+    path: str | Path | None
+    load: float
+    times_s: np.ndarray | None = None
+    phase_s: float = 0.0
+
+    def __post_init__(self):
+        from ppipe.sim.traces import read_trace_seconds
+
+        self.load = _check_load(self.load)
+        if self.times_s is None:
+            if self.path is None:
+                raise InputError("a trace needs a file or times")
+            self.times_s = read_trace_seconds(self.path)
+
+    def generate(self, duration_us: int, rng: np.random.Generator) -> np.ndarray:
+        from ppipe.sim.traces import trace_arrivals_us
+
+        return trace_arrivals_us(self.times_s, self.load, duration_us, self.phase_s)
+
+    def describe(self) -> dict:
+        return {"kind": "trace", "load": self.load, "path": str(self.path) if self.path else None}
+
+
+@dataclass
+class FixedArrivals(ArrivalProcess):
+    """Given arrival times (µs); for tests and replays."""
+
+    times_us: np.ndarray
+    load: float = 0.0
+
+    def generate(self, duration_us: int, rng: np.random.Generator) -> np.ndarray:
+        t = np.sort(np.asarray(self.times_us, dtype=np.int64))
+        return t[(t >= 0) & (t < duration_us)]
+
+    def describe(self) -> dict:
+        return {"kind": "fixed", "requests": int(len(self.times_us))}

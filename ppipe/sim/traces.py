@@ -1,0 +1,104 @@
+"""Arrival traces: read timestamps, fold and rescale them to a target load.
+
+Two file formats are understood:
+
+- MAF'21 (Azure Functions 2021, the PPipe paper's bursty trace): CSV with
+  ``end_timestamp`` and ``duration`` columns in seconds; a request starts at
+  ``end_timestamp - duration``.
+- The Azure LLM inference traces in ``shared/traces`` (CC-BY 4.0, Patel et al.,
+  ISCA 2024): CSV with a ``TIMESTAMP`` column of date-times.
+- Any CSV with a ``timestamp`` / ``arrival`` / ``time`` column in seconds.
+
+Folding (the reference's way of scaling a long, slow trace up to a load):
+with n timestamps spanning D seconds, the trace's rate is (n-1)/D; to reach
+``load`` the timeline is cut into segments of D' = D x rate/load and the
+segments are overlaid (times modulo D'), keeping the trace's burst structure
+at a higher rate. The folded pattern (n arrivals in D') then repeats for as
+long as needed. If the trace is already faster than ``load`` it is stretched
+instead (times x rate/load). The reference folds absolute times and cycles
+through inter-arrival gaps; here times are taken relative to the first
+arrival, so the achieved rate is ``load`` in both directions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ppipe.errors import DataError, InputError
+
+
+def read_trace_seconds(path: str | Path) -> np.ndarray:
+    """Sorted arrival times in seconds, relative to the first arrival."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: trace file not found")
+    try:
+        head = pd.read_csv(path, nrows=0)
+    except Exception as exc:  # pandas raises many kinds on garbage
+        raise DataError(f"{path}: not a readable CSV trace ({exc.__class__.__name__})") from None
+    cols = {c.strip().lower(): c for c in head.columns}
+    try:
+        if "end_timestamp" in cols and "duration" in cols:
+            df = pd.read_csv(path, usecols=[cols["end_timestamp"], cols["duration"]])
+            t = (pd.to_numeric(df[cols["end_timestamp"]], errors="raise")
+                 - pd.to_numeric(df[cols["duration"]], errors="raise")).to_numpy(dtype=float)
+        elif "timestamp" in cols:
+            s = pd.read_csv(path, usecols=[cols["timestamp"]])[cols["timestamp"]]
+            num = pd.to_numeric(s, errors="coerce")
+            if num.notna().all():
+                t = num.to_numpy(dtype=float)
+            else:
+                dt = pd.to_datetime(s, errors="raise")
+                t = (dt - dt.min()).dt.total_seconds().to_numpy(dtype=float)
+        else:
+            name = next((cols[c] for c in ("arrival", "arrival_time", "time", "start") if c in cols), None)
+            if name is None:
+                raise DataError(f"{path}: no end_timestamp+duration, TIMESTAMP or time column "
+                                f"(has: {', '.join(map(str, head.columns))})")
+            t = pd.to_numeric(pd.read_csv(path, usecols=[name])[name], errors="raise").to_numpy(dtype=float)
+    except DataError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: malformed trace values ({str(exc).splitlines()[0][:80]})") from None
+    t = t[np.isfinite(t)]
+    if len(t) < 2:
+        raise DataError(f"{path}: a trace needs at least two arrivals")
+    t = np.sort(t)
+    t -= t[0]
+    if not t[-1] > 0:
+        raise DataError(f"{path}: all arrivals share one timestamp")
+    return t
+
+
+def fold_to_load(times_s: np.ndarray, load: float) -> tuple[np.ndarray, float]:
+    """One period of the folded/stretched pattern: (sorted offsets in s, period in s)."""
+    if not load > 0:
+        raise InputError(f"load must be positive, got {load}")
+    t = np.sort(np.asarray(times_s, dtype=float))
+    t = t - t[0]
+    span = float(t[-1])
+    n = len(t)
+    rate = (n - 1) / span
+    if rate >= load:
+        period = span * rate / load
+        return t * (rate / load), period + (period / (n - 1))
+    period = span * rate / load  # < span
+    return np.sort(np.mod(t, period)), period
+
+
+def trace_arrivals_us(times_s: np.ndarray, load: float, duration_us: int, phase_s: float = 0.0) -> np.ndarray:
+    """Arrival times (integer µs, sorted, < duration) of the folded trace repeated."""
+    pattern, period = fold_to_load(times_s, load)
+    if phase_s:
+        pattern = np.sort(np.mod(pattern + phase_s, period))
+    reps = int(np.ceil(duration_us / 1e6 / period)) + 1
+    base = np.arange(reps, dtype=float)[:, None] * period
+    arr = (base + pattern[None, :]).ravel()
+    us = np.floor(arr * 1e6).astype(np.int64)
+    us = us[us < duration_us]
+    us.sort(kind="stable")
+    return us
