@@ -115,10 +115,11 @@ def simulate_cmd(
     else:
         rng = np.random.default_rng(seed)
         load_value = float(load)
-    if len(plan.models) > 1 and model is None and not as_json:
-        err_console.print(f"simulating model 0 of {len(plan.models)}: {mp.name} (choose with --model)")
     sim = Simulation(mp, profile, factory(load_value), rng=rng, seed=seed, balancer=balancer,
                      duration_s=duration, accounting=accounting)
+    if len(plan.models) > 1 and model is None and not as_json:
+        err_console.print(f"simulating model 0 of {len(plan.models)}: {mp.name} (choose with --model)",
+                          soft_wrap=True)
     _run_with_progress(sim)
     if log is not None:
         sim.write_log(log)
@@ -255,6 +256,9 @@ def _draw_curve(curve: list[dict], lf99: int, name: str) -> None:
     plt.ylim(max(0.0, min(ys + [90.0]) - 1), 100.5)
     plt.plotsize(min(100, plt.terminal_width() or 100), 20)
     plt.theme("clear")
+    text = plt.build()
     if not out_console.is_terminal:
-        plt.colorless()
-    plt.show()
+        text = plt.uncolorize(text)
+    import sys
+
+    sys.stdout.write(text + "\n")
