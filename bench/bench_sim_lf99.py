@@ -40,10 +40,12 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None, help="only the first N plan files")
+    ap.add_argument("--balancer", default="reservation", choices=["reservation", "nexus"])
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     art = os.environ.get("PPIPE_ARTIFACT") or str(Path(__file__).resolve().parents[2] / "shared" / "ppipe-artifact")
-    tasks = plan_tasks(Path(art) / "plans" / "maf19", data=art, seeds=list(range(args.seeds)))
+    tasks = plan_tasks(Path(art) / "plans" / "maf19", data=art, seeds=list(range(args.seeds)),
+                       balancer=args.balancer)
     # biggest first keeps both processes busy to the end
     tasks.sort(key=lambda t: parse_plan_file_name(t.plan).scheduler == "ppipe")
     if args.limit:
@@ -71,7 +73,8 @@ def main() -> int:
         v = [max(r["lf99"][acc], floor) for r in rows if sel(r)]
         return sum(v) / len(v) if v else float("nan")
 
-    print(f"maf19 lf99, Poisson arrivals, {args.seeds} seed(s), {len(rows)} (plan, model) searches")
+    print(f"maf19 lf99, Poisson arrivals, {args.balancer} balancer, {args.seeds} seed(s), "
+          f"{len(rows)} (plan, model) searches")
     print(f"{'scheduler':<12} {'true':>6} {'ref':>6} {'ref*':>6} {'paper':>6} {'java':>6}  "
           + "  ".join(f"{hc:>11}" for hc in ("HC1", "HC2", "HC3", "HC4")) + "  none passed")
     for s in ("ppipe", "dart-r", "np"):
