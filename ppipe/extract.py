@@ -203,6 +203,12 @@ def extract_graph(model, input_shapes: list[tuple[int, ...]], name: str, *, task
                 groups = int(args[8]) if len(args) > 8 else int(kwargs.get("groups", 1))
                 attrs = {"k": list(w.shape[2:]), "groups": groups, "cin": int(w.shape[1]) * groups,
                          "cout": int(w.shape[0])}
+                stride = [int(v) for v in args[3]] if len(args) > 3 else [1]
+                dil = [int(v) for v in args[5]] if len(args) > 5 else [1]
+                if any(v != 1 for v in stride):
+                    attrs["stride"] = stride
+                if any(v != 1 for v in dil):
+                    attrs["dilation"] = dil
                 if len(args) > 6 and bool(args[6]):
                     attrs["transposed"] = 1
             layers.append(Layer(
@@ -619,8 +625,6 @@ CALIBRATION: list[ModelSpec] = [
               _efficientnet_b8, "torchvision EfficientNet (width 2.2, depth 3.6)", _A),
     ModelSpec("repvgg-b3", "classification", ((3, 448, 448),), _repvgg_b3, "RepVGG-B3 (deploy form)", _A),
     ModelSpec("cyclegan", "image-to-image", ((3, 256, 256),), _cyclegan, "CycleGAN ResNet-9 generator", _A),
-    ModelSpec("deeplabv3", "segmentation", ((3, 128, 448),), _deeplabv3_tv,
-              "torchvision deeplabv3_resnet101", _A),
     ModelSpec("deeplabv3_r101-d8_4xb2-40k_cityscapes-512x1024", "segmentation", ((3, 256, 512),),
               _mmseg_deeplabv3, "ResNetV1c-101-D8 + ASPP head (mmseg layout)", _A),
     ModelSpec("fcn-d6_r101-d16_4xb2-40k_cityscapes-512x1024", "segmentation", ((3, 256, 512),),
