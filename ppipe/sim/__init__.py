@@ -15,7 +15,13 @@ Public API (also used by the TUI; nothing here imports a UI library):
 Modules: ``layout`` (plan + profile -> validated integer tables), ``kernel``
 (the event loop over flat arrays, numba-compiled when available), ``engine``
 (the Simulation object), ``arrivals`` and ``traces`` (arrival streams),
-``metrics`` (SimulationResult), ``lfsearch`` (load factor at 99 % attainment).
+``metrics`` (SimulationResult), ``lfsearch`` (load factor at 99 % attainment),
+``synthetic`` (made-up plans for tests and demos).
+
+Speed: with numba installed the event loop is compiled (first use ~10 s, then
+cached on disk) and simulates several hundred thousand requests per wall
+second; without it the same code runs as plain Python (~7,000 req/s) with
+bit-identical results.
 """
 
 from ppipe.sim.arrivals import BurstyArrivals, FixedArrivals, PoissonArrivals, TraceArrivals
