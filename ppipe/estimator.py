@@ -60,6 +60,10 @@ _COMPUTE_KINDS = ("conv", "matmul", "attention")
 _FUSABLE_KINDS = ("eltwise",)
 
 
+#: Architectures without TF32 tensor cores (TF32 engines run on FP32 CUDA cores).
+_NO_TF32_ARCHS = {"kepler", "maxwell", "pascal", "volta", "turing"}
+
+
 @dataclass(frozen=True)
 class GpuSpec:
     """The data-sheet figures the estimator uses."""
@@ -88,9 +92,19 @@ class GpuSpec:
             raise DataError(f"{source}: GPU {name!r} needs sm_count (streaming multiprocessors) to be estimated")
         if fp32 <= 0 or tf32 <= 0 or bw <= 0:
             raise DataError(f"{source}: GPU {name!r} needs positive fp32_tflops, tf32_tflops and mem_bw_gbps")
+        arch = str(e.get("architecture", "")).strip().lower()
+        if "tf32_tensor_cores" in e:
+            tc = bool(e["tf32_tensor_cores"])
+        elif arch:
+            tc = arch not in _NO_TF32_ARCHS
+        else:
+            tc = tf32 > fp32 * 1.01
+        try:
+            levels = int(e.get("mps_levels", 4))
+        except (TypeError, ValueError):
+            raise DataError(f"{source}: GPU {name!r} has a bad mps_levels") from None
         return cls(name=str(name), peak_tflops=max(tf32, fp32), mem_bw_gbps=bw, sm_count=sms,
-                   tensor_tf32=tf32 > fp32 * 1.01, memory_type=str(e.get("memory_type", "")),
-                   mps_levels=int(e.get("mps_levels", 4)))
+                   tensor_tf32=tc, memory_type=str(e.get("memory_type", "")), mps_levels=max(levels, 1))
 
     @property
     def hbm(self) -> bool:
@@ -302,6 +316,7 @@ class Estimator:
     specs: dict[str, GpuSpec]
     params: dict[str, GpuParams]
     meta: dict = field(default_factory=dict)
+    unusable: dict = field(default_factory=dict)  # GPU name -> why its catalog entry cannot be used
 
     @classmethod
     def load(cls, path: str | Path | None = None, catalog: list[Path] | None = None) -> "Estimator":
@@ -315,8 +330,13 @@ class Estimator:
         if not isinstance(doc, dict) or doc.get("format") != ESTIMATOR_FORMAT:
             raise DataError(f"{path}: not a ppipe estimator file (missing 'format': '{ESTIMATOR_FORMAT}')")
         raw = _raw_catalog(catalog)
-        specs = {n: GpuSpec.from_entry(e, e["_source"]) for n, e in raw.items()
-                 if e.get("sm_count")}
+        specs: dict[str, GpuSpec] = {}
+        bad: dict[str, DataError] = {}
+        for n, e in raw.items():
+            try:
+                specs[n] = GpuSpec.from_entry(e, e["_source"])
+            except DataError as exc:  # reported when (and only if) this GPU is asked for
+                bad[n] = exc
         params: dict[str, GpuParams] = {}
         known = set(GpuParams.__dataclass_fields__)
         for n, d in (doc.get("gpus") or {}).items():
@@ -325,12 +345,15 @@ class Estimator:
             except TypeError as exc:
                 raise DataError(f"{path}: GPU {n}: bad parameters ({exc})") from None
         est = cls(specs=specs, params=params, meta={k: v for k, v in doc.items() if k != "gpus"})
+        est.unusable = bad
         return est
 
     def calibrated(self) -> dict[str, tuple[GpuSpec, GpuParams]]:
         return {n: (self.specs[n], p) for n, p in self.params.items() if p.calibrated and n in self.specs}
 
     def gpu(self, name: str) -> tuple[GpuSpec, GpuParams]:
+        if name in self.unusable:
+            raise self.unusable[name]
         if name not in self.specs:
             raise InputError(f"unknown GPU type {name!r} for the estimator (known: {', '.join(self.specs)};"
                              " add its data-sheet figures, incl. sm_count, with --catalog)")
