@@ -1,0 +1,515 @@
+"""``ppipe experiment main|ablation`` and ``ppipe figures``: the paper's evaluation, headless.
+
+The work is done by :mod:`ppipe.experiments` (no UI imports); this module adds
+the rich progress bar, the rich tables and the plotext charts (plotext and the
+optional matplotlib are imported only when drawing).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ppipe.cli import app
+from ppipe.cli.common import DataOption, JsonOption, err_console, out_console, parse_csv_list, print_json
+from ppipe.cli.sim_cmds import BurstFractionOption, BurstRatioOption, BurstSecondsOption
+from ppipe.errors import InputError
+
+experiment_app = typer.Typer(
+    name="experiment", no_args_is_help=True,
+    help="Reproduce the paper's evaluation: solve every setting, sweep load factors, write a results table.")
+app.add_typer(experiment_app, name="experiment")
+
+WorkersOption = typer.Option(1, "--workers", "-j", help="Settings run in parallel processes.")
+SeedsOption = typer.Option(1, "--seeds", help="Seeds per load factor (counts pooled).")
+DurationOption = typer.Option(30.0, "--duration", help="Seconds of arrivals per simulation.")
+LoadFactorsOption = typer.Option(None, "--load-factors", help="Load factors to run, e.g. 100,90,80 (default 100,95,...,5).")
+SolverOption = typer.Option("highs", "--solver", help="highs (default) or gurobi.")
+FreshOption = typer.Option(False, "--fresh", help="Discard the folder's earlier results and plans first.")
+AccountingOption = typer.Option("true", "--accounting", help="Late requests in the summary: true (all) or reference (the artifact parser's).")
+
+
+def _grid(value: Optional[str]) -> Optional[list[int]]:
+    if value is None:
+        return None
+    out = []
+    for item in parse_csv_list(value, "load factor"):
+        try:
+            out.append(int(item))
+        except ValueError:
+            raise InputError(f"malformed load factor {item!r}: expected an integer percentage") from None
+    return out
+
+
+def _check(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value not in choices:
+        raise InputError(f"unknown {what} {value!r} (choose {' or '.join(choices)})")
+    return value
+
+
+def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, accounting: str) -> None:
+    from ppipe.experiments.figures import load_results, summarize
+    from ppipe.experiments.runner import run_experiment
+
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    err_console.print(f"{cfg.set}: {len(settings)} settings, arrivals: {cfg.arrivals_label()}; "
+                      f"{len(cfg.grid)} load factors x {len(cfg.seeds)} seed(s) x {cfg.duration_s:g} s; "
+                      f"results in {out}", markup=False, soft_wrap=True)
+    t0 = time.perf_counter()
+    if err_console.is_terminal:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        with Progress(TextColumn("settings"), BarColumn(), MofNCompleteColumn(), TextColumn("elapsed"),
+                      TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.description}"),
+                      console=err_console, transient=False) as prog:
+            task = prog.add_task("", total=len(settings))
+
+            def on_event(kind: str, info: dict) -> None:
+                if kind == "start":
+                    prog.update(task, completed=info["done"])
+                    if info["done"]:
+                        prog.console.print(f"resuming: {info['done']} of {info['total']} settings already done")
+                else:
+                    prog.update(task, advance=1, description=info["setting"] + ("" if info["ok"] else " FAILED"))
+                    if not info["ok"]:
+                        prog.console.print(f"{info['setting']}: {info['message']}", markup=False)
+
+            rep = run_experiment(settings, cfg, out, workers=workers, on_event=on_event, fresh=fresh)
+    else:
+        done = [0]
+
+        def on_event(kind: str, info: dict) -> None:
+            if kind == "start":
+                done[0] = info["done"]
+                if info["done"]:
+                    err_console.print(f"resuming: {info['done']} of {info['total']} settings already done")
+                return
+            done[0] += 1
+            el = time.perf_counter() - t0
+            status = "ok" if info["ok"] else f"FAILED: {info['message']}"
+            err_console.print(f"[{done[0]}/{len(settings)}] {info['setting']} {status} "
+                              f"({info.get('wall_seconds', 0):.1f} s; elapsed {el:.0f} s)", markup=False)
+
+        rep = run_experiment(settings, cfg, out, workers=workers, on_event=on_event, fresh=fresh)
+    wall = time.perf_counter() - t0
+    df = load_results(out)
+    selected = {s.id for s in settings}
+    df = df[(df["set"] == cfg.set) & (df["setting"].isin(selected))]
+    summary = summarize(df, accounting, out=out)
+    summary.update(wall_seconds=wall, out=str(out), set=cfg.set, arrivals=cfg.arrivals_label(),
+                   settings={"total": rep.total, "skipped": rep.skipped, "computed": len(rep.computed),
+                             "failed": [{"setting": r["setting"], "message": r["message"]} for r in rep.failed]})
+    if as_json:
+        print_json(summary)
+        return
+    _print_summary(summary)
+    out_console.print(f"{rep.total} settings ({rep.skipped} already done, {len(rep.computed)} computed, "
+                      f"{len(rep.failed)} failed) in {wall:.1f} s; charts: ppipe figures {out}")
+
+
+@experiment_app.command("main")
+def main_cmd(
+    set_name: str = typer.Option("maf19", "--set", help="maf19 (Poisson arrivals) or maf21 (bursty: --trace FILE, else synthetic)."),
+    groups: Optional[str] = typer.Option(None, "--groups", help="Model groups, e.g. G1,G2 (default all six)."),
+    clusters: Optional[str] = typer.Option(None, "--clusters", help="Clusters, e.g. HC1,HC3 (default HC1..HC4)."),
+    schedulers: Optional[str] = typer.Option(None, "--schedulers", help="Schedulers to evaluate: ppipe,np,dart-r (default all; PPipe is always solved for load factor 100)."),
+    workers: int = WorkersOption,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default ppipe-experiments/<set>); re-running skips finished work."),
+    seeds: int = SeedsOption,
+    duration: float = DurationOption,
+    load_factors: Optional[str] = LoadFactorsOption,
+    trace: Optional[Path] = typer.Option(None, "--trace", help="maf21: arrival trace CSV (MAF'21 end_timestamp+duration, or TIMESTAMP) folded to each load."),
+    burst_ratio: float = BurstRatioOption,
+    burst_fraction: float = BurstFractionOption,
+    burst_seconds: float = BurstSecondsOption,
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Solver time limit per plan in seconds (the artifact's main sets use 60)."),
+    solver: str = SolverOption,
+    fresh: bool = FreshOption,
+    accounting: str = AccountingOption,
+    data: Optional[Path] = DataOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The main sets: 6 model groups x 4 clusters, PPipe vs NP vs DART-r (SPEC sections 5 and 8)."""
+    from ppipe.experiments.runner import ExperimentConfig, arrivals_spec
+    from ppipe.experiments.settings import build_settings
+
+    _check(set_name, ("maf19", "maf21"), "set")
+    _check(accounting, ("true", "reference"), "accounting")
+    if seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {seeds}")
+    if set_name == "maf19":
+        if trace is not None:
+            raise InputError("--trace applies to --set maf21 (maf19 uses Poisson arrivals)")
+        arrivals = arrivals_spec("poisson")
+    elif trace is not None:
+        arrivals = arrivals_spec("trace", trace)
+    else:
+        arrivals = arrivals_spec("bursty", ratio=burst_ratio, burst_fraction=burst_fraction, burst_s=burst_seconds)
+    settings = build_settings(set_name, parse_csv_list(groups, "group") or None,
+                              parse_csv_list(clusters, "cluster") or None,
+                              parse_csv_list(schedulers, "scheduler") or None)
+    cfg = ExperimentConfig.for_set(set_name, arrivals=arrivals, duration_s=duration, seeds=list(range(seeds)),
+                                   grid=_grid(load_factors), time_limit=time_limit, solver=solver,
+                                   data=str(data) if data else None)
+    if set_name == "maf21" and trace is None:
+        err_console.print("maf21: no --trace given, using the synthetic bursty generator "
+                          "(the MAF'21 trace is not available here)", markup=False)
+    _run(settings, cfg, out or Path("ppipe-experiments") / set_name, workers, fresh, as_json, accounting)
+
+
+@experiment_app.command("ablation")
+def ablation_cmd(
+    models: Optional[str] = typer.Option(None, "--models", "-m", help="Models (names or unique prefixes; default all 18)."),
+    clusters: Optional[str] = typer.Option(None, "--clusters", help="Clusters (default HC2)."),
+    schedulers: Optional[str] = typer.Option(None, "--schedulers", help="np-single,ppipe-nexus,ppipe (default all)."),
+    max_parts: int = typer.Option(3, "--max-parts", "-P", help="Maximum partitions per pipeline (SPEC: 3)."),
+    workers: int = WorkersOption,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default ppipe-experiments/ablation)."),
+    seeds: int = SeedsOption,
+    duration: float = DurationOption,
+    load_factors: Optional[str] = LoadFactorsOption,
+    time_limit: float = typer.Option(300.0, "--time-limit", help="Solver time limit per plan in seconds."),
+    solver: str = SolverOption,
+    fresh: bool = FreshOption,
+    accounting: str = AccountingOption,
+    data: Optional[Path] = DataOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The ablation: each model alone on HC2 (P = 3, discount 0.1); single-model NP vs PPipe with the
+    Nexus-style balancer vs PPipe with resource reservation (Fig. 10)."""
+    from ppipe.experiments.runner import ExperimentConfig, arrivals_spec
+    from ppipe.experiments.settings import build_settings
+
+    _check(accounting, ("true", "reference"), "accounting")
+    if seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {seeds}")
+    settings = build_settings("ablation", None, parse_csv_list(clusters, "cluster") or None,
+                              parse_csv_list(schedulers, "scheduler") or None,
+                              parse_csv_list(models, "model") or None)
+    cfg = ExperimentConfig.for_set("ablation", arrivals=arrivals_spec("poisson"), duration_s=duration,
+                                   seeds=list(range(seeds)), grid=_grid(load_factors), time_limit=time_limit,
+                                   solver=solver, max_parts=max_parts, data=str(data) if data else None)
+    _run(settings, cfg, out or Path("ppipe-experiments") / "ablation", workers, fresh, as_json, accounting)
+
+
+# ------------------------------------------------------------------ tables
+
+def _f(v, spec=".1f") -> str:
+    return "-" if v is None else f"{v:{spec}}"
+
+
+def _label(s: str) -> str:
+    from ppipe.experiments.figures import SCHEDULER_LABELS
+
+    return SCHEDULER_LABELS.get(s, s)
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    for st, d in summary.get("sets", {}).items():
+        paper = d.get("paper", {})
+        ref = d.get("reference_plans_our_simulator", {})
+        note = d.get("artifact_plot_script_note", {})
+        t = Table(title=f"{st}: mean load factor at 99 % attainment ({summary['accounting']} accounting; "
+                        f"{', '.join(d['arrivals'])})", header_style="bold", title_justify="left")
+        t.add_column("scheduler")
+        t.add_column("ours", justify="right")
+        t.add_column("paper", justify="right")
+        if ref:
+            t.add_column("ref. plans, our sim", justify="right")
+        if note:
+            t.add_column("artifact script", justify="right")
+        for hc in d["mean_lf99_by_cluster"]:
+            t.add_column(hc, justify="right")
+        t.add_column("low util %", justify="right")
+        t.add_column("paper", justify="right")
+        t.add_column("none passed", justify="right")
+        for s, v in d["mean_lf99"].items():
+            row = [_label(s), _f(v), _f(paper.get("mean_lf99", {}).get(s))]
+            if ref:
+                row.append(_f(ref.get(s)))
+            if note:
+                row.append(_f(note.get(s)))
+            row += [_f(d["mean_lf99_by_cluster"][hc].get(s)) for hc in d["mean_lf99_by_cluster"]]
+            row += [_f(d["low_class_utilization"].get(s)), _f(paper.get("low_class_utilization", {}).get(s)),
+                    str(d["none_passed"].get(s, 0))]
+            t.add_row(*row)
+        out_console.print(t)
+        gains = {b: g for b, g in (d.get("ppipe_gain_percent") or {}).items() if g}
+        if gains:
+            out_console.print("PPipe serves " + ", ".join(f"{g['mean']:+.1f} % load vs {_label(b)}"
+                                                          for b, g in gains.items())
+                              + " (mean over models; paper: +32.2 % .. +75.1 %)", markup=False)
+        if d.get("ppipe_beats_baselines_in_every_cluster") is not None:
+            out_console.print("PPipe beats the baselines in every cluster: "
+                              + ("yes" if d["ppipe_beats_baselines_in_every_cluster"] else "no"))
+    st = summary.get("solve_seconds") or {}
+    if st:
+        out_console.print("solve times: " + "; ".join(
+            f"{p} {v['solves']} solves, mean {_f(v['mean'], '.2f')} s, max {_f(v['max'], '.1f')} s"
+            + (f" ({v['slowest_setting']})" if v.get("slowest_setting") else "")
+            + ("" if set(v["statuses"]) <= {"optimal"} else f" statuses {v['statuses']}")
+            for p, v in st.items()), markup=False, soft_wrap=True)
+
+
+# ------------------------------------------------------------------ figures
+
+def _load_dir(path: Path):
+    """The results of DIR, or of its immediate subfolders (e.g. ppipe-experiments/)."""
+    import pandas as pd
+
+    from ppipe.errors import DataError
+    from ppipe.experiments.figures import load_results
+
+    if not path.exists():
+        raise DataError(f"{path}: no such folder")
+    if path.is_file() or (path / "results.csv").exists():
+        return load_results(path), [path]
+    subs = sorted(p for p in path.iterdir() if (p / "results.csv").exists())
+    if not subs:
+        raise DataError(f"{path}: no results.csv here or in its subfolders "
+                        f"(run `ppipe experiment main --out {path}` first)")
+    return pd.concat([load_results(p) for p in subs], ignore_index=True), subs
+
+
+def _render(text: str) -> None:
+    import plotext as plt
+
+    if not out_console.is_terminal:
+        text = plt.uncolorize(text)
+    sys.stdout.write(text + "\n")
+
+
+def _heading(text: str) -> None:
+    out_console.print(f"[bold]{text}[/]", soft_wrap=True)
+
+
+def _hc_label(hc: str) -> str:
+    from ppipe.experiments.figures import CLUSTER_LABELS
+
+    return CLUSTER_LABELS.get(hc, hc)
+
+
+def _reset() -> None:
+    """A blank plotext figure (clear_figure alone clears only the active subplot)."""
+    import plotext as plt
+
+    plt.main()
+    plt.clear_figure()
+
+
+def _width() -> int:
+    import plotext as plt
+
+    return max(60, min(180, (plt.terminal_width() or 120) if out_console.is_terminal else 120))
+
+
+def _markers(n: int) -> list:
+    if out_console.is_terminal:
+        return [None] * n
+    return ["░", "▒", "█", "▚", "▞", "#"][:n] + [None] * max(0, n - 6)
+
+
+def _grid_dims(n: int) -> tuple[int, int]:
+    return (1, n) if n <= 2 else (2, (n + 1) // 2)
+
+
+def _draw_fig6(data: dict) -> None:
+    import plotext as plt
+    from rich.table import Table
+
+    for st, per_hc in data.items():
+        hcs = list(per_hc)
+        rows, cols = _grid_dims(len(hcs))
+        _reset()
+        plt.plotsize(_width(), 18 * rows)
+        plt.subplots(rows, cols)
+        for i, hc in enumerate(hcs):
+            plt.subplot(i // cols + 1, i % cols + 1)
+            groups = list(per_hc[hc])
+            scheds = list(dict.fromkeys(s for g in groups for s in per_hc[hc][g]))
+            ys = [[per_hc[hc][g].get(s, {}).get("mean") or 0.0 for g in groups] for s in scheds]
+            plt.multiple_bar(groups, ys, labels=[_label(s) for s in scheds], marker=_markers(len(scheds)))
+            plt.ylim(0, 105)
+            plt.title(_hc_label(hc))
+        plt.theme("clear")
+        _heading(f"Fig. 6 ({st}): mean load factor at 99 % attainment per model group, by cluster")
+        _render(plt.build())
+        t = Table(title=f"Fig. 6 ({st}): mean load factor at 99 % attainment", header_style="bold",
+                  title_justify="left")
+        t.add_column("group")
+        scheds = list(dict.fromkeys(s for hc in hcs for g in per_hc[hc] for s in per_hc[hc][g]))
+        for hc in hcs:
+            for s in scheds:
+                t.add_column(f"{hc} {_label(s)}", justify="right")
+        groups = list(dict.fromkeys(g for hc in hcs for g in per_hc[hc]))
+        for g in groups:
+            t.add_row(g, *[_f(per_hc[hc].get(g, {}).get(s, {}).get("mean")) for hc in hcs for s in scheds])
+        out_console.print(t)
+
+
+def _draw_fig7(data: dict) -> None:
+    import plotext as plt
+    from rich.table import Table
+
+    for st, d in data.items():
+        curves = d["curves"]
+        hcs = list(curves)
+        rows, cols = _grid_dims(len(hcs))
+        _reset()
+        plt.plotsize(_width(), 18 * rows)
+        plt.subplots(rows, cols)
+        lo = 100.0
+        for i, hc in enumerate(hcs):
+            plt.subplot(i // cols + 1, i % cols + 1)
+            for j, (s, c) in enumerate(curves[hc].items()):
+                plt.plot(c["load_factor"], c["attainment"], label=_label(s),
+                         marker=(None if out_console.is_terminal else "·+*x"[j % 4]))
+                lo = min([lo] + c["attainment"])
+            plt.hline(99.0)
+            plt.title(_hc_label(hc))
+            plt.xlim(0, 101)
+        for i in range(len(hcs)):
+            plt.subplot(i // cols + 1, i % cols + 1)
+            plt.ylim(max(0.0, min(lo, 90.0) - 2), 100.5)
+        plt.theme("clear")
+        _heading(f"Fig. 7 ({st}): SLO attainment % vs load factor, {d['group']} (mean over its models); "
+                 f"line at 99 %")
+        _render(plt.build())
+        t = Table(title=f"Fig. 7 ({st}): attainment % of {d['group']} (mean over its models)", header_style="bold",
+                  title_justify="left")
+        t.add_column("load factor", justify="right")
+        cols_ = [(hc, s) for hc in hcs for s in curves[hc]]
+        for hc, s in cols_:
+            t.add_column(f"{hc} {_label(s)}", justify="right")
+        lfs = sorted({lf for hc, s in cols_ for lf in curves[hc][s]["load_factor"]}, reverse=True)
+        for lf in lfs:
+            cells = []
+            for hc, s in cols_:
+                c = curves[hc][s]
+                cells.append(_f(c["attainment"][c["load_factor"].index(lf)], ".2f") if lf in c["load_factor"]
+                             else "-")
+            t.add_row(str(lf), *cells)
+        out_console.print(t)
+
+
+def _draw_fig8(data: dict) -> None:
+    import plotext as plt
+    from rich.table import Table
+
+    for st, per_hc in data.items():
+        hcs = list(per_hc)
+        scheds = list(dict.fromkeys(s for hc in hcs for s in per_hc[hc]))
+        series, labels = [], []
+        for s in scheds:
+            for c in ("high", "low"):
+                series.append([per_hc[hc].get(s, {}).get(c) or 0.0 for hc in hcs])
+                labels.append(f"{_label(s)} {c}")
+        _reset()
+        plt.plotsize(_width(), 22)
+        plt.multiple_bar(hcs, series, labels=labels, marker=_markers(len(series)))
+        plt.ylim(0, 100)
+        plt.theme("clear")
+        _heading(f"Fig. 8 ({st}): GPU utilisation % of high- and low-class GPUs at lf99")
+        _render(plt.build())
+        t = Table(title=f"Fig. 8 ({st}): GPU utilisation % at lf99 (busy GPU time / all GPUs of the class in "
+                        f"the cluster; mean over groups)", header_style="bold", title_justify="left")
+        t.add_column("cluster")
+        for s in scheds:
+            t.add_column(f"{_label(s)} high", justify="right")
+            t.add_column(f"{_label(s)} low", justify="right")
+        for hc in hcs:
+            t.add_row(hc, *[_f(per_hc[hc].get(s, {}).get(c)) for s in scheds for c in ("high", "low")])
+        out_console.print(t)
+
+
+def _draw_fig10(data: dict, note: dict) -> None:
+    import plotext as plt
+    from rich.table import Table
+
+    from ppipe.experiments.figures import PAPER
+
+    scheds = list(data)
+    _reset()
+    plt.plotsize(min(_width(), 80), 18)
+    plt.bar([_label(s) for s in scheds], [data[s]["mean"] or 0.0 for s in scheds], width=0.4)
+    plt.ylim(0, 105)
+    plt.theme("clear")
+    _heading("Fig. 10 (ablation): mean load factor at 99 % attainment")
+    _render(plt.build())
+    paper = PAPER["ablation"]["mean_lf99"]
+    t = Table(title="Fig. 10 (ablation, HC2, P = 3, discount 0.1)", header_style="bold", title_justify="left")
+    for col in ("scheduler", "mean lf99", "std", "models", "paper", "artifact script"):
+        t.add_column(col, justify="right" if col != "scheduler" else "left")
+    for s in scheds:
+        t.add_row(_label(s), _f(data[s]["mean"]), _f(data[s]["std"]), str(data[s]["n"]), _f(paper.get(s)),
+                  _f(note.get(s)))
+    out_console.print(t)
+
+
+@app.command("figures")
+def figures_cmd(
+    path: Path = typer.Argument(..., metavar="DIR", help="An experiment's output folder (or a folder of them)."),
+    fig: Optional[str] = typer.Option(None, "--fig", help="Only this figure: 6, 7, 8 or 10."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also write an image (needs the 'figures' extra: matplotlib); without --fig one file per figure, FILE-fig6.png etc."),
+    group: Optional[str] = typer.Option(None, "--group", help="Fig. 7: the model group (default G1)."),
+    accounting: str = AccountingOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fig. 6, 7, 8 (main sets) and 10 (ablation) as terminal charts and tables, with the paper's numbers."""
+    from ppipe.experiments import figures as F
+
+    _check(accounting, ("true", "reference"), "accounting")
+    if fig is not None:
+        _check(fig, ("6", "7", "8", "10"), "figure")
+    df, sources = _load_dir(path)
+    main = df[df["set"] != "ablation"]
+    has_main, has_abl = not main.empty, bool((df["set"] == "ablation").any())
+    wanted = [fig] if fig else [f for f, ok in (("6", has_main), ("7", has_main), ("8", has_main),
+                                                 ("10", has_abl)) if ok]
+    if fig in ("6", "7", "8") and not has_main:
+        raise InputError(f"{path}: no main-set results for Fig. {fig} (run `ppipe experiment main`)")
+    if fig == "10" and not has_abl:
+        raise InputError(f"{path}: no ablation results for Fig. 10 (run `ppipe experiment ablation`)")
+    if group is not None and has_main and group not in set(main["group"]):
+        raise InputError(f"group {group!r} is not in the results (have {', '.join(sorted(set(main['group'])))})")
+    data = {}
+    if "6" in wanted:
+        data["6"] = F.fig6(main, accounting)
+    if "7" in wanted:
+        data["7"] = F.fig7(main, group)
+    if "8" in wanted:
+        data["8"] = F.fig8(main, accounting)
+    if "10" in wanted:
+        data["10"] = F.fig10(df, accounting)
+    summary = F.summarize(df, accounting)
+    written = []
+    if png is not None:
+        from ppipe.experiments.png import write_png
+
+        for f in wanted:
+            target = png if len(wanted) == 1 else png.with_name(f"{png.stem}-fig{f}{png.suffix or '.png'}")
+            write_png(f, data[f], target)
+            written.append(str(target))
+    if as_json:
+        print_json({"figures": data, "summary": summary, "sources": [str(s) for s in sources], "png": written})
+        return
+    for f in wanted:
+        if f == "6":
+            _draw_fig6(data["6"])
+        elif f == "7":
+            _draw_fig7(data["7"])
+        elif f == "8":
+            _draw_fig8(data["8"])
+        else:
+            _draw_fig10(data["10"], F.ARTIFACT_ABLATION_NOTE)
+    _print_summary(summary)
+    for w in written:
+        err_console.print(f"wrote {w}", markup=False)

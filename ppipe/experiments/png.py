@@ -1,0 +1,115 @@
+"""Image files of the figures with matplotlib (the optional ``figures`` extra).
+
+Takes the data of :mod:`ppipe.experiments.figures` and draws it the way the
+artifact's plotting script does (grouped bars, attainment curves). matplotlib
+is imported here only, with the headless Agg backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ppipe.errors import InputError
+from ppipe.experiments.figures import SCHEDULER_LABELS
+
+COLORS = {"np": "C2", "dart-r": "C0", "ppipe": "orange", "np-single": "C2", "ppipe-nexus": "grey"}
+HATCH = {"np": None, "dart-r": "/", "ppipe": "\\", "np-single": None, "ppipe-nexus": None}
+
+
+def _plt():
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("--png needs matplotlib: pip install 'ppipe[figures]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _bars(ax, xlabels, series, labels, colors, hatches, ylim=None):
+    import numpy as np
+
+    n = max(len(series), 1)
+    width = 0.75 / n
+    x = np.arange(len(xlabels))
+    for i, (ys, lab) in enumerate(zip(series, labels)):
+        ax.bar(x + i * width, [y or 0.0 for y in ys], width, label=lab, color=colors[i], hatch=hatches[i],
+               edgecolor="black")
+    ax.set_xticks(x + width * (n - 1) / 2, xlabels)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.grid(axis="y")
+    ax.set_axisbelow(True)
+
+
+def write_png(fig: str, data: dict, path: str | Path) -> Path:
+    plt = _plt()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fig == "6":
+        sets = list(data)
+        ncols = max(len(data[s]) for s in sets) if sets else 1
+        f, axs = plt.subplots(len(sets), ncols, figsize=(3 * ncols, 2.6 * len(sets)), squeeze=False, sharey=True)
+        for r, st in enumerate(sets):
+            for c, (hc, per_g) in enumerate(data[st].items()):
+                groups = list(per_g)
+                scheds = list(dict.fromkeys(s for g in groups for s in per_g[g]))
+                series = [[(per_g[g].get(s, {}).get("mean") or 0.0) / 100.0 for g in groups] for s in scheds]
+                _bars(axs[r][c], groups, series, [SCHEDULER_LABELS.get(s, s) for s in scheds],
+                      [COLORS.get(s) for s in scheds], [HATCH.get(s) for s in scheds], (0, 1.05))
+                axs[r][c].set_title(f"{hc} ({st})")
+            axs[r][0].set_ylabel("Load factor at\n99% attainment")
+        h, lab = axs[0][0].get_legend_handles_labels()
+        f.legend(h, lab, ncol=len(lab), loc="upper center")
+    elif fig == "7":
+        sets = list(data)
+        ncols = max((len(data[s]["curves"]) for s in sets), default=1)
+        f, axs = plt.subplots(len(sets), ncols, figsize=(3 * ncols, 2.4 * len(sets)), squeeze=False)
+        for r, st in enumerate(sets):
+            for c, (hc, per_s) in enumerate(data[st]["curves"].items()):
+                ax = axs[r][c]
+                for s, cv in per_s.items():
+                    x = [lf / 100.0 for lf in cv["load_factor"]]
+                    ax.plot(x, cv["attainment"], "--o", markersize=3, color=COLORS.get(s),
+                            label=SCHEDULER_LABELS.get(s, s))
+                ax.axhline(99.0, color="black", linewidth=0.5)
+                ax.set_title(f"{hc} ({data[st]['group']}, {st})")
+                ax.set_xlabel("Load factor")
+                ax.set_xlim(0, 1.02)
+            axs[r][0].set_ylabel("SLO att. (%)")
+        h, lab = axs[0][0].get_legend_handles_labels()
+        f.legend(h, lab, ncol=len(lab), loc="upper center")
+    elif fig == "8":
+        sets = list(data)
+        f, axs = plt.subplots(1, len(sets), figsize=(6 * len(sets), 2.8), squeeze=False)
+        for i, st in enumerate(sets):
+            per_hc = data[st]
+            hcs = list(per_hc)
+            scheds = list(dict.fromkeys(s for hc in hcs for s in per_hc[hc]))
+            series, labels, colors, hatches = [], [], [], []
+            for s in scheds:
+                for cl in ("high", "low"):
+                    series.append([per_hc[hc].get(s, {}).get(cl) or 0.0 for hc in hcs])
+                    labels.append(f"{SCHEDULER_LABELS.get(s, s)}, {cl}-class")
+                    colors.append(COLORS.get(s))
+                    hatches.append(None if cl == "high" else "//")
+            _bars(axs[0][i], hcs, series, labels, colors, hatches, (0, 100))
+            axs[0][i].set_ylabel("GPU utilization (%)")
+            axs[0][i].set_title(st)
+        h, lab = axs[0][0].get_legend_handles_labels()
+        f.legend(h, lab, ncol=3, loc="upper center", fontsize="small")
+    elif fig == "10":
+        f, ax = plt.subplots(1, 1, figsize=(3, 2.6))
+        scheds = list(data)
+        ax.bar([SCHEDULER_LABELS.get(s, s) for s in scheds], [(data[s]["mean"] or 0) / 100.0 for s in scheds],
+               yerr=[(data[s]["std"] or 0) / 100.0 for s in scheds], color=[COLORS.get(s) for s in scheds],
+               hatch=None, edgecolor="black", capsize=2, width=0.5)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("Mean load factor\nat 99% attainment")
+    else:
+        raise InputError(f"unknown figure {fig!r}")
+    f.tight_layout(rect=(0, 0, 1, 0.9) if fig in ("6", "7", "8") else None)
+    f.savefig(path, dpi=120)
+    plt.close(f)
+    return path
