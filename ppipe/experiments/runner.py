@@ -530,7 +530,9 @@ class RunReport:
 
 def run_experiment(settings: Sequence[Setting], cfg: ExperimentConfig, out_root: str | os.PathLike,
                    workers: int = 1, on_event: Optional[Event] = None, fresh: bool = False) -> RunReport:
-    """Run (or finish) every setting; ``on_event(kind, info)`` sees "start" and "setting"."""
+    """Run (or finish) every setting; ``on_event(kind, info)`` sees "start" and "setting".
+
+    Solves use one solver thread, so a run gives the same plans whatever ``workers`` is."""
     out = OutDir(out_root)
     prepare_out(out, cfg, fresh=fresh)
     t0 = time.perf_counter()
@@ -547,7 +549,7 @@ def run_experiment(settings: Sequence[Setting], cfg: ExperimentConfig, out_root:
 
     if workers <= 1 or len(pending) <= 1:
         for s in pending:
-            finished(run_setting(s, cfg, str(out.root), threads=None if workers <= 1 else 1))
+            finished(run_setting(s, cfg, str(out.root), threads=1))
     else:
         ex = ProcessPoolExecutor(max_workers=min(workers, len(pending)))
         try:
