@@ -69,8 +69,9 @@ def main() -> int:
 
         per = []
         agg = {}
+        tile = next(iter(params.values())).tile  # keep the train fit's (shared) tile size: 3x faster
         for m in models:
-            p = fit_all([x for x in models if x is not m], specs)
+            p = fit_all([x for x in models if x is not m], specs, tiles=(tile,))
             ev = evaluate([m], specs, p)
             per.append((m.name, ev))
         for key in ("whole_b1", "whole_b8"):

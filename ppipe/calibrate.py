@@ -122,12 +122,13 @@ def _residuals(models: list[CalibModel], spec: GpuSpec, p: GpuParams, gpu: str) 
 
 
 _BOUNDS = {  # each parameter is fitted log-uniformly within these bounds (a smooth transform)
-    "eta_c": (0.05, 2.0), "eta_m": (0.1, 1.2), "tau_us": (0.1, 100.0), "chunk_us": (1.0, 1000.0),
+    "eta_c": (0.05, 2.0), "eta_m": (0.1, 1.2), "tau_us": (0.1, 5.0), "chunk_us": (1.0, 1000.0),
     "gamma": (0.001, 1.0), "e_w3": (0.3, 3.0), "e_group": (0.02, 1.5), "e_dw": (0.002, 1.5),
+    "m_norm": (0.5, 20.0), "tile": (512.0, 65536.0),
 }
 #: Where the fit starts, and what a weak prior pulls weakly-identified parameters toward.
 START = GpuParams(eta_c=0.6, eta_m=0.7, tau_us=2.0, chunk_us=50.0, gamma=0.05, e_w3=1.2,
-                  e_group=0.4, e_dw=0.05)
+                  e_group=0.4, e_dw=0.05, m_norm=2.0)
 PRIOR_WEIGHT = 0.05
 
 
@@ -148,9 +149,9 @@ def fit_gpu(models: list[CalibModel], spec: GpuSpec, gpu: str, start: GpuParams 
     """Levenberg-Marquardt on log-latency residuals with a weak prior toward ``START``."""
     p0 = start or START
     has_mps = any(len(m.timings.get(gpu, {})) > 1 for m in models)
-    has = {c: any(np.any(m.feat.cls == c) for m in models) for c in (1, 2, 5)}
+    has = {c: any(np.any(m.feat.cls == c) for m in models) for c in (1, 2, 5, 6)}
     names = tuple(n for n in names if (n != "gamma" or has_mps) and (n != "e_group" or has[1])
-                  and (n != "e_dw" or has[2]) and (n != "e_w3" or has[5]))
+                  and (n != "e_dw" or has[2]) and (n != "e_w3" or has[5]) and (n != "m_norm" or has[6]))
     x0 = np.array([_to_x(getattr(p0, n), n) for n in names])
 
     def params(x):
@@ -191,18 +192,24 @@ def fit_gpu(models: list[CalibModel], spec: GpuSpec, gpu: str, start: GpuParams 
 
 
 def fit_all(models: list[CalibModel], specs: dict[str, GpuSpec], gpus=ARTIFACT_GPUS,
-            tiles=(2048.0, 4096.0, 8192.0, 16384.0)) -> dict[str, GpuParams]:
-    out = {}
-    for gpu in gpus:
-        best = None
-        for tile in tiles:
+            tiles=(1024.0, 2048.0, 4096.0)) -> dict[str, GpuParams]:
+    """Fit every GPU; the tile size (wave quantisation) is one value shared by all GPUs.
+
+    A shared tile keeps small-layer behaviour comparable across GPUs (fitted
+    per GPU it trades off against other parameters and can make, e.g., a V100
+    slower than a T4 on tiny layers, which no data sheet supports).
+    """
+    best = None
+    for tile in tiles:
+        fitted, cost = {}, 0.0
+        for gpu in gpus:
             p = fit_gpu(models, specs[gpu], gpu, replace(START, tile=tile))
             r = _residuals(models, specs[gpu], p, gpu)
-            c = float(r @ r)
-            if best is None or c < best[0]:
-                best = (c, p)
-        out[gpu] = replace(best[1], calibrated=True, note="fitted to the PPipe artifact's block timings")
-    return out
+            cost += float(r @ r)
+            fitted[gpu] = replace(p, calibrated=True, note="fitted to the PPipe artifact's block timings")
+        if best is None or cost < best[0]:
+            best = (cost, fitted)
+    return best[1]
 
 
 # ---------------------------------------------------------------------------

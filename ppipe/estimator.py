@@ -2,33 +2,42 @@
 
 The model (per layer, batch ``b``, one instance of a GPU split ``k`` ways by MPS):
 
-* Views (reshape, permute, ...) cost nothing. An elementwise layer that reads
+* Views (reshape, slice, ...) cost nothing. An elementwise layer that reads
   the output of the layer right before it, which is a convolution / matrix
   product or is itself fused, is fused into it (as TensorRT does: conv + BN +
   ReLU, residual add, GELU after a linear layer) and costs nothing, unless a
   chunk boundary separates them.
-* A compute layer (convolution, matrix product, attention) is a roofline with
-  smoothed wave quantisation::
+* A compute layer (convolution, matrix product, attention) takes its compute
+  time plus its memory time (no overlap assumed), with smoothed wave
+  quantisation::
 
-      t = tau + max(t_c, t_m)
+      t = tau + t_c + t_m
       t_c = F b / (P eta_c e / k) * max(1/w, 1 + 0.5/w),   w = out_elems b / (tile * SMs / k)
       t_m = rho (A b + W) / (BW eta_m / k)
 
   F = FLOPs per sample, A = activation bytes read+written per sample, W =
-  parameter bytes, P = peak TF32 (or FP32) FLOP/s, BW = memory bandwidth, e = an
-  efficiency factor for grouped and depthwise convolutions, rho = bytes per
-  stored byte (2: the graph counts fp16, engines run TF32 with fp32 tensors).
-  ``w`` is the number of waves of output tiles; a layer too small to fill the
-  SMs takes a whole wave (small-batch inefficiency) -- and so does not slow down
-  when MPS leaves it fewer SMs.
-* Any other layer (normalisation, pooling, resize, concat, standalone
-  elementwise) is memory-bound: ``t = tau + t_m``.
+  parameter bytes, P = peak TF32 FLOP/s (FP32 on GPUs without TF32 tensor
+  cores; depthwise convolutions always use the FP32 rate), BW = memory
+  bandwidth, e = an efficiency factor for 3x3 stride-1 (Winograd), grouped and
+  depthwise convolutions, rho = 2 (the graph counts 2 bytes per element;
+  engines run TF32 with fp32 tensors). ``w`` is the number of waves of output
+  tiles: a layer too small to fill the SMs still takes a whole wave (small-batch
+  inefficiency) -- and so does not slow down when MPS leaves it fewer SMs.
+  Tensor cores pad a convolution's input channels to a multiple of 8.
+* Any other layer (normalisation, pooling, resize, concat, transpose,
+  standalone elementwise) is memory-bound: ``t = tau + t_m`` (a LayerNorm
+  makes ``m_norm`` passes: ONNX export decomposes it into several kernels).
 * An MPS instance gets 1/k of the SMs and of the bandwidth; concurrent
   instances contend further: all times are multiplied by ``1 + gamma (k-1)``.
 * A chunk (one engine) costs ``chunk_us`` plus the sum of its layers.
 
-The few parameters per GPU type (eta_c, eta_m, tau, chunk_us, gamma, e_group,
-e_dw) are fitted to the PPipe artifact's block timings (see
+Within a chunk, time grows with the batch size and time per request never
+grows (every term is constant or linear in ``b``, or a max of such), and a GPU
+that is no worse on any data-sheet figure (peak FLOP/s, FLOP/s per SM,
+bandwidth) is never estimated slower under the same parameters.
+
+The few parameters per GPU type (eta_c, eta_m, tau, chunk_us, gamma, e_w3,
+e_group, e_dw, m_norm, tile) are fitted to the PPipe artifact's block timings (see
 :mod:`ppipe.calibrate`) and stored in ``data/estimator.json``. GPU types that
 the artifact did not profile inherit them from the most similar calibrated GPU
 (:func:`derive_params`), applied to their own data-sheet figures.
@@ -50,14 +59,18 @@ ESTIMATOR_FILE = SHIPPED_DATA / "estimator.json"
 ESTIMATOR_FORMAT = "ppipe-estimator"
 #: Runtime bytes per graph byte: graphs count floats as 2 bytes; TF32 engines keep fp32 tensors.
 RHO = 2.0
-FIT_PARAMS = ("eta_c", "eta_m", "tau_us", "chunk_us", "gamma", "e_w3", "e_group", "e_dw")
+FIT_PARAMS = ("eta_c", "eta_m", "tau_us", "chunk_us", "gamma", "e_w3", "e_group", "e_dw", "m_norm")
 # layer classes
-_DENSE, _GROUP, _DW, _MEM, _FREE, _W3 = 0, 1, 2, 3, 4, 5
+_DENSE, _GROUP, _DW, _MEM, _FREE, _W3, _NORM = 0, 1, 2, 3, 4, 5, 6
+#: Views that move data in an engine (a transpose is a real kernel unless fused).
+_MOVING_VIEWS = ("permute", "transpose", "t")
 _COMPUTE = (_DENSE, _GROUP, _DW, _W3)
 #: Tensor cores pad input channels per group to a multiple of this.
 TC_CHANNEL_ALIGN = 8
 _COMPUTE_KINDS = ("conv", "matmul", "attention")
 _FUSABLE_KINDS = ("eltwise",)
+#: Elementwise ops that run as their own kernel (ONNX export decomposes GELU into erf arithmetic).
+_UNFUSED_OPS = ("gelu",)
 
 
 #: Architectures without TF32 tensor cores (TF32 engines run on FP32 CUDA cores).
@@ -75,6 +88,7 @@ class GpuSpec:
     tensor_tf32: bool = False  # has TF32 tensor cores
     memory_type: str = ""  # e.g. HBM2, GDDR6
     mps_levels: int = 4
+    fp32_tflops: float = 0.0  # CUDA-core rate (depthwise convolutions run here); 0 = peak_tflops
 
     @classmethod
     def from_entry(cls, e: dict, source: str = "catalog") -> "GpuSpec":
@@ -104,7 +118,7 @@ class GpuSpec:
         except (TypeError, ValueError):
             raise DataError(f"{source}: GPU {name!r} has a bad mps_levels") from None
         return cls(name=str(name), peak_tflops=max(tf32, fp32), mem_bw_gbps=bw, sm_count=sms,
-                   tensor_tf32=tc, memory_type=str(e.get("memory_type", "")), mps_levels=max(levels, 1))
+                   fp32_tflops=fp32, tensor_tf32=tc, memory_type=str(e.get("memory_type", "")), mps_levels=max(levels, 1))
 
     @property
     def hbm(self) -> bool:
@@ -124,7 +138,8 @@ class GpuParams:
     gamma: float = 0.05  # MPS contention per extra instance
     e_w3: float = 1.0  # efficiency of 3x3 stride-1 convolutions relative to other dense layers (Winograd)
     e_group: float = 0.5  # compute efficiency of grouped convolutions relative to dense
-    e_dw: float = 0.1  # ... of depthwise convolutions
+    e_dw: float = 0.1  # ... of depthwise convolutions (on the FP32 CUDA cores)
+    m_norm: float = 1.0  # memory passes of a LayerNorm (decomposed into several ops by ONNX export)
     tile: float = 16384.0  # output elements per tile (wave quantisation)
     calibrated: bool = False
     derived_from: str = ""
@@ -174,8 +189,10 @@ class GraphFeatures:
                 if l.kind == "conv" and cin > 0 and klass[i] != _DW:
                     cg = cin // max(groups, 1)
                     tc_pad[i] = -(-cg // TC_CHANNEL_ALIGN) * TC_CHANNEL_ALIGN / cg
-            elif l.kind == "view":
+            elif l.kind == "view" and l.op not in _MOVING_VIEWS:
                 klass[i] = _FREE
+            elif l.op in ("native_layer_norm", "layer_norm"):
+                klass[i] = _NORM
         # effective producer of each tensor: follow views back to a real layer
         eff = {}
         for t, p in enumerate(g.tensor_producer):
@@ -193,7 +210,7 @@ class GraphFeatures:
                 continue
             # fused into the layer before it if it reads that layer's output and writes no
             # more than it (an epilogue: bias, activation, residual add; not a broadcast scale)
-            if (kinds[i] in _FUSABLE_KINDS and last_real >= 0 and chain_ok[last_real]
+            if (kinds[i] in _FUSABLE_KINDS and l.op not in _UNFUSED_OPS and last_real >= 0 and chain_ok[last_real]
                     and g.layers[i].out_bytes <= g.layers[last_real].out_bytes * 1.001):
                 if any(eff.get(t, -1) == last_real for t in l.inputs):
                     fuse[i] = True
@@ -239,6 +256,8 @@ def layer_times(feat: GraphFeatures, spec: GpuSpec, p: GpuParams, k: int, batche
     eff[cls == _GROUP] = p.e_group
     eff[cls == _DW] = p.e_dw
     eff[cls == _W3] = p.e_w3
+    if spec.fp32_tflops and spec.fp32_tflops < spec.peak_tflops:
+        eff[cls == _DW] *= spec.fp32_tflops / spec.peak_tflops  # no tensor cores for depthwise
     F = (feat.flops * (feat.tc_pad if spec.tensor_tf32 else 1.0))[:, None] * b
     waves = np.maximum(feat.out_elems[:, None] * b / (p.tile * slots), 1e-9)
     # wave quantisation, smoothed: a layer smaller than one wave still takes a wave; larger
@@ -246,8 +265,9 @@ def layer_times(feat: GraphFeatures, spec: GpuSpec, p: GpuParams, k: int, batche
     quant = np.maximum(1.0 / waves, 1.0 + 0.5 / waves)
     tc = F / (P * eff[:, None]) * quant * 1e6
     tm = RHO * (feat.act[:, None] * b + feat.params[:, None]) / BW * 1e6
+    tm[cls == _NORM] *= p.m_norm
     compute = np.isin(cls, _COMPUTE)
-    t = np.where(compute[:, None], np.maximum(tc, tm), tm) + p.tau_us
+    t = np.where(compute[:, None], tc + tm, tm) + p.tau_us
     t[(cls == _FREE) | fused] = 0.0
     return t * (1.0 + p.gamma * (k - 1))
 
@@ -393,6 +413,7 @@ def write_estimator(path: Path, params: dict[str, GpuParams], meta: dict) -> Pat
                "MPS contention: times x (1 + gamma (k-1))",
                "compute efficiency of 3x3 stride-1 convolutions (x dense; Winograd makes it > 1)",
                "compute efficiency of grouped convolutions (x dense)",
-               "compute efficiency of depthwise convolutions (x dense)"))},
+               "compute efficiency of depthwise convolutions (x dense, on FP32 CUDA cores)",
+               "memory passes of a LayerNorm (x one read + write)"))},
            "gpus": {n: p.to_json() for n, p in params.items()}}
     return write_json_atomic(path, doc, indent=1)

@@ -425,7 +425,15 @@ def _efficientnet_b8():
     from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 
     settings, last = _efficientnet_conf("efficientnet_b8", width_mult=2.2, depth_mult=3.6)
-    return EfficientNet(settings, 0.5, last_channel=last, norm_layer=partial(nn.BatchNorm2d, eps=1e-3))
+    model = EfficientNet(settings, 0.5, last_channel=last, norm_layer=partial(nn.BatchNorm2d, eps=1e-3))
+    # the artifact's TF port pads explicitly ("same" padding) before the stem and every depthwise conv
+    for mod in list(model.modules()):
+        for name, child in list(mod.named_children()):
+            if isinstance(child, nn.Conv2d) and (child.groups == child.in_channels or child.in_channels == 3):
+                p = child.padding
+                child.padding = (0, 0)
+                setattr(mod, name, nn.Sequential(nn.ZeroPad2d((p[1], p[1], p[0], p[0])), child))
+    return model
 
 
 def _repvgg_b3():

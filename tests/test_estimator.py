@@ -71,8 +71,10 @@ def test_faster_gpu_not_slower(est, feats):
     """A GPU that beats another on every data-sheet figure is never estimated slower."""
     spec, p = est.gpu("L4")
     faster = [replace(spec, peak_tflops=spec.peak_tflops * 2),
+              replace(spec, peak_tflops=spec.peak_tflops * 2, fp32_tflops=spec.fp32_tflops * 2),
               replace(spec, mem_bw_gbps=spec.mem_bw_gbps * 2),
-              replace(spec, peak_tflops=spec.peak_tflops * 2, sm_count=spec.sm_count * 2)]
+              replace(spec, peak_tflops=spec.peak_tflops * 2, fp32_tflops=spec.fp32_tflops * 2,
+                      sm_count=spec.sm_count * 2)]
     for feat, starts in feats.values():
         base = chunk_times(feat, spec, p, 1, BATCHES, starts)
         for f in faster:
