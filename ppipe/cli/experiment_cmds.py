@@ -128,6 +128,7 @@ def main_cmd(
     burst_ratio: float = BurstRatioOption,
     burst_fraction: float = BurstFractionOption,
     burst_seconds: float = BurstSecondsOption,
+    load_base: str = typer.Option("plan", "--load-base", help="Load factor 100: plan (the PPipe plan's throughput per model) or objective (weight x the plan's max-min objective, as the artifact's plans record it)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Solver time limit per plan in seconds (the artifact's main sets use 60)."),
     solver: str = SolverOption,
     fresh: bool = FreshOption,
@@ -156,7 +157,7 @@ def main_cmd(
                               parse_csv_list(schedulers, "scheduler") or None)
     cfg = ExperimentConfig.for_set(set_name, arrivals=arrivals, duration_s=duration, seeds=list(range(seeds)),
                                    grid=_grid(load_factors), time_limit=time_limit, solver=solver,
-                                   data=str(data) if data else None)
+                                   load_base=load_base, data=str(data) if data else None)
     if set_name == "maf21" and trace is None:
         err_console.print("maf21: no --trace given, using the synthetic bursty generator "
                           "(the MAF'21 trace is not available here)", markup=False)

@@ -65,7 +65,9 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
     elif fig == "7":
         sets = list(data)
         ncols = max((len(data[s]["curves"]) for s in sets), default=1)
-        f, axs = plt.subplots(len(sets), ncols, figsize=(3 * ncols, 2.4 * len(sets)), squeeze=False)
+        f, axs = plt.subplots(len(sets), ncols, figsize=(3 * ncols, 2.4 * len(sets)), squeeze=False, sharey=True)
+        lo = min([v for st in sets for per_s in data[st]["curves"].values() for cv in per_s.values()
+                  for v in cv["attainment"]] + [60.0])
         for r, st in enumerate(sets):
             for c, (hc, per_s) in enumerate(data[st]["curves"].items()):
                 ax = axs[r][c]
@@ -77,6 +79,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
                 ax.set_title(f"{hc} ({data[st]['group']}, {st})")
                 ax.set_xlabel("Load factor")
                 ax.set_xlim(0, 1.02)
+                ax.set_ylim(max(0.0, lo - 2), 101)
             axs[r][0].set_ylabel("SLO att. (%)")
         h, lab = axs[0][0].get_legend_handles_labels()
         f.legend(h, lab, ncol=len(lab), loc="upper center")
@@ -96,7 +99,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
                     hatches.append(None if cl == "high" else "//")
             _bars(axs[0][i], hcs, series, labels, colors, hatches, (0, 100))
             axs[0][i].set_ylabel("GPU utilization (%)")
-            axs[0][i].set_title(st)
+            axs[0][i].set_xlabel(f"Cluster ({st})")
         h, lab = axs[0][0].get_legend_handles_labels()
         f.legend(h, lab, ncol=3, loc="upper center", fontsize="small")
     elif fig == "10":
@@ -109,7 +112,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
         ax.set_ylabel("Mean load factor\nat 99% attainment")
     else:
         raise InputError(f"unknown figure {fig!r}")
-    f.tight_layout(rect=(0, 0, 1, 0.9) if fig in ("6", "7", "8") else None)
+    f.tight_layout(rect={"6": (0, 0, 1, 0.9), "7": (0, 0, 1, 0.88), "8": (0, 0, 1, 0.8)}.get(fig))
     f.savefig(path, dpi=120)
     plt.close(f)
     return path

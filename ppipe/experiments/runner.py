@@ -41,7 +41,7 @@ import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -54,6 +54,7 @@ CONFIG_FILE = "experiment.json"
 RESULTS_FILE = "results.csv"
 SUMMARY_FILE = "summary.json"
 FORMAT = "ppipe-experiment"
+LOAD_BASES = ("plan", "objective")
 
 
 # ------------------------------------------------------------------ config
@@ -71,6 +72,10 @@ class ExperimentConfig:
     duration_s: float = 30.0
     seeds: list = field(default_factory=lambda: [0])
     grid: list = field(default_factory=lambda: list(GRID))
+    #: Load factor 100: "plan" = the PPipe plan's throughput for the model (what our planner
+    #: provisions, SPEC 8); "objective" = weight x the plan's max-min objective T, which is what
+    #: the artifact's plans record as ``xput`` for most models (the MILP's x variable).
+    load_base: str = "plan"
     time_limit: float | None = 60.0
     solver: str = "highs"
     data: str | None = None  # profile data folder (None: the default store)
@@ -102,6 +107,8 @@ class ExperimentConfig:
         kind = self.arrivals.get("kind")
         if kind not in ("poisson", "bursty", "trace"):
             raise InputError(f"unknown arrival process {kind!r}")
+        if self.load_base not in LOAD_BASES:
+            raise InputError(f"unknown load base {self.load_base!r} (choose {' or '.join(LOAD_BASES)})")
         if kind == "trace" and len(self.seeds) > 1:
             self.seeds = self.seeds[:1]  # a trace is deterministic: more seeds repeat the same run
 
@@ -222,7 +229,9 @@ def prepare_out(out: OutDir, cfg: ExperimentConfig, fresh: bool = False) -> None
         except (json.JSONDecodeError, KeyError, TypeError):
             raise DataError(f"{out.config}: not an experiment configuration file") from None
         new = cfg.fingerprint()
-        diff = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        # fields added since the folder was written compare as their defaults
+        defaults = {f.name: f.default for f in fields(ExperimentConfig) if f.default is not MISSING}
+        diff = [k for k in sorted(set(old) | set(new)) if old.get(k, defaults.get(k)) != new.get(k)]
         if diff:
             what = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:3])
             raise InputError(f"{out.root} holds results of another configuration ({what}); "
@@ -454,6 +463,16 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
 
 # ------------------------------------------------------------------ one setting
 
+def load_base(plan, s: Setting, cfg: ExperimentConfig) -> list[float]:
+    """X_ppipe per model of the setting: load factor 100 (see ``ExperimentConfig.load_base``)."""
+    xs = [float(plan.model(m).xput) for m in s.models]
+    if cfg.load_base == "plan":
+        return xs
+    w = list(cfg.weights) if cfg.weights and len(cfg.weights) == len(xs) else [1.0] * len(xs)
+    T = min(x / wi for x, wi in zip(xs, w))
+    return [wi * T for wi in w]
+
+
 def run_setting(s: Setting, cfg: ExperimentConfig, out_root: str, threads: int | None = 1) -> dict:
     """Solve and sweep one setting (in a worker process); skips variants already done."""
     out = OutDir(out_root)
@@ -483,7 +502,7 @@ def run_setting(s: Setting, cfg: ExperimentConfig, out_root: str, threads: int |
                                         f"(no load factor 100 without it)")
         write_json_atomic(out.failed(s), report)
         return report
-    x_ppipe = [float(pp["plan"].model(m).xput) for m in s.models]
+    x_ppipe = load_base(pp["plan"], s, cfg)
     for variant in todo:
         v = VARIANTS[variant]
         rec = plans[v.planner]
