@@ -117,6 +117,12 @@ def check_plan(plan: Plan, store: ProfileStore, limits: dict[str, int] | None = 
             if part_x and float(pl.xput) > min(part_x) * (1 + REL_TOL) + 1e-6:
                 add(wp, f"claims {pl.xput:.2f} req/s, its slowest partition allows {min(part_x):.2f} req/s")
             total += float(pl.xput)
+        if gpu_names and max_parts and all(p.gpu in gpu_names for pl in mp.pipelines for p in pl.partitions):
+            from ppipe.planner import fits_slots
+
+            seqs = [tuple(gpu_names.index(p.gpu) for p in pl.partitions) for pl in mp.pipelines]
+            if not fits_slots([seqs], len(gpu_names), max_parts):
+                add("model", f"{len(seqs)} pipelines do not fit the {len(gpu_names)}^{max_parts} GPU-type slots")
         if float(mp.xput) > total * (1 + REL_TOL) + 1e-6:
             add("model", f"claims {mp.xput:.2f} req/s, its pipelines sum to {total:.2f} req/s")
     rep.gpus_used = plan.gpus_used()

@@ -114,7 +114,10 @@ class MilpPlanModel:
     T: int
 
 
-def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], max_parts: int) -> MilpPlanModel:
+def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], max_parts: int,
+               slots: bool = True) -> MilpPlanModel:
+    """The MILP over configurations; ``slots=False`` drops the one-pipeline-per-slot
+    rows and the binaries (a relaxation, used to bound and to test)."""
     c = problem.cluster
     G = len(c.gpus)
     M = MilpModel("ppipe")
@@ -124,19 +127,27 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
         yd, nd, xd = [], [], []
         for ci, cfg in enumerate(cfgs):
-            y = M.var(0, 1, integer=True, name=f"y[{d},{ci}]")
+            y = M.var(0, 1, integer=True, name=f"y[{d},{ci}]") if slots else None
             x = M.var(0.0, name=f"x[{d},{ci}]")
+            # Throughput cap: all GPUs of each type it uses (ignoring rounding); instances
+            # beyond what the cap needs are never useful, so their bounds can shrink too.
+            per_type: dict[int, float] = {}
+            for st in cfg.stages:
+                per_type[st.gpu] = per_type.get(st.gpu, 0.0) + 1.0 / (st.k * st.xput)
+            cap = min(c.limits[g] / v for g, v in per_type.items())
             ncs = []
-            cap = math.inf
             for q, st in enumerate(cfg.stages):
-                nmax = c.limits[st.gpu] * st.k
+                nmax = min(c.limits[st.gpu] * st.k, math.ceil(cap / st.xput - 1e-9))
                 n = M.var(0, nmax, integer=True, name=f"n[{d},{ci},{q}]")
-                M.row({n: 1.0, y: -float(nmax)}, hi=0.0)
+                if slots:
+                    M.row({n: 1.0, y: -float(nmax)}, hi=0.0)
                 M.row({x: 1.0, n: -st.xput}, hi=0.0)
                 usage.setdefault((d, q, st.gpu), []).append((n, LCM_K // st.k))
-                cap = min(cap, nmax * st.xput)
                 ncs.append(n)
-            M.row({x: 1.0, y: -cap}, hi=0.0)
+            if slots:
+                M.row({x: 1.0, y: -cap}, hi=0.0)
+            else:
+                M.ub[x] = cap
             yd.append(y)
             xd.append(x)
             nd.append(ncs)
@@ -151,7 +162,7 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
             seq = cfg.gpu_seq
             for m in range(1, len(seq) + 1):
                 prefixes.setdefault(seq[:m], []).append(yd[ci])
-        for v, members in prefixes.items():
+        for v, members in (prefixes.items() if slots else ()):
             cap_slots = G ** (max_parts - len(v))
             if len(members) > cap_slots:
                 M.row({y: 1.0 for y in members}, hi=float(cap_slots))
@@ -166,6 +177,19 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
     return MilpPlanModel(M, configs, ys, ns, xs, T)
 
 
+def fits_slots(used: list[list[tuple[int, ...]]], num_types: int, max_parts: int) -> bool:
+    """Whether each model's pipelines fit its |G|^P slots: for every type prefix v,
+    at most |G|^(P-|v|) pipelines start with v (Hall's condition on the prefix tree)."""
+    for seqs in used:
+        counts: dict[tuple[int, ...], int] = {}
+        for seq in seqs:
+            for m in range(1, len(seq) + 1):
+                counts[seq[:m]] = counts.get(seq[:m], 0) + 1
+        if any(c > num_types ** (max_parts - len(v)) for v, c in counts.items()):
+            return False
+    return True
+
+
 def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpResult, max_parts: int,
                         mps_levels: list[int]) -> Plan:
     vals = res.values
@@ -174,7 +198,8 @@ def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpR
         pipes = []
         for ci, cfg in enumerate(cfgs):
             counts = [int(round(vals[n])) for n in mpm.n[d][ci]]
-            if vals[mpm.y[d][ci]] < 0.5 or min(counts) <= 0:
+            y = mpm.y[d][ci]
+            if (y is not None and vals[y] < 0.5) or min(counts) <= 0:
                 continue
             pipes.append(_pipeline(problem, d, cfg, counts))
         xput = sum(p.xput for p in pipes)
@@ -199,7 +224,8 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
                                f"{', '.join(problem.cluster.gpus)}", t0)
     mpm = build_milp(problem, configs, max_parts)
     res = milp_solve(mpm.model, opts, solver=solver, fallback=fallback, on_fallback=on_message)
-    stats = dict(res.stats, configs=[len(c) for c in configs], build_seconds=time.perf_counter() - t0 - res.seconds)
+    stats = dict(res.stats, configs=[len(c) for c in configs],
+                 build_seconds=time.perf_counter() - t0 - res.seconds)
     if not res.has_solution:
         status = res.status if res.status != "optimal" else "error"
         return SolveResult(status, None, res.bound, None, time.perf_counter() - t0, None, scheduler, res.solver,

@@ -34,7 +34,7 @@ def _root(
 
 # Command modules register themselves on ``app`` when imported.
 from ppipe.cli import catalog_cmds, experiment_cmds, plan_cmds, solve_cmds  # noqa: E402,F401
-from ppipe.cli import prepartition_cmds, sim_cmds  # noqa: E402,F401
+from ppipe.cli import prepartition_cmds, profile_cmds, sim_cmds  # noqa: E402,F401
 
 
 def run(argv: list[str] | None = None) -> int:
