@@ -99,12 +99,15 @@ class _Live:
 def _run_solve(fn, live: _Live, cancel: threading.Event):
     """Run ``fn`` in a worker thread so Ctrl-C cancels the solve (keeping its best plan)."""
     box: dict = {}
+    done = threading.Event()
 
     def work():
         try:
             box["result"] = fn()
         except BaseException as exc:  # re-raised in the main thread
             box["error"] = exc
+        finally:
+            done.set()
 
     th = threading.Thread(target=work, name="ppipe-solve", daemon=True)
     t0 = time.perf_counter()
@@ -114,9 +117,11 @@ def _run_solve(fn, live: _Live, cancel: threading.Event):
     if status is not None:
         status.start()
     try:
-        while th.is_alive():
+        # Wait on an Event, not Thread.join: an interrupted join can leave the
+        # thread looking finished while it still runs.
+        while not done.is_set():
             try:
-                th.join(0.1)
+                done.wait(0.1)
             except KeyboardInterrupt:
                 interrupted = True
                 cancel.set()

@@ -1,0 +1,168 @@
+"""``ppipe solve / show / check / models / gpus`` from the outside: exit codes,
+one-line errors, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ppipe.cli import run
+
+G2 = "colorization-v2,googlenet-v3-pytorch,repvgg-b3"
+
+
+def _run(capsys, args):
+    code = run(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(err: str, *fragments: str) -> None:
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("ppipe: error:"), err
+    for f in fragments:
+        assert f in lines[0], (f, err)
+    assert "Traceback" not in err
+
+
+def test_solve_json_and_saved_plan(capsys, store, artifact_dir, tmp_path):
+    out_file = tmp_path / "plan.json"
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--models", G2, "--cluster", "HC3",
+                                   "--weights", "maf19", "-o", str(out_file), "--json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "optimal" and doc["mip_gap"] is not None and doc["mip_gap"] <= 1e-4
+    assert [m["name"] for m in doc["models"]] == G2.split(",")
+    assert doc["objective"] == pytest.approx(min(m["throughput"] / w for m, w in zip(doc["models"], [0.3, 0.33, 0.37])))
+    assert doc["plan_file"] == str(out_file) and out_file.exists()
+    for g, used in doc["gpus_used"].items():
+        assert used <= doc["gpu_limits"][g]
+    # the saved plan passes check and shows as a tree
+    code, out, err = _run(capsys, ["check", str(out_file), "--data", str(artifact_dir), "--gpus", "V100:25,P4:75", "--json"])
+    assert code == 0 and json.loads(out)["ok"], out
+    code, out, err = _run(capsys, ["show", str(out_file), "--json"])
+    assert code == 0 and len(json.loads(out)["models"]) == 3
+
+
+def test_solve_default_name_in_saved_plans(capsys, artifact_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--models", "repvgg-b3", "--gpus", "L4:2,T4:4",
+                                   "--scheduler", "np", "--json"])
+    assert code == 0, err
+    path = json.loads(out)["plan_file"]
+    assert path.startswith("saved_plans/repvgg-b3_1_L4-T4_2-4_bw-gbps-10_sla-multiplier-5_bl")
+
+
+def test_replay_reports_reference_objective(capsys, artifact_dir, maf19_plans):
+    ref = next(p for p in maf19_plans if p.name.endswith("_v4.json") and "L4-T4" in p.name)
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--replay", str(ref), "--no-save", "--json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["scheduler"] == "ppipe" and doc["status"] == "optimal"
+    assert doc["objective"] == pytest.approx(doc["reference_objective"], rel=1e-4)
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--models", "nope,repvgg-b3", "--gpus", "L4:2"], ["unknown model 'nope'"]),
+    (["--models", "repvgg-b3", "--gpus", "Q9:2"], ["unknown GPU type 'Q9'"]),
+    (["--models", "repvgg-b3", "--gpus", "L4=two"], ["malformed GPU count"]),
+    (["--models", "repvgg-b3", "--gpus", "L4"], ["malformed GPU count"]),
+    (["--models", "repvgg-b3,googlenet-v3-pytorch", "--gpus", "L4:2", "--weights", "0.5"], ["1 weights for 2 models"]),
+    (["--models", "repvgg-b3", "--gpus", "L4:0,T4:0"], ["zero GPUs"]),
+    (["--models", "repvgg-b3", "--gpus", "L4:2", "--scheduler", "magic"], ["unknown scheduler"]),
+    (["--models", "repvgg-b3", "--gpus", "L4:2", "--time-limit", "0"], ["--time-limit"]),
+    (["--replay", "/nonexistent/plan.json"], ["plan file not found"]),
+])
+def test_bad_input_is_one_line(capsys, artifact_dir, args, fragments):
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--no-save", *args])
+    assert code == 2
+    _one_line_error(err, *fragments)
+    assert out == ""
+
+
+def test_infeasible_slo(capsys, artifact_dir):
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--models", "repvgg-b3", "--gpus", "P4:4",
+                                   "--slo-multiplier", "0.5", "--no-save", "--json"])
+    assert code == 1
+    assert json.loads(out)["status"] == "infeasible"
+    assert "infeasible" in err and "Traceback" not in err
+
+
+def test_tiny_time_limit_is_clean(capsys, artifact_dir):
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--group", "G1", "--cluster", "HC4",
+                                   "--time-limit", "0.01", "--no-save", "--json"])
+    doc = json.loads(out)
+    assert "Traceback" not in err
+    if doc["status"] in ("optimal", "time_limit") and doc["objective"]:
+        assert code == 0 and doc["mip_gap"] is not None
+    else:
+        assert code == 3 and doc["status"] == "time_limit"
+
+
+def test_corrupt_plan_file(capsys, tmp_path, artifact_dir):
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"config": {"dnn_name": "x"}, "pipelines": [')
+    for cmd in (["show", str(bad)], ["check", str(bad), "--data", str(artifact_dir)]):
+        code, out, err = _run(capsys, cmd)
+        assert code == 2
+        _one_line_error(err, str(bad), "not valid JSON")
+
+
+def test_check_lists_violations(capsys, tmp_path, artifact_dir, maf19_plans):
+    doc = json.loads(maf19_plans[2].read_text())
+    part = doc[0]["pipelines"][0]["partitions"][0]
+    part["lat_infer"] = part["lat_infer"] / 2
+    part["xput"] = part["xput"] * 3
+    bad = tmp_path / maf19_plans[2].name
+    bad.write_text(json.dumps(doc, indent=2))
+    code, out, err = _run(capsys, ["check", str(bad), "--data", str(artifact_dir), "--gpus", "L4:1,P4:1,T4:1,V100:1",
+                                   "--json"])
+    assert code == 1
+    whats = " | ".join(v["what"] for v in json.loads(out)["violations"])
+    assert "lat_infer" in whats and "claims" in whats and "limit" in whats
+
+
+def test_models_and_gpus(capsys, artifact_dir):
+    code, out, err = _run(capsys, ["models", "--data", str(artifact_dir), "--json"])
+    assert code == 0 and len(json.loads(out)) == 28
+    code, out, err = _run(capsys, ["gpus", "--json"])
+    names = {g["name"] for g in json.loads(out)}
+    assert {"V100", "T4", "L4", "P4", "A100", "H100"} <= names
+
+
+def test_gurobi_request_without_gurobipy_falls_back(capsys, artifact_dir):
+    pytest.importorskip("highspy")
+    try:
+        import gurobipy  # noqa: F401
+        pytest.skip("gurobipy installed")
+    except ImportError:
+        pass
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--models", "repvgg-b3", "--gpus", "L4:2,T4:2",
+                                   "--solver", "gurobi", "--no-save", "--json"])
+    assert code == 0 and json.loads(out)["solver"] == "highs"
+    assert "solving with HiGHS instead" in err
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--models", "repvgg-b3", "--gpus", "L4:2,T4:2",
+                                   "--solver", "gurobi", "--no-fallback", "--no-save"])
+    assert code == 2
+    _one_line_error(err, "gurobipy is not installed")
+
+
+def test_ctrl_c_during_solve(artifact_dir, tmp_path):
+    """SIGINT mid-solve: a one-line message and exit 130, never a traceback."""
+    env = dict(os.environ, PPIPE_ARTIFACT=str(artifact_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from ppipe.cli import main; main()", "solve", "--models",
+         "efficientnet-b8_3rdparty_8xb32-aa-advprop_in1k", "--cluster", "HC2", "--max-parts", "3",
+         "--slo-discount", "0.1", "--no-save"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "cancelled" in err
