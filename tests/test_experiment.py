@@ -265,3 +265,18 @@ def test_maf21_arrivals(tmp_path, artifact_dir, capsys):
     if trace.exists():
         assert run(args + ["--out", str(tmp_path / "trace"), "--trace", str(trace)]) == 0
         assert json.loads(capsys.readouterr().out)["arrivals"] == f"trace {trace.name}"
+
+
+def test_load_base_objective(full_run):
+    from ppipe.plan import read_plan
+
+    plan = read_plan(next((full_run / "plans" / "G2_HC2").glob("*_v4.json")))
+    s = build_settings("maf19", ["G2"], ["HC2"])[0]
+    cfg = ExperimentConfig.for_set("maf19")
+    assert R.load_base(plan, s, cfg) == [m.xput for m in plan.models]
+    obj = R.load_base(plan, s, ExperimentConfig.for_set("maf19", load_base="objective"))
+    T = min(m.xput / w for m, w in zip(plan.models, cfg.weights))
+    assert obj == pytest.approx([w * T for w in cfg.weights])
+    assert all(o <= m.xput + 1e-6 for o, m in zip(obj, plan.models))
+    with pytest.raises(InputError, match="load base"):
+        ExperimentConfig.for_set("maf19", load_base="x")

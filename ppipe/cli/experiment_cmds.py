@@ -58,6 +58,7 @@ def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, acc
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     err_console.print(f"{cfg.set}: {len(settings)} settings, arrivals: {cfg.arrivals_label()}; "
+                      f"load factor 100 = {'the PPipe plan throughput' if cfg.load_base == 'plan' else 'weight x PPipe objective'}; "
                       f"{len(cfg.grid)} load factors x {len(cfg.seeds)} seed(s) x {cfg.duration_s:g} s; "
                       f"results in {out}", markup=False, soft_wrap=True)
     t0 = time.perf_counter()
@@ -94,7 +95,7 @@ def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, acc
             el = time.perf_counter() - t0
             status = "ok" if info["ok"] else f"FAILED: {info['message']}"
             err_console.print(f"[{done[0]}/{len(settings)}] {info['setting']} {status} "
-                              f"({info.get('wall_seconds', 0):.1f} s; elapsed {el:.0f} s)", markup=False)
+                              f"({info.get('wall_seconds', 0):.1f} s; elapsed {el:.0f} s)", markup=False, soft_wrap=True)
 
         rep = run_experiment(settings, cfg, out, workers=workers, on_event=on_event, fresh=fresh)
     wall = time.perf_counter() - t0
@@ -247,7 +248,8 @@ def _print_summary(summary: dict) -> None:
         if gains:
             out_console.print("PPipe serves " + ", ".join(f"{g['mean']:+.1f} % load vs {_label(b)}"
                                                           for b, g in gains.items())
-                              + " (mean over models; paper: +32.2 % .. +75.1 %)", markup=False)
+                              + " (mean over models" + ("; paper: +32.2 % .. +75.1 %)" if st != "ablation" else ")"),
+                              markup=False, soft_wrap=True)
         if d.get("ppipe_beats_baselines_in_every_cluster") is not None:
             out_console.print("PPipe beats the baselines in every cluster: "
                               + ("yes" if d["ppipe_beats_baselines_in_every_cluster"] else "no"))

@@ -26,7 +26,7 @@ import math
 from pathlib import Path
 
 CLUSTER_ORDER = ("HC1", "HC2", "HC3", "HC4")
-SCHEDULER_ORDER = ("np", "dart-r", "ppipe", "np-single", "ppipe-nexus")
+SCHEDULER_ORDER = ("np", "np-single", "dart-r", "ppipe-nexus", "ppipe")
 SCHEDULER_LABELS = {"np": "NP", "dart-r": "DART-r", "ppipe": "PPipe", "np-single": "NP (single)",
                     "ppipe-nexus": "PPipe+Nexus"}
 CLUSTER_LABELS = {"HC1": "HC1 L4+P4", "HC2": "HC2 L4+T4", "HC3": "HC3 V100+P4", "HC4": "HC4 V100+T4"}
