@@ -226,6 +226,9 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
     res = milp_solve(mpm.model, opts, solver=solver, fallback=fallback, on_fallback=on_message)
     stats = dict(res.stats, configs=[len(c) for c in configs],
                  build_seconds=time.perf_counter() - t0 - res.seconds)
+    if res.has_solution and problem.fill_leftover and len(problem.models) > 1 and res.status != "cancelled":
+        res = _fill_leftover(problem, mpm, res, opts, solver, fallback, t0)
+        stats["filled"] = True
     if not res.has_solution:
         status = res.status if res.status != "optimal" else "error"
         return SolveResult(status, None, res.bound, None, time.perf_counter() - t0, None, scheduler, res.solver,
@@ -238,6 +241,22 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
                            f"no GPUs can serve {', '.join(starved)} within the SLO", stats=stats)
     return SolveResult(res.status, objective, res.bound, res.gap, time.perf_counter() - t0, plan, scheduler,
                        res.solver, res.message, stats=stats)
+
+
+def _fill_leftover(problem: PlanningProblem, mpm: MilpPlanModel, first: MilpResult, opts: SolveOptions,
+                   solver: str, fallback: bool, t0: float) -> MilpResult:
+    """Second solve: keep T at its optimum and maximise sum_d throughput_d / w_d, so
+    GPUs the max-min optimum leaves idle go to the models. Status, bound and gap
+    stay those of the max-min solve."""
+    M = mpm.model
+    T_star = float(first.values[mpm.T])
+    M.row({mpm.T: 1.0}, lo=T_star * (1 - 1e-7))
+    M.objective({x: 1.0 / spec.weight for spec, xd in zip(problem.models, mpm.x) for x in xd}, maximize=True)
+    left = None if opts.time_limit is None else max(opts.time_limit - (time.perf_counter() - t0), 0.5)
+    second = milp_solve(M, replace(opts, time_limit=left, progress=None), solver=solver, fallback=fallback)
+    if not second.has_solution:
+        return first
+    return replace(first, values=second.values, seconds=first.seconds + second.seconds)
 
 
 # ------------------------------------------------------------------ schedulers

@@ -106,6 +106,10 @@ class PlanningProblem:
     slo_discount: float = 0.4
     #: Restrict MPS splits to k = 1 (NP and the DART-r units).
     whole_gpus_only: bool = False
+    #: After the max-min optimum, give leftover GPUs to models (maximise the sum of
+    #: throughput / weight while keeping the optimum): a second solve, off by default
+    #: as in the reference.
+    fill_leftover: bool = False
     meta: dict = field(default_factory=dict)
 
     @property

@@ -179,3 +179,14 @@ def test_np_single_ablation_baseline(store):
         assert part.layers == [0, prof.num_chunks] and part.k == 1
         assert pl.latency_us < problem.models[0].sla
     assert res.objective <= solve(problem, "ppipe").objective * (1 + 1e-9)
+
+
+def test_fill_keeps_the_optimum_and_uses_idle_gpus():
+    problem = _toy_problem(7, models=3)
+    base = solve(problem, "ppipe")
+    filled = solve(replace(problem, fill_leftover=True), "ppipe")
+    assert filled.objective == pytest.approx(base.objective, rel=1e-6)
+    total = lambda r: sum(m.xput / s.weight for m, s in zip(r.plan.models, problem.models))  # noqa: E731
+    assert total(filled) >= total(base) * (1 - 1e-9)
+    for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
+        assert filled.plan.gpus_used().get(g, 0) <= lim

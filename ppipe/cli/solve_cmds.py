@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -154,6 +155,7 @@ def solve_cmd(
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit in seconds."),
     solver: str = typer.Option("highs", "--solver", help="highs (default) or gurobi."),
     no_fallback: bool = typer.Option(False, "--no-fallback", help="With --solver gurobi: fail instead of falling back to HiGHS."),
+    fill: bool = typer.Option(False, "--fill", help="Give GPUs the max-min optimum leaves idle to the models (second solve)."),
     replay: Optional[Path] = typer.Option(None, "--replay", help="Re-solve exactly the problem a reference plan records."),
     np_split: Optional[Path] = typer.Option(None, "--np-split", help="DART-r: take the GPU split from this NP plan."),
     own_np_split: bool = typer.Option(False, "--own-np-split", help="DART-r replay: solve NP instead of using the reference _bl plan."),
@@ -211,6 +213,8 @@ def solve_cmd(
                                 max_parts=max_parts or 2, slo_multiplier=slo_multiplier, slo_discount=slo_discount)
         estimate = True
         scheduler = scheduler or "ppipe"
+    if fill:
+        problem = replace(problem, fill_leftover=True)
     if np_split is not None:
         np_plan = read_plan(np_split)
     live = _Live(enabled=err_console.is_terminal)
@@ -281,5 +285,9 @@ def _print_human(res, problem, reference_objective, plan_file) -> None:
     t.add_row("[dim]GPUs used / limit[/]", "", "", "", "",
               *[f"{used.get(g, 0):g}/{n}" for g, n in zip(problem.cluster.gpus, problem.cluster.limits)])
     out_console.print(t)
+    idle = {g: n - used.get(g, 0) for g, n in zip(problem.cluster.gpus, problem.cluster.limits) if n - used.get(g, 0) > 0}
+    if idle and not problem.fill_leftover and len(problem.models) > 1:
+        err_console.print(f"note: {', '.join(f'{v:g} {g}' for g, v in idle.items())} left idle by the max-min optimum;"
+                          " --fill gives them to the models")
     if plan_file:
         err_console.print(f"plan saved to {plan_file}")
