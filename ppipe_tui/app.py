@@ -1,23 +1,387 @@
-"""The Textual app. A placeholder screen until the TUI issue lands."""
+"""ppipe-tui: the interactive planner in the terminal.
+
+``ppipe-tui [--data DIR] [--plans DIR] [--demo] [PLAN]``
+
+The app has one screen per step of the workflow (Textual modes, so each keeps
+its state): F2 set-up, F3 solve, F4 plan, F5 simulate, F6 sweep, F7 saved
+plans; F1 or ? for help, Ctrl+P for the command palette. Solves, simulations
+and sweeps run in thread workers and report back with messages; a failure in
+one becomes an error dialog and the app keeps running.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+import time
+from pathlib import Path
+from typing import Iterable
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
+from ppipe.errors import PPipeError
+from ppipe.plan import write_plan
+from ppipe_tui.messages import ModelsLoaded, SolveDone, SolveProgress
+from ppipe_tui.runners import run_solve
+from ppipe_tui.screens.dialogs import ConfirmDialog, ErrorDialog, InputDialog
+from ppipe_tui.screens.files import FilesScreen
+from ppipe_tui.screens.help import HelpScreen
+from ppipe_tui.screens.plan import PlanScreen
+from ppipe_tui.screens.setup import SetupScreen
+from ppipe_tui.screens.sim import SimScreen
+from ppipe_tui.screens.solve import SolveScreen
+from ppipe_tui.screens.sweep import SweepScreen
+from ppipe_tui.state import COMPARE_SCHEDULERS, SCHEDULER_LABELS, PlanEntry, Session, SolveRun, load_model_info, validate
 
 class PPipeApp(App):
     TITLE = "ppipe"
-    BINDINGS = [("q", "quit", "Quit")]
+    CSS_PATH = "app.tcss"
+    MODES = {
+        "setup": SetupScreen,
+        "solve": SolveScreen,
+        "plan": PlanScreen,
+        "sim": SimScreen,
+        "sweep": SweepScreen,
+        "files": FilesScreen,
+    }
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", key_display="F1"),
+        # The footer shows the screen keys as one range; the top bar names each screen.
+        Binding("f2", "goto('setup')", "Screens", key_display="F2-F7"),
+        Binding("f3", "goto('solve')", "Solve", show=False),
+        Binding("f4", "goto('plan')", "Plan", show=False),
+        Binding("f5", "goto('sim')", "Simulate", show=False),
+        Binding("f6", "goto('sweep')", "Sweep", show=False),
+        Binding("f7", "goto('files')", "Saved plans", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("ppipe-tui: the interactive planner is under construction. Use `ppipe --help`.")
-        yield Footer()
+    def __init__(self, session: Session | None = None, plan: str | Path | None = None, data: str | None = None,
+                 plan_dir: str | Path | None = None) -> None:
+        super().__init__()
+        self.session = session if session is not None else Session(data, Path(plan_dir) if plan_dir else None)
+        self.initial_plan = Path(plan) if plan else None
+        #: perf_counter of the last handled action (the responsiveness test reads it)
+        self.last_action_at = 0.0
+
+    # ------------------------------------------------------------ start-up
+    def on_mount(self) -> None:
+        self._load_models()
+        if self.initial_plan is not None:
+            self.switch_mode("plan")
+            self.call_after_refresh(self.open_plan_file, self.initial_plan)
+        else:
+            self.switch_mode("setup")
+
+    @work(thread=True, group="models", exit_on_error=False)
+    def _load_models(self) -> None:
+        self.post_message(ModelsLoaded(load_model_info(self.session.store)))
+
+    @on(ModelsLoaded)
+    def _models_loaded(self, message: ModelsLoaded) -> None:
+        self.session.models = message.models
+        scr = self.mode_screen("setup")
+        if scr is not None and scr.is_mounted:
+            scr.models_loaded()
+        if not message.models:
+            self.notify("No model profiles found: start with --data DIR, set PPIPE_ARTIFACT, or try --demo.",
+                        severity="warning", timeout=10)
+
+    def mode_screen(self, mode: str) -> Screen | None:
+        stack = self._screen_stacks.get(mode)
+        return stack[0] if stack else None
+
+    # ---------------------------------------------------------- navigation
+    def mark_action(self) -> None:
+        """Note when an action ran (the responsiveness test compares it with the key press)."""
+        self.last_action_at = time.perf_counter()
+
+    async def action_goto(self, mode: str) -> None:
+        self.mark_action()
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        self.mark_action()
+        if not isinstance(self.screen, HelpScreen):
+            if not self.is_screen_installed("help"):
+                self.install_screen(HelpScreen(), "help")  # built once: Markdown is slow to lay out
+            self.push_screen("help")
+
+    def show_error(self, title: str, message: str) -> None:
+        self.push_screen(ErrorDialog(title, message))
+
+    async def _on_screen(self, mode: str, action: str) -> None:
+        await self.action_goto(mode)
+        await self.screen.run_action(action)
+
+    # -------------------------------------------------------------- solves
+    async def action_solve(self) -> None:
+        await self._start_solve(None)
+
+    async def action_compare(self) -> None:
+        await self._start_solve(COMPARE_SCHEDULERS)
+
+    async def _start_solve(self, schedulers: tuple[str, ...] | None) -> None:
+        s = self.session
+        if s.solving:
+            self.notify("A solve is running: Escape on F3 cancels it.", severity="warning")
+            await self.action_goto("solve")
+            return
+        request, errors = validate(s.form, s.store, s.catalog, schedulers)
+        if errors:
+            await self.action_goto("setup")
+            scr = self.screen
+            if isinstance(scr, SetupScreen):
+                scr.revalidate()
+                scr.focus_first_error(errors)
+            first = next(iter(errors.values()))
+            self.notify(f"{len(errors)} problem(s) in the set-up; first: {first}", severity="error",
+                        title="Cannot solve")
+            return
+        s.runs = [SolveRun(sched, request) for sched in request.schedulers]
+        await self.action_goto("solve")
+        scr = self.mode_screen("solve")
+        if scr is not None and scr.is_mounted:
+            scr.refresh_view()
+        for run in s.runs:
+            self._solve(run)
+
+    @work(thread=True, group="solve", exit_on_error=False)
+    def _solve(self, run: SolveRun) -> None:
+        try:
+            res = run_solve(run.request, run.scheduler, run.cancel,
+                            lambda p: self.post_message(SolveProgress(run.id, p)))
+        except Exception as exc:  # noqa: BLE001 - a dialog, not a crash
+            self.post_message(SolveDone(run.id, error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(SolveDone(run.id, result=res))
+
+    def _run(self, run_id: int) -> SolveRun | None:
+        for r in self.session.runs:
+            if r.id == run_id:
+                return r
+        return None
+
+    @on(SolveProgress)
+    def _solve_progress(self, message: SolveProgress) -> None:
+        run = self._run(message.run_id)
+        if run is None or run.finished:
+            return
+        run.add_progress(message.progress)
+        scr = self.mode_screen("solve")
+        if scr is not None and scr.is_mounted:
+            scr.run_changed(run.id)
+
+    @on(SolveDone)
+    def _solve_done(self, message: SolveDone) -> None:
+        run = self._run(message.run_id)
+        if run is None:
+            return
+        run.finished = True
+        run.result = message.result
+        run.error = message.error
+        res = message.result
+        if res is not None:
+            run.incumbent = res.objective
+            if res.plan is not None:
+                self.session.by_scheduler[run.scheduler] = PlanEntry.from_result(run)
+        scr = self.mode_screen("solve")
+        if scr is not None and scr.is_mounted:
+            scr.run_changed(run.id)
+        if run.error:
+            self.show_error(f"{run.label} solve failed", run.error)
+        elif res is not None and res.status == "error":
+            self.show_error(f"{run.label} solve failed", res.message or "the solver reported an error")
+        elif res is not None and res.plan is None:
+            self.notify(f"{run.label}: {res.status}. {res.message}", severity="warning", timeout=8)
+        if not self.session.solving:
+            self._all_solved()
+
+    def _all_solved(self) -> None:
+        runs = self.session.runs
+        with_plan = [r for r in runs if r.result is not None and r.result.plan is not None]
+        if not with_plan:
+            return
+        best = next((r for r in with_plan if r.scheduler == "ppipe"), with_plan[0])
+        self.session.set_current(self.session.by_scheduler[best.scheduler])
+        if len(runs) == 1:
+            res = best.result
+            self.notify(f"{best.label} {res.status}: objective {res.objective:,.2f}. Ctrl+S saves, S simulates.",
+                        title="Plan ready")
+            if self.current_mode == "solve":
+                self.call_later(self.action_goto, "plan")
+        else:
+            summary = ", ".join(f"{r.label} {r.result.objective:,.1f}" for r in with_plan
+                                if r.result.objective is not None)
+            self.notify(f"{summary}. Enter opens a plan; F6 compares them under load.", title="Plans ready",
+                        timeout=8)
+
+    def action_cancel_solve(self) -> None:
+        running = [r for r in self.session.runs if not r.finished]
+        if not running:
+            self.notify("No solve is running.")
+            return
+        for r in running:
+            r.cancel.set()
+        self.notify("Cancelling: the best plan found so far is kept.")
+
+    def open_run(self, run_id: int) -> None:
+        run = self._run(run_id)
+        if run is None or run.result is None or run.result.plan is None:
+            self.notify("That solve has no plan (yet).", severity="warning")
+            return
+        self.session.set_current(self.session.by_scheduler.get(run.scheduler) or PlanEntry.from_result(run))
+        self.call_later(self.action_goto, "plan")
+
+    # --------------------------------------------------------------- plans
+    def open_plan_file(self, path: str | Path) -> bool:
+        try:
+            entry = PlanEntry.from_file(path)
+        except (PPipeError, OSError) as exc:
+            self.show_error("Cannot open plan", str(exc))
+            return False
+        self.session.set_current(entry)
+        if self.current_mode != "plan":
+            self.call_later(self.action_goto, "plan")
+        else:
+            scr = self.mode_screen("plan")
+            if scr is not None and scr.is_mounted:
+                scr.refresh_view()
+        self.notify(f"opened {Path(path).name}")
+        return True
+
+    def action_open_plan(self) -> None:
+        def done(path: str | None) -> None:
+            if path:
+                self.open_plan_file(Path(path).expanduser())
+
+        self.push_screen(InputDialog("Open plan", "Plan file (ppipe or PPipe-artifact JSON):",
+                                     str(self.session.plan_dir) + "/"), done)
+
+    def action_save_plan(self) -> None:
+        entry = self.session.current
+        if entry is None:
+            self.notify("No plan to save yet.", severity="warning")
+            return
+        default = entry.path or (self.session.plan_dir / entry.suggested_name())
+
+        def write(path: Path) -> None:
+            try:
+                out = write_plan(entry.plan, path)
+            except (OSError, PPipeError) as exc:
+                self.show_error("Cannot save plan", str(exc))
+                return
+            entry.path = Path(out)
+            self.notify(f"saved {out}", title="Plan saved")
+            for mode in ("plan", "files"):
+                scr = self.mode_screen(mode)
+                if scr is not None and scr.is_mounted:
+                    scr.refresh_view()
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                return
+            path = Path(name).expanduser()
+            if path.suffix != ".json":
+                path = path.with_name(path.name + ".json")
+            if path.exists() and path != entry.path:
+                self.push_screen(ConfirmDialog("Overwrite?", f"{path} exists. Replace it?", "Replace"),
+                                 lambda yes: write(path) if yes else None)
+            else:
+                write(path)
+
+        self.push_screen(InputDialog("Save plan", "Save the plan as:", str(default)), chosen)
+
+    async def simulate_model(self, index: int) -> None:
+        await self.action_goto("sim")
+        scr = self.screen
+        if isinstance(scr, SimScreen):
+            scr.choose_model(index)
+            scr.query_one("#sim-lf").focus()
+
+    # ------------------------------------------------------------- errors
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            self.show_error(f"{event.worker.name or 'background task'} failed", f"{type(err).__name__}: {err}")
+
+    def _cancel_background(self) -> None:
+        """Stop solver threads (they cannot be killed, only asked) and every worker."""
+        for r in self.session.runs:
+            r.cancel.set()
+        self.workers.cancel_all()
+
+    async def action_quit(self) -> None:
+        self._cancel_background()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._cancel_background()
+
+    # ------------------------------------------------------ command palette
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        go = self.action_goto
+        on_screen = self._on_screen
+        yield SystemCommand("Help (F1, ?)", "Keys and the workflow", self.action_help)
+        yield SystemCommand("Set-up (F2)", "Choose models, GPU mix and settings", lambda: go("setup"))
+        yield SystemCommand("Solve (Ctrl+R)", "Plan the set-up with the chosen scheduler", self.action_solve)
+        yield SystemCommand("Compare NP, DART-r and PPipe (Ctrl+T)", "Solve the set-up with all three side by side",
+                            self.action_compare)
+        yield SystemCommand("Solve progress (F3)", "Incumbent, bound and gap of the running solves",
+                            lambda: go("solve"))
+        yield SystemCommand("Cancel solve (Escape on F3)", "Stop solving, keep the best plan so far",
+                            self.action_cancel_solve)
+        yield SystemCommand("Plan (F4)", "The current plan as a tree", lambda: go("plan"))
+        yield SystemCommand("Save plan (Ctrl+S)", "Write the current plan to a file", self.action_save_plan)
+        yield SystemCommand("Open plan file", "Read a plan (ppipe or PPipe-artifact JSON) from a path",
+                            self.action_open_plan)
+        yield SystemCommand("Simulate (F5)", "Run a model of the plan under load", lambda: go("sim"))
+        yield SystemCommand("Start simulation (Ctrl+R on F5)", "Start or restart the simulation",
+                            lambda: on_screen("sim", "start"))
+        yield SystemCommand("Pause or resume simulation (Space)", "", lambda: on_screen("sim", "pause"))
+        yield SystemCommand("Simulate faster (+)", "", lambda: on_screen("sim", "faster"))
+        yield SystemCommand("Simulate slower (-)", "", lambda: on_screen("sim", "slower"))
+        yield SystemCommand("Stop simulation (Escape on F5)", "", lambda: on_screen("sim", "stop"))
+        yield SystemCommand("Load-factor sweep (F6)", "Attainment vs load for NP, DART-r and PPipe",
+                            lambda: go("sweep"))
+        yield SystemCommand("Run sweep (Ctrl+R on F6)", "", lambda: on_screen("sweep", "run_sweep"))
+        yield SystemCommand("Stop sweep (Escape on F6)", "", lambda: on_screen("sweep", "stop"))
+        yield SystemCommand("Saved plans (F7)", "Browse, open, rename, delete, export plan files",
+                            lambda: go("files"))
+        yield SystemCommand("Rename plan file (R on F7)", "", lambda: on_screen("files", "rename"))
+        yield SystemCommand("Delete plan file (D on F7)", "", lambda: on_screen("files", "delete"))
+        yield SystemCommand("Export plan file (X on F7)", "", lambda: on_screen("files", "export"))
+        yield SystemCommand("Quit (Ctrl+Q)", "Leave ppipe-tui", self.action_quit)
+        for cmd in super().get_system_commands(screen):
+            if cmd.title not in ("Quit",):
+                yield cmd
 
 
-def main() -> None:
-    PPipeApp().run()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ppipe-tui", description=(
+        "Plan and simulate DNN inference serving on heterogeneous GPU clusters, interactively."))
+    parser.add_argument("plan", nargs="?", metavar="PLAN", help="open this plan file (ppipe or artifact JSON)")
+    parser.add_argument("--data", metavar="DIR", help="profile folder (artifact layout or *.profile.json)")
+    parser.add_argument("--plans", metavar="DIR", help="folder for saved plans (default: saved_plans)")
+    parser.add_argument("--demo", action="store_true", help="use three small made-up models (no data needed)")
+    args = parser.parse_args(argv)
+    data = args.data
+    try:
+        if args.demo:
+            from ppipe.paths import user_data_dir
+            from ppipe_tui.demo import write_demo_profiles
+
+            data = str(write_demo_profiles(user_data_dir() / "tui-demo-profiles"))
+        session = Session(data, Path(args.plans) if args.plans else None)
+        if args.plan and not Path(args.plan).exists():
+            raise PPipeError(f"{args.plan}: plan file not found")
+    except (PPipeError, OSError) as exc:
+        print(f"ppipe-tui: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    PPipeApp(session, plan=args.plan).run()
     sys.exit(0)

@@ -1,0 +1,250 @@
+"""Blocking work the screens start in thread workers (no Textual imports).
+
+- :func:`run_solve`: one scheduler's solve with progress and cancellation.
+- :class:`SimDriver`: a :class:`ppipe.sim.Simulation` advanced in steps of
+  simulated time, keeping the series the live charts draw. The series depend
+  only on the plan, load, seed and step sizes -- never on wall-clock time -- so
+  a run at a fixed speed draws the same charts every time.
+- :func:`run_sweep`: attainment against load factor for several plans.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ppipe.milp import Progress, SolveOptions
+from ppipe.plan import ModelPlan
+from ppipe.profiles import ModelProfile
+
+#: Simulation speeds (simulated seconds per wall second); None = as fast as it goes.
+SPEEDS: tuple[float | None, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, None)
+DEFAULT_SPEED = 5  # index: 4x
+#: Wall seconds between frames at a fixed speed (the charts' refresh rate: 4 Hz).
+TICK_S = 0.25
+#: Simulated time per frame at full speed.
+MAX_STEP_US = 250_000
+
+
+class SolveCancelled(Exception):
+    pass
+
+
+def run_solve(request, scheduler: str, cancel: threading.Event, on_progress: Callable[[Progress], None]):
+    """Solve ``request.problem`` with ``scheduler``; the best plan so far survives a cancel."""
+    from ppipe.planner import solve
+
+    opts = SolveOptions(time_limit=request.time_limit, progress=on_progress, cancel=cancel)
+    res = solve(request.problem, scheduler, solver=request.solver, opts=opts, estimate=True, fallback=True,
+                on_message=lambda m: on_progress(Progress(None, None, None, 0.0, m)))
+    if cancel.is_set():
+        if res.plan is not None and res.status in ("optimal", "time_limit"):
+            res.status = "cancelled"
+        elif res.plan is None:
+            res.status = "cancelled"
+            res.message = "cancelled before a plan was found"
+    return res
+
+
+# ---------------------------------------------------------------- simulation
+
+@dataclass(frozen=True)
+class SimSeries:
+    """What the live charts draw, one point per frame (immutable copies)."""
+
+    t_s: tuple = ()
+    attainment: tuple = ()  # in the frame's window, None if nothing resolved
+    cumulative: tuple = ()
+    p50_ms: tuple = ()
+    p99_ms: tuple = ()
+    queue: tuple = ()  # front balancer queue (requests)
+    batches: tuple = ()  # batches queued at workers
+
+
+@dataclass
+class SimFrame:
+    """One update of the live view."""
+
+    series: SimSeries
+    snapshot: object  # ppipe.sim.Snapshot
+    done: bool
+    result: object | None = None  # SimulationResult once done
+
+
+@dataclass
+class SimSettings:
+    model: str
+    load: float
+    load_factor: float | None
+    seed: int = 0
+    balancer: str = "reservation"
+    duration_s: float = 30.0
+
+
+class SimDriver:
+    """A simulation advanced in steps of simulated time."""
+
+    def __init__(self, mp: ModelPlan, profile: ModelProfile, settings: SimSettings):
+        from ppipe.sim.arrivals import PoissonArrivals
+        from ppipe.sim.engine import Simulation
+        from ppipe.sim.lfsearch import lf_rng
+
+        self.settings = settings
+        self.sla_ms = float(mp.sla) / 1000.0
+        lf = settings.load_factor
+        rng = (lf_rng(settings.seed, int(lf)) if lf is not None and float(lf).is_integer()
+               else np.random.default_rng(settings.seed))
+        self.sim = Simulation(mp, profile, PoissonArrivals(settings.load), rng=rng, seed=settings.seed,
+                              balancer=settings.balancer, duration_s=settings.duration_s)
+        self._cols: dict[str, list] = {k: [] for k in SimSeries.__dataclass_fields__}
+        self._last = (0, 0, 0)  # completed, dropped, late
+        self.result = None
+
+    @property
+    def done(self) -> bool:
+        return self.sim.done
+
+    @property
+    def duration_us(self) -> int:
+        return self.sim.duration_us
+
+    def advance(self, step_us: int) -> SimFrame:
+        sim = self.sim
+        if not sim.done:
+            sim.run(until=sim.now + max(int(step_us), 1))
+        snap = sim.snapshot()
+        c, d, l = snap.completed, snap.dropped, snap.late
+        dc, dd, dl = c - self._last[0], d - self._last[1], l - self._last[2]
+        self._last = (c, d, l)
+        cols = self._cols
+        cols["t_s"].append(snap.time_us / 1e6)
+        cols["attainment"].append(_attainment(dc, dd, dl))
+        cols["cumulative"].append(_attainment(c, d, l))
+        lat = snap.recent_latency_ms
+        if lat:
+            arr = np.asarray(lat, dtype=float)
+            cols["p50_ms"].append(float(np.percentile(arr, 50)))
+            cols["p99_ms"].append(float(np.percentile(arr, 99)))
+        else:
+            cols["p50_ms"].append(None)
+            cols["p99_ms"].append(None)
+        cols["queue"].append(int(snap.front_queue))
+        cols["batches"].append(int(sum(p["queued_batches"] for p in snap.pools)))
+        done = sim.done
+        if done and self.result is None:
+            self.result = sim.result()
+        series = SimSeries(**{k: tuple(v) for k, v in cols.items()})
+        return SimFrame(series, snap, done, self.result)
+
+
+def _attainment(completed: int, dropped: int, late: int) -> float | None:
+    n = completed + dropped
+    if n <= 0:
+        return None
+    return (1 - dropped / n) * (1 - late / n)
+
+
+class SimControl:
+    """Pause and speed, shared by the UI thread (writes) and the sim worker (reads)."""
+
+    def __init__(self, speed_index: int = DEFAULT_SPEED):
+        self._lock = threading.Lock()
+        self._paused = False
+        self._speed = speed_index
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
+    def toggle_pause(self) -> bool:
+        with self._lock:
+            self._paused = not self._paused
+            return self._paused
+
+    @property
+    def speed_index(self) -> int:
+        with self._lock:
+            return self._speed
+
+    def change_speed(self, delta: int) -> int:
+        with self._lock:
+            self._speed = min(max(self._speed + delta, 0), len(SPEEDS) - 1)
+            return self._speed
+
+    @property
+    def speed(self) -> float | None:
+        return SPEEDS[self.speed_index]
+
+    def step_us(self) -> int:
+        s = self.speed
+        return MAX_STEP_US if s is None else max(int(round(s * TICK_S * 1e6)), 1)
+
+
+def speed_label(speed: float | None) -> str:
+    return "max" if speed is None else f"{speed:g}x"
+
+
+# ------------------------------------------------------------------- sweep
+
+@dataclass
+class SweepCurve:
+    scheduler: str
+    points: list = field(default_factory=list)  # ppipe.sim.lfsearch.LfPoint, ascending lf
+
+    @property
+    def lf99(self) -> int:
+        passed = [p.load_factor for p in self.points if p.passed.get("true")]
+        return max(passed) if passed else 0
+
+
+def parse_grid(text: str) -> list[int]:
+    """Load factors: "10-100/10", "50,75,100" or a mix; each in 1..200."""
+    out: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        if "-" in part:
+            rng, _, step = part.partition("/")
+            a, _, b = rng.partition("-")
+            lo, hi, st = int(a), int(b), int(step or 10)
+            if st <= 0 or lo > hi:
+                raise ValueError(part)
+            out.update(range(lo, hi + 1, st))
+        else:
+            out.add(int(part))
+    if not out or any(not 1 <= v <= 200 for v in out):
+        raise ValueError(text)
+    return sorted(out)
+
+
+def run_sweep(plans: dict[str, ModelPlan], profile: ModelProfile, x_ppipe: float, grid: list[int], seed: int,
+              duration_s: float, on_point: Callable[[str, object], None], cancelled: Callable[[], bool]) -> None:
+    """Run every grid point of every plan (ascending), reporting each as it is done."""
+    from ppipe.sim.lfsearch import run_point
+    from ppipe.sim.layout import build_layout
+
+    for sched, mp in plans.items():
+        layout = build_layout(mp, profile, "reservation")
+        for lf in grid:
+            if cancelled():
+                raise SolveCancelled()
+            pt = run_point(mp, profile, lf, x_ppipe, seeds=(seed,), duration_s=duration_s, abort=False,
+                           layout=layout)
+            on_point(sched, pt)
+
+
+def downsample(xs, ys, width: int):
+    """At most ``width`` points (keep every n-th and the last), dropping None values."""
+    pts = [(x, y) for x, y in zip(xs, ys) if y is not None and not (isinstance(y, float) and math.isnan(y))]
+    if width > 0 and len(pts) > width:
+        step = math.ceil(len(pts) / width)
+        last = pts[-1]
+        pts = pts[::step]
+        if pts[-1] != last:
+            pts.append(last)
+    return [p[0] for p in pts], [p[1] for p in pts]

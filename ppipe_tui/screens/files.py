@@ -1,0 +1,215 @@
+"""F7 Saved plans: browse a folder of plan files; open, rename, delete, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Label, Static
+
+from ppipe.atomic import write_text_atomic
+from ppipe.errors import PPipeError
+from ppipe.plan import parse_plan_file_name, read_plan, summary_rows, write_plan
+from ppipe_tui.formatting import rate, shorten
+from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.screens.dialogs import ConfirmDialog, InputDialog
+from ppipe_tui.state import SCHEDULER_LABELS
+
+
+class PlanFiles(DataTable):
+    BINDINGS = [
+        Binding("enter", "screen.open_plan", "Open"),
+        Binding("r", "screen.rename", "Rename"),
+        Binding("d,delete", "screen.delete", "Delete", key_display="d"),
+        Binding("x", "screen.export", "Export"),
+    ]
+
+
+class FilesScreen(PPipeScreen):
+    MODE = "files"
+    BINDINGS = [Binding("ctrl+o", "focus_folder", "Folder")]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="files-top"):
+            yield Label("Folder", classes="ctl-label")
+            yield Input(str(self.session.plan_dir), id="files-dir", compact=True)
+        yield PlanFiles(id="files-table", cursor_type="row")
+        yield Static("", id="files-preview", markup=False)
+
+    def on_mount(self) -> None:
+        self.folder = Path(self.session.plan_dir)
+        self.files: list[Path] = []
+        self.query_one("#files-preview").border_title = "Preview"
+        self.reload()
+        self.query_one(PlanFiles).focus()
+
+    def refresh_view(self) -> None:
+        self.reload()
+
+    def reload(self, select: Path | None = None) -> None:
+        t = self.query_one(PlanFiles)
+        row = t.cursor_row
+        t.clear(columns=True)
+        width = max(t.size.width or self.app.size.width, 40)
+        name_w = max(width - 36, 20)
+        t.add_column("plan file", width=name_w, key="name")
+        t.add_column("models", key="models")
+        t.add_column("scheduler", key="sched")
+        t.add_column("GPUs", key="gpus")
+        self.files = []
+        if not self.folder.is_dir():
+            self.query_one("#files-preview", Static).update(
+                f"{self.folder}: no such folder yet (plans are saved here with Ctrl+S on the plan screen)")
+            return
+        for p in sorted(self.folder.glob("*.json")):
+            info = parse_plan_file_name(p)
+            models = "?"
+            sched = SCHEDULER_LABELS.get(info.scheduler, info.scheduler) if info else "-"
+            gpus = ",".join(f"{g}:{c}" for g, c in zip(info.gpus, info.counts)) if info else "-"
+            self.files.append(p)
+            t.add_row(shorten(p.name, name_w), models, sched, shorten(gpus, 14), key=str(p))
+        self._count_models()
+        if not self.files:
+            self.query_one("#files-preview", Static).update(f"{self.folder}: no plan files (*.json)")
+            return
+        target = 0
+        if select is not None and select in self.files:
+            target = self.files.index(select)
+        elif 0 <= row < len(self.files):
+            target = row
+        t.move_cursor(row=target)
+        self._preview(target)
+
+    def _count_models(self) -> None:
+        """Fill the models column (a cheap JSON peek per file)."""
+        t = self.query_one(PlanFiles)
+        for p in self.files:
+            try:
+                n = str(len(read_plan(p).models))
+            except PPipeError:
+                n = "bad"
+            t.update_cell(str(p), "models", n)
+
+    def current_file(self) -> Path | None:
+        t = self.query_one(PlanFiles)
+        if not self.files or t.cursor_row < 0 or t.cursor_row >= len(self.files):
+            return None
+        return self.files[t.cursor_row]
+
+    @on(DataTable.RowHighlighted, "#files-table")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        self._preview(event.cursor_row)
+
+    def _preview(self, row: int) -> None:
+        pv = self.query_one("#files-preview", Static)
+        if not 0 <= row < len(self.files):
+            return
+        p = self.files[row]
+        try:
+            plan = read_plan(p)
+        except PPipeError as exc:
+            pv.update(f"{p.name}\ncannot be read: {exc}")
+            return
+        lines = [p.name]
+        for m in plan.models:
+            lines.append(f"- {m.name}: {rate(m.xput)}, {len(m.pipelines)} pipeline(s), "
+                         + " ".join(f"{g}:{v:g}" for g, v in m.gpus_used().items()))
+        pv.update("\n".join(lines))
+
+    @on(Input.Submitted, "#files-dir")
+    def _folder(self, event: Input.Submitted) -> None:
+        self.folder = Path(event.value).expanduser()
+        self.reload()
+        self.query_one(PlanFiles).focus()
+
+    def action_focus_folder(self) -> None:
+        self.query_one("#files-dir").focus()
+
+    def action_open_plan(self) -> None:
+        p = self.current_file()
+        if p is not None:
+            self.ppipe.open_plan_file(p)
+
+    def action_rename(self) -> None:
+        p = self.current_file()
+        if p is None:
+            return
+
+        def done(name: str | None) -> None:
+            if not name:
+                return
+            target = p.with_name(name if name.endswith(".json") else name + ".json")
+            if target.exists():
+                self.ppipe.show_error("Rename", f"{target.name} exists already")
+                return
+            try:
+                p.rename(target)
+            except OSError as exc:
+                self.ppipe.show_error("Rename", str(exc))
+                return
+            cur = self.session.current
+            if cur is not None and cur.path == p:
+                cur.path = target
+            self.notify(f"renamed to {target.name}")
+            self.reload(select=target)
+
+        self.app.push_screen(InputDialog("Rename plan", f"New name for {p.name}:", p.name), done)
+
+    def action_delete(self) -> None:
+        p = self.current_file()
+        if p is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                p.unlink()
+            except OSError as exc:
+                self.ppipe.show_error("Delete", str(exc))
+                return
+            self.notify(f"deleted {p.name}")
+            self.reload()
+
+        self.app.push_screen(ConfirmDialog("Delete plan", f"Delete {p.name}?\nThis cannot be undone.", "Delete"),
+                             done)
+
+    def action_export(self) -> None:
+        p = self.current_file()
+        if p is None:
+            return
+
+        def done(dest: str | None) -> None:
+            if not dest:
+                return
+            try:
+                out = export_plan(p, Path(dest).expanduser())
+            except (OSError, PPipeError) as exc:
+                self.ppipe.show_error("Export", str(exc))
+                return
+            self.notify(f"exported to {out}")
+            self.reload()
+
+        self.app.push_screen(InputDialog("Export plan", "Export to (.json: the plan, .csv: one row per partition):",
+                                         str(p.with_suffix(".csv"))), done)
+
+
+def export_plan(src: Path, dest: Path) -> Path:
+    plan = read_plan(src)
+    if dest.is_dir():
+        dest = dest / src.name
+    if dest.suffix.lower() == ".csv":
+        rows = summary_rows(plan)
+        buf = io.StringIO()
+        cols = list(rows[0]) if rows else ["model"]
+        w = csv.DictWriter(buf, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v[0]}-{v[1]}" if isinstance(v, list) else v) for k, v in r.items()})
+        return Path(write_text_atomic(dest, buf.getvalue()))
+    return Path(write_plan(plan, dest))

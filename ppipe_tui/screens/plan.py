@@ -1,0 +1,66 @@
+"""F4 Plan: the plan as a tree, details of the highlighted node, GPU use per type."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical, VerticalScroll
+from textual.widgets import Static, Tree
+
+from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.widgets.plan import GpuUseTable, NodeRef, PlanTree, details
+
+
+class PlanScreen(PPipeScreen):
+    MODE = "plan"
+    BINDINGS = [
+        Binding("ctrl+s", "app.save_plan", "Save"),
+        Binding("s", "simulate", "Simulate"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Container(id="plan-body"):
+            yield PlanTree("plan", id="plan-tree")
+            with Vertical(id="plan-side"):
+                with VerticalScroll(id="plan-details-box", can_focus=True) as box:
+                    box.border_title = "Details"
+                    yield Static("", id="plan-details", markup=False)
+                yield GpuUseTable(id="gpu-use", cursor_type="none", show_cursor=False)
+
+    def on_mount(self) -> None:
+        self._shown = None
+        self.query_one("#gpu-use").border_title = "GPU use"
+        self.refresh_view()
+        self.query_one(PlanTree).focus()
+
+    def refresh_view(self) -> None:
+        entry = self.session.current
+        key = (id(entry), entry.title if entry is not None else None)
+        if key != self._shown:
+            self._shown = key
+            tree = self.query_one(PlanTree)
+            tree.show(entry)
+            tree.move_cursor(tree.root)
+            self.query_one(GpuUseTable).show(entry)
+            self._show_details(NodeRef("plan"))
+
+    def _show_details(self, ref: NodeRef | None) -> None:
+        box = self.query_one("#plan-details-box")
+        width = (box.size.width or 60) - 2
+        self.query_one("#plan-details", Static).update(details(self.session.current, ref, width))
+
+    @on(Tree.NodeHighlighted, "#plan-tree")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        self._show_details(event.node.data or NodeRef("plan"))
+
+    def highlighted_model(self) -> int:
+        node = self.query_one(PlanTree).cursor_node
+        ref = node.data if node is not None else None
+        return max(ref.model, 0) if ref is not None else 0
+
+    async def action_simulate(self) -> None:
+        if self.session.current is None:
+            self.notify("No plan yet: solve one (F2) or open a saved plan (F7).", severity="warning")
+            return
+        await self.ppipe.simulate_model(self.highlighted_model())

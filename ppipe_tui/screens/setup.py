@@ -1,0 +1,166 @@
+"""F2 Set-up: models, GPU mix, settings; Ctrl+R solves, Ctrl+T compares schedulers."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select
+
+from ppipe.planner import SCHEDULERS
+from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.state import SCHEDULER_LABELS, SOLVERS, validate
+from ppipe_tui.widgets.common import Field
+from ppipe_tui.widgets.setup import GpuMix, ModelPicker, gpu_input_id, preset_select
+
+FIELDS = (
+    # key, label, placeholder, width
+    ("weights", "Weights", "1,1,1 or maf19", 16),
+    ("slo_multiplier", "SLO x base", "5", 6),
+    ("slo_discount", "SLO discount", "0.4", 6),
+    ("max_parts", "Max partitions", "2", 4),
+    ("bw", "Network Gb/s", "from GPUs", 8),
+    ("time_limit", "Time limit s", "none", 8),
+)
+
+
+class SetupScreen(PPipeScreen):
+    MODE = "setup"
+    BINDINGS = [
+        Binding("ctrl+r", "app.solve", "Solve"),
+        Binding("ctrl+t", "app.compare", "Compare"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        form = self.session.form
+        with Container(id="setup-body"):
+            yield ModelPicker(form.models, id="models-pane")
+            with Vertical(id="form-pane"):
+                with Vertical(id="settings") as settings:
+                    settings.border_title = "Settings"
+                    with Horizontal(classes="field"):
+                        yield Label("Cluster", classes="field-label")
+                        yield preset_select(form.preset)
+                    for key, label, ph, width in FIELDS:
+                        yield Field(label, key, form.field_value(key), ph, width, id=f"field-{key}")
+                    with Horizontal(classes="field"):
+                        yield Label("Scheduler", classes="field-label")
+                        yield Select([(f"{SCHEDULER_LABELS[s]} ({s})", s) for s in SCHEDULERS], value=form.scheduler,
+                                     allow_blank=False, compact=True, id="scheduler")
+                    with Horizontal(classes="field"):
+                        yield Label("Solver", classes="field-label")
+                        yield Select([(s, s) for s in SOLVERS], value=form.solver, allow_blank=False, compact=True,
+                                     id="solver")
+                yield GpuMix(form.gpus, form.preset, id="gpu-mix")
+                with Horizontal(id="setup-buttons"):
+                    yield Button("Solve ^R", id="btn-solve", compact=True, variant="primary")
+                    yield Button("Compare NP/DART-r/PPipe ^T", id="btn-compare", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#model-search").focus()
+        if self.session.models is not None:
+            self.models_loaded()
+        self.revalidate()
+
+    def models_loaded(self) -> None:
+        picker = self.query_one(ModelPicker)
+        picker.set_models(self.session.models or [], self.session.store.group_list())
+        self.revalidate()
+
+    def refresh_view(self) -> None:
+        form = self.session.form
+        picker = self.query_one(ModelPicker)
+        if picker.chosen != form.models:
+            picker.chosen = list(form.models)
+            picker._rebuild()
+        self.revalidate()
+
+    # ------------------------------------------------------------ changes
+    @on(ModelPicker.Changed)
+    def _models_changed(self, event: ModelPicker.Changed) -> None:
+        self.session.form.models = list(event.models)
+        self.revalidate()
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        inp = event.input
+        key = None
+        if isinstance(inp.parent, Field):
+            key = inp.parent.key
+        elif inp.id and inp.id.startswith("gpu-"):
+            for g in self.session.form.gpus:
+                for what in ("count", "mps", "server"):
+                    if inp.id == gpu_input_id(g, what):
+                        key = f"gpu.{g}.{what}"
+        if key is None or self.session.form.field_value(key) == event.value:
+            return
+        self.session.form.set_field(key, event.value)
+        if key.startswith("gpu.") and self.session.form.preset != "custom":
+            self.session.form.preset = "custom"
+            sel = self.query_one("#preset", Select)
+            with sel.prevent(Select.Changed):
+                sel.value = "custom"
+        self.revalidate()
+
+    @on(Select.Changed, "#preset")
+    def _preset(self, event: Select.Changed) -> None:
+        form = self.session.form
+        if event.value == "custom" or event.value is Select.NULL:
+            form.preset = "custom"
+            return
+        form.apply_preset(str(event.value), self.session.catalog)
+        self.query_one(GpuMix).load(form.gpus)
+        bw = self.query_one("#field-bw", Field).input
+        with bw.prevent(Input.Changed):
+            bw.value = form.bw
+        self.revalidate()
+
+    @on(Select.Changed, "#scheduler")
+    def _scheduler(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.session.form.scheduler = str(event.value)
+
+    @on(Select.Changed, "#solver")
+    def _solver(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.session.form.solver = str(event.value)
+
+    @on(Button.Pressed, "#btn-solve")
+    def _solve(self) -> None:
+        self.app.run_action("app.solve")
+
+    @on(Button.Pressed, "#btn-compare")
+    def _compare(self) -> None:
+        self.app.run_action("app.compare")
+
+    # ---------------------------------------------------------- validation
+    def revalidate(self) -> dict[str, str]:
+        form = self.session.form
+        _, errors = validate(form, self.session.store, self.session.catalog)
+        picker = self.query_one(ModelPicker)
+        picker.set_error(errors.get("models"))
+        try:
+            picker.set_multiplier(float(form.slo_multiplier))
+        except ValueError:
+            pass
+        for key, *_ in FIELDS:
+            self.query_one(f"#field-{key}", Field).set_error(errors.get(key))
+        self.query_one(GpuMix).set_errors(errors)
+        return errors
+
+    def focus_first_error(self, errors: dict[str, str]) -> None:
+        for key in errors:
+            try:
+                if key == "models":
+                    self.query_one("#model-search").focus()
+                elif key == "gpus":
+                    self.query_one("#preset").focus()
+                elif key.startswith("gpu."):
+                    _, g, what = key.split(".", 2)
+                    self.query_one(f"#{gpu_input_id(g, what)}").focus()
+                else:
+                    self.query_one(f"#field-{key}", Field).input.focus()
+                return
+            except Exception:
+                continue

@@ -1,0 +1,272 @@
+"""F5 Simulate: one model of the plan under load, animated a few times a second."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal
+from textual.widgets import Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from ppipe.errors import PPipeError
+from ppipe_tui.formatting import pct, rate
+from ppipe_tui.messages import SimFailed, SimFrameReady
+from ppipe_tui.runners import TICK_S, SimControl, SimDriver, SimFrame, SimSettings, speed_label
+from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.widgets.common import set_text
+from ppipe_tui.widgets.sim import LEGEND, AttainmentChart, LatencyChart, PoolBars, QueueChart
+
+_run_ids = itertools.count(1)
+SPEED = Binding.Group("Speed")
+
+
+class SimCharts(Container, can_focus=True):
+    """The chart area; focusable so Space, + and - reach the screen, not an input."""
+
+
+class SimScreen(PPipeScreen):
+    MODE = "sim"
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Start"),
+        Binding("space", "pause", "Pause"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", group=SPEED),
+        Binding("minus", "slower", "Slower", key_display="-", group=SPEED),
+        Binding("escape", "stop", "Stop"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="sim-controls"):
+            yield Label("Model", classes="ctl-label")
+            yield Select([], id="sim-model", compact=True, allow_blank=True, prompt="(no plan)")
+            yield Label("LF %", classes="ctl-label")
+            yield Input("80", id="sim-lf", compact=True, select_on_focus=True)
+            yield Label("or req/s", classes="ctl-label")
+            yield Input("", id="sim-load", compact=True, placeholder="-", select_on_focus=True)
+            yield Label("seed", classes="ctl-label")
+            yield Input("0", id="sim-seed", compact=True, select_on_focus=True)
+            yield Label("s", classes="ctl-label")
+            yield Input("30", id="sim-duration", compact=True, select_on_focus=True)
+        yield Static("", id="sim-status", markup=False)
+        with SimCharts(id="sim-charts"):
+            yield AttainmentChart("SLO attainment %", id="chart-attainment")
+            yield LatencyChart("latency ms", id="chart-latency")
+            yield QueueChart("queue", id="chart-queue")
+            yield PoolBars("", id="pool-bars", markup=False)
+        yield Static(LEGEND, id="sim-legend", markup=False)
+
+    def on_mount(self) -> None:
+        self.control = SimControl()
+        self.driver: SimDriver | None = None
+        self.run_id = 0
+        self.frame: SimFrame | None = None
+        self.state = "idle"
+        self._plan_shown = None
+        self.query_one("#pool-bars").border_title = "pools"
+        self.refresh_view()
+        self.query_one(PoolBars).show(None)
+        self._status()
+
+    # ------------------------------------------------------------- options
+    def refresh_view(self) -> None:
+        entry = self.session.current
+        if entry is self._plan_shown:
+            return
+        self._plan_shown = entry
+        sel = self.query_one("#sim-model", Select)
+        if entry is None:
+            sel.set_options([])
+            return
+        sel.set_options([(m.name, i) for i, m in enumerate(entry.plan.models)])
+        sel.value = 0
+
+    def choose_model(self, index: int) -> None:
+        self.refresh_view()
+        sel = self.query_one("#sim-model", Select)
+        if self.session.current is not None and 0 <= index < len(self.session.current.plan.models):
+            sel.value = index
+
+    def _settings(self) -> tuple[SimSettings | None, str | None, object]:
+        entry = self.session.current
+        if entry is None:
+            return None, "no plan: solve one (F2) or open a saved plan (F7)", None
+        sel = self.query_one("#sim-model", Select)
+        idx = 0 if sel.value is Select.NULL else int(sel.value)
+        mp = entry.plan.models[idx]
+        lf_text = self.query_one("#sim-lf", Input).value.strip()
+        load_text = self.query_one("#sim-load", Input).value.strip()
+        try:
+            seed = int(self.query_one("#sim-seed", Input).value.strip() or "0")
+        except ValueError:
+            return None, "seed: a whole number", None
+        try:
+            duration = float(self.query_one("#sim-duration", Input).value.strip() or "30")
+            if not 0 < duration <= 600:
+                raise ValueError
+        except ValueError:
+            return None, "duration: seconds in (0, 600]", None
+        if load_text:
+            try:
+                load = float(load_text)
+                if not load > 0:
+                    raise ValueError
+            except ValueError:
+                return None, "load: requests per second > 0", None
+            lf = None
+        else:
+            try:
+                lf = float(lf_text)
+                if not 0 < lf <= 500:
+                    raise ValueError
+            except ValueError:
+                return None, "load factor: a percentage in (0, 500]", None
+            from ppipe.sim.lfsearch import lf_load
+
+            load = (lf_load(int(lf), mp.xput) if lf.is_integer() else int(lf * int(mp.xput) / 100))
+            if load <= 0:
+                return None, f"{lf:g}% of {mp.xput:.1f} req/s is no load at all", None
+        return SimSettings(mp.name, float(load), lf, seed, "reservation", duration), None, mp
+
+    # ------------------------------------------------------------- actions
+    def action_start(self) -> None:
+        settings, err, mp = self._settings()
+        if err:
+            self.notify(err, severity="error", title="Simulation")
+            return
+        try:
+            profile = self.session.store.get(settings.model)
+        except PPipeError as exc:
+            self.ppipe.show_error("No profile for this model", f"{exc}\n\nOpen ppipe-tui with --data DIR "
+                                  "(or set PPIPE_ARTIFACT) to simulate plans of these models.")
+            return
+        self.workers.cancel_group(self, "sim")
+        self.run_id = next(_run_ids)
+        self.control = SimControl(self.control.speed_index)
+        self.frame = None
+        self.state = "starting"
+        self._settings_shown = settings
+        self.query_one("#sim-charts").focus()
+        self._status()
+        self._drive(self.run_id, mp, profile, settings, self.control)
+
+    def action_pause(self) -> None:
+        if self.state not in ("running", "paused"):
+            return
+        paused = self.control.toggle_pause()
+        self.state = "paused" if paused else "running"
+        self._status()
+
+    def action_faster(self) -> None:
+        self.ppipe.mark_action()
+        self.control.change_speed(+1)
+        self._status()
+
+    def action_slower(self) -> None:
+        self.ppipe.mark_action()
+        self.control.change_speed(-1)
+        self._status()
+
+    def action_stop(self) -> None:
+        if self.state in ("running", "paused", "starting"):
+            self.workers.cancel_group(self, "sim")
+            self.state = "stopped"
+            self._status()
+
+    def stop_quietly(self) -> None:
+        self.workers.cancel_group(self, "sim")
+
+    # -------------------------------------------------------------- worker
+    @work(thread=True, group="sim", exit_on_error=False)
+    def _drive(self, run_id: int, mp, profile, settings: SimSettings, control: SimControl) -> None:
+        worker = get_current_worker()
+        try:
+            driver = SimDriver(mp, profile, settings)
+            self.driver = driver
+            last_post = 0.0
+            while not worker.is_cancelled:
+                if control.paused:
+                    time.sleep(0.05)
+                    continue
+                t0 = time.perf_counter()
+                frame = driver.advance(control.step_us())
+                fast = control.speed is None
+                if frame.done or not fast or t0 - last_post >= 0.1:
+                    self.post_message(SimFrameReady(run_id, frame))
+                    last_post = t0
+                if frame.done:
+                    return
+                if fast:
+                    time.sleep(0.001)
+                else:
+                    time.sleep(max(TICK_S - (time.perf_counter() - t0), 0.0))
+        except Exception as exc:  # noqa: BLE001 - shown in a dialog, the app keeps running
+            self.post_message(SimFailed(run_id, f"{type(exc).__name__}: {exc}"))
+
+    @on(SimFrameReady)
+    def _frame(self, message: SimFrameReady) -> None:
+        if message.run_id != self.run_id:
+            return
+        self.frame = message.frame
+        if self.state == "starting":
+            self.state = "running"
+        if message.frame.done:
+            self.state = "finished"
+        if self.is_current:
+            self.draw()  # otherwise on resume
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.draw()
+
+    @on(SimFailed)
+    def _failed(self, message: SimFailed) -> None:
+        if message.run_id != self.run_id:
+            return
+        self.state = "failed"
+        self._status()
+        self.ppipe.show_error("Simulation failed", message.error)
+
+    # -------------------------------------------------------------- drawing
+    def draw(self) -> None:
+        frame = self.frame
+        if frame is None:
+            return
+        st = self._settings_shown
+        sla_ms = self.driver.sla_ms if self.driver is not None else 0.0
+        self.query_one(AttainmentChart).draw(frame, st.duration_s)
+        self.query_one(LatencyChart).draw(frame, st.duration_s, sla_ms)
+        self.query_one(QueueChart).draw(frame, st.duration_s)
+        self.query_one(PoolBars).show(frame)
+        self._status()
+
+    def _status(self) -> None:
+        status = self.query_one("#sim-status", Static)
+        speed = speed_label(self.control.speed)
+        if self.state == "idle":
+            set_text(status, f"Ctrl+R starts (speed {speed}); pick the model, load factor % of its planned "
+                          "throughput or a load in req/s.", False)
+            return
+        st = self._settings_shown
+        lf = f" ({st.load_factor:g}% of plan)" if st.load_factor is not None else ""
+        head = f"{st.model}: {rate(st.load)}{lf}, seed {st.seed}"
+        if self.state == "starting":
+            set_text(status, f"{head} | starting (the first run compiles the simulator) | speed {speed}", False)
+            return
+        f = self.frame
+        if f is None:
+            set_text(status, f"{head} | {self.state} | speed {speed}", False)
+            return
+        snap = f.snapshot
+        res = f.result
+        if res is not None:
+            verdict = "meets" if res.passed else "misses"
+            tail = (f"attainment {pct(res.attainment, 2)} ({verdict} 99%), dropped {pct(res.dropped, 2)}, "
+                    f"late {pct(res.violated, 2)}, p99 {res.latency_ms.get('p99') or 0:.1f} ms")
+        else:
+            att = f.series.cumulative[-1] if f.series.cumulative else None
+            tail = (f"t {snap.time_us / 1e6:.1f}/{st.duration_s:g} s, {snap.arrived} arrived, {snap.dropped} dropped, "
+                    f"{snap.late} late, attainment {pct(att, 2)}")
+        set_text(status, f"{head} | {self.state}, speed {speed} | {tail}", False)

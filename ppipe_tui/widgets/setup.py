@@ -1,0 +1,227 @@
+"""Set-up screen areas: the model picker and the GPU mix."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, OptionList, Select
+from textual.widgets.option_list import Option
+
+from ppipe.problem import CLUSTER_PRESETS, MODEL_GROUPS
+from ppipe_tui.formatting import shorten
+from ppipe_tui.state import GpuRow, ModelInfo
+from ppipe_tui.widgets.common import css_id, set_text
+
+
+class SearchInput(Input):
+    """The model search box; Down moves into the list."""
+
+    BINDINGS = [Binding("down", "to_list", "List", show=False)]
+
+    def action_to_list(self) -> None:
+        self.screen.query_one("#model-list").focus()
+
+
+class ModelList(OptionList):
+    """Models with a text tick box ("[x]"), so the choice reads without colour."""
+
+    BINDINGS = [Binding("space,enter", "toggle", "Tick", show=False)]
+
+    class Toggled(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def action_toggle(self) -> None:
+        opt = self.highlighted_option
+        if opt is not None and not opt.disabled and opt.id:
+            self.post_message(self.Toggled(opt.id))
+
+
+class ModelPicker(Vertical):
+    """Search as you type; tick models; base runtime and SLO on each line."""
+
+    class Changed(Message):
+        def __init__(self, models: list[str]) -> None:
+            super().__init__()
+            self.models = models
+
+    def __init__(self, chosen: list[str], **kw) -> None:
+        super().__init__(**kw)
+        self.chosen: list[str] = list(chosen)
+        self.models: list[ModelInfo] | None = None
+        self.multiplier = 5.0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="model-tools"):
+            yield SearchInput(placeholder="type to search models", compact=True, id="model-search")
+            yield Select([], prompt="group", compact=True, id="model-group", allow_blank=True)
+        yield Label("", id="model-header")
+        yield ModelList(id="model-list")
+        yield Label("", id="model-chosen")
+        yield Label("", classes="field-error", id="err-models")
+
+    def on_mount(self) -> None:
+        self.border_title = "Models"
+        self._rebuild()
+
+    def on_resize(self) -> None:
+        self._rebuild()
+
+    def set_models(self, models: list[ModelInfo], groups: list[str]) -> None:
+        self.models = models
+        names = {m.name for m in models}
+        sel = self.query_one("#model-group", Select)
+        opts = [(g, g) for g in MODEL_GROUPS if any(n in names for n in MODEL_GROUPS[g])]
+        sel.set_options(opts)
+        sel.display = bool(opts)
+        self._rebuild()
+
+    def set_multiplier(self, mult: float) -> None:
+        if mult != self.multiplier:
+            self.multiplier = mult
+            self._rebuild()
+
+    def _name_width(self) -> int:
+        w = self.query_one("#model-list").size.width or 60
+        return max(min(w - 25, 60), 12)
+
+    def _rebuild(self) -> None:
+        lst = self.query_one("#model-list", ModelList)
+        head = self.query_one("#model-header", Label)
+        nw = self._name_width()
+        set_text(head, f"    {'model':<{nw}} {'base ms':>8} {'SLO ms':>8}")
+        if self.models is None:
+            self._set_options(lst, [Option("loading profiles ...", disabled=True)])
+            self._update_chosen()
+            return
+        query = self.query_one("#model-search", Input).value.strip().lower()
+        opts = []
+        for m in self.models:
+            if query and not all(part in m.name.lower() for part in query.split()):
+                continue
+            box = "[x]" if m.name in self.chosen else "[ ]"
+            if m.error:
+                text = f"{box} {shorten(m.name, nw):<{nw}} {'error':>8}"
+            else:
+                sla = m.sla_us(self.multiplier)
+                est = "~" if m.estimated else " "
+                text = f"{box} {shorten(m.name, nw):<{nw}} {m.runtime_us / 1000:>8.2f} {sla / 1000:>7.1f}{est}"
+            opts.append(Option(Text(text), id=m.name, disabled=bool(m.error)))
+        if not opts:
+            opts = [Option(Text(f"no model matches {query!r}"), disabled=True)]
+        self._set_options(lst, opts)
+        self._update_chosen()
+
+    def _set_options(self, lst: ModelList, opts: list[Option]) -> None:
+        hi = lst.highlighted
+        lst.clear_options()
+        lst.add_options(opts)
+        if lst.option_count:
+            lst.highlighted = min(hi or 0, lst.option_count - 1)
+
+    def _update_chosen(self) -> None:
+        lab = self.query_one("#model-chosen", Label)
+        if not self.chosen:
+            set_text(lab, "chosen: none (Space ticks a model; ~ = estimated profile)")
+        else:
+            set_text(lab, f"chosen ({len(self.chosen)}): " + ", ".join(self.chosen))
+
+    @on(Input.Changed, "#model-search")
+    def _search(self, event: Input.Changed) -> None:
+        event.stop()
+        self._rebuild()
+
+    @on(Input.Submitted, "#model-search")
+    def _search_submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#model-list").focus()
+
+    @on(Select.Changed, "#model-group")
+    def _group(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is Select.NULL or not self.models:
+            return
+        names = {m.name for m in self.models}
+        self.chosen = [n for n in MODEL_GROUPS.get(str(event.value), []) if n in names]
+        self._rebuild()
+        self.post_message(self.Changed(list(self.chosen)))
+
+    @on(ModelList.Toggled)
+    def _ticked(self, event: ModelList.Toggled) -> None:
+        event.stop()
+        if event.name in self.chosen:
+            self.chosen.remove(event.name)
+        else:
+            self.chosen.append(event.name)
+        self._rebuild()
+        self.post_message(self.Changed(list(self.chosen)))
+
+    def set_error(self, message: str | None) -> None:
+        set_text(self.query_one("#err-models", Label), f"! {message}" if message else "")
+
+
+def gpu_input_id(gpu: str, what: str) -> str:
+    return f"gpu-{css_id(gpu)}-{what}"
+
+
+def preset_select(preset: str) -> Select:
+    opts = [(f"{n}  {spec.label()}  {spec.bw_gbps:g} Gb/s", n) for n, spec in CLUSTER_PRESETS.items()]
+    opts.append(("custom (GPU mix below)", "custom"))
+    return Select(opts, value=preset if preset in CLUSTER_PRESETS else "custom", allow_blank=False, compact=True,
+                  id="preset")
+
+
+class GpuMix(Vertical):
+    """Cluster preset plus one row per GPU type: count, MPS levels, GPUs per server."""
+
+    def __init__(self, rows: dict[str, GpuRow], preset: str, **kw) -> None:
+        super().__init__(**kw)
+        self.rows = rows
+        self.preset = preset
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"{'GPU':<6} {'count':>6} {'MPS':>4} {'/server':>8}", classes="gpu-head")
+        for g, row in self.rows.items():
+            with Horizontal(classes="gpu-row"):
+                yield Label(f"{g:<6}", classes="gpu-name")
+                for what, width in (("count", 6), ("mps", 4), ("server", 8)):
+                    inp = Input(getattr(row, what), compact=True, id=gpu_input_id(g, what),
+                                classes=f"gpu-{what}", select_on_focus=True)
+                    inp.styles.width = width
+                    yield inp
+                yield Label("", classes="field-error", id=f"err-gpu-{css_id(g)}")
+        yield Label("", classes="field-error", id="err-gpus")
+
+    def on_mount(self) -> None:
+        self.border_title = "GPU mix"
+
+    def load(self, rows: dict[str, GpuRow]) -> None:
+        """Show new values (after a preset) without losing the rows."""
+        self.rows = rows
+        for g, row in rows.items():
+            for what in ("count", "mps", "server"):
+                try:
+                    inp = self.query_one(f"#{gpu_input_id(g, what)}", Input)
+                except Exception:
+                    continue
+                with inp.prevent(Input.Changed):
+                    inp.value = getattr(row, what)
+
+    def set_errors(self, errors: dict[str, str]) -> None:
+        for g in self.rows:
+            msgs = [errors[f"gpu.{g}.{w}"] for w in ("count", "mps", "server") if f"gpu.{g}.{w}" in errors]
+            for w in ("count", "mps", "server"):
+                try:
+                    self.query_one(f"#{gpu_input_id(g, w)}", Input).set_class(f"gpu.{g}.{w}" in errors, "-invalid")
+                except Exception:
+                    pass
+            try:
+                set_text(self.query_one(f"#err-gpu-{css_id(g)}", Label), f"! {msgs[0]}" if msgs else "", False)
+            except Exception:
+                pass
+        set_text(self.query_one("#err-gpus", Label), f"! {errors['gpus']}" if errors.get("gpus") else "")
