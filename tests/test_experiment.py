@@ -122,7 +122,9 @@ def test_table_and_outputs(full_run):
     loads = df.groupby(["model", "load_factor"])["load"].nunique()
     assert (loads == 1).all()
     pp = df[df["scheduler"] == "ppipe"]
-    assert (pp["x_ppipe"] == pp["plan_xput"]).all()
+    # load factor 100 = weight x the PPipe objective: at most the plan's capacity, equal for the binding model
+    assert (pp["x_ppipe"] <= pp["plan_xput"] * (1 + 1e-9)).all()
+    assert (abs(pp["x_ppipe"] - pp["plan_xput"]) <= 1e-6 * pp["plan_xput"]).any()
     assert ((df["attainment"] >= 0) & (df["attainment"] <= 1)).all()
     plans = sorted(p.name for p in (full_run / "plans" / "G2_HC2").glob("*.json") if p.name != "solve.json")
     assert [p.rsplit("_", 1)[1] for p in plans] == ["bl.json", "dart-r.json", "v4.json"]
@@ -272,9 +274,9 @@ def test_load_base_objective(full_run):
 
     plan = read_plan(next((full_run / "plans" / "G2_HC2").glob("*_v4.json")))
     s = build_settings("maf19", ["G2"], ["HC2"])[0]
-    cfg = ExperimentConfig.for_set("maf19")
+    cfg = ExperimentConfig.for_set("maf19", load_base="plan")
     assert R.load_base(plan, s, cfg) == [m.xput for m in plan.models]
-    obj = R.load_base(plan, s, ExperimentConfig.for_set("maf19", load_base="objective"))
+    obj = R.load_base(plan, s, ExperimentConfig.for_set("maf19"))
     T = min(m.xput / w for m, w in zip(plan.models, cfg.weights))
     assert obj == pytest.approx([w * T for w in cfg.weights])
     assert all(o <= m.xput + 1e-6 for o, m in zip(obj, plan.models))

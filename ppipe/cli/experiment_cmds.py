@@ -129,7 +129,7 @@ def main_cmd(
     burst_ratio: float = BurstRatioOption,
     burst_fraction: float = BurstFractionOption,
     burst_seconds: float = BurstSecondsOption,
-    load_base: str = typer.Option("plan", "--load-base", help="Load factor 100: plan (the PPipe plan's throughput per model) or objective (weight x the plan's max-min objective, as the artifact's plans record it)."),
+    load_base: str = typer.Option("objective", "--load-base", help="Load factor 100: objective (default: weight x the PPipe plan's max-min objective, as the artifact's plans record it) or plan (the capacity the plan provisions per model)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Solver time limit per plan in seconds (the artifact's main sets use 60)."),
     solver: str = SolverOption,
     fresh: bool = FreshOption,
