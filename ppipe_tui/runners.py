@@ -27,7 +27,12 @@ DEFAULT_SPEED = 5  # index: 4x
 #: Wall seconds between frames at a fixed speed (the charts' refresh rate: 4 Hz).
 TICK_S = 0.25
 #: Simulated time per frame at full speed.
-MAX_STEP_US = 250_000
+MAX_STEP_US = 500_000
+#: The charts get one point per this much simulated time, whatever the speed, so a run's
+#: charts depend only on its inputs (never on how fast the terminal kept up).
+QUANTUM_US = 100_000
+#: Attainment "per interval" is taken over this many quanta (1 s).
+WINDOW_QUANTA = 10
 
 
 class SolveCancelled(Exception):
@@ -57,7 +62,7 @@ class SimSeries:
     """What the live charts draw, one point per frame (immutable copies)."""
 
     t_s: tuple = ()
-    attainment: tuple = ()  # in the frame's window, None if nothing resolved
+    attainment: tuple = ()  # over the last second, None if nothing resolved
     cumulative: tuple = ()
     p50_ms: tuple = ()
     p99_ms: tuple = ()
@@ -101,7 +106,8 @@ class SimDriver:
         self.sim = Simulation(mp, profile, PoissonArrivals(settings.load), rng=rng, seed=settings.seed,
                               balancer=settings.balancer, duration_s=settings.duration_s)
         self._cols: dict[str, list] = {k: [] for k in SimSeries.__dataclass_fields__}
-        self._last = (0, 0, 0)  # completed, dropped, late
+        self._history: list[tuple[int, int, int]] = []  # completed, dropped, late after each quantum
+        self._carry = 0
         self.result = None
 
     @property
@@ -112,17 +118,37 @@ class SimDriver:
     def duration_us(self) -> int:
         return self.sim.duration_us
 
-    def advance(self, step_us: int) -> SimFrame:
+    def advance(self, step_us: int) -> SimFrame | None:
+        """Advance by ``step_us`` of simulated time (carried over in whole quanta).
+
+        Returns the new frame, or None when the step did not complete a quantum.
+        """
         sim = self.sim
-        if not sim.done:
-            sim.run(until=sim.now + max(int(step_us), 1))
-        snap = sim.snapshot()
+        self._carry += max(int(step_us), 1)
+        n = self._carry // QUANTUM_US
+        self._carry -= n * QUANTUM_US
+        if n == 0 and not sim.done:
+            return None
+        snap = None
+        for _ in range(max(n, 1)):
+            if sim.done and snap is not None:
+                break
+            if not sim.done:
+                sim.run(until=sim.now + QUANTUM_US)
+            snap = self._point()
+        if sim.done and self.result is None:
+            self.result = sim.result()
+        series = SimSeries(**{k: tuple(v) for k, v in self._cols.items()})
+        return SimFrame(series, snap, sim.done, self.result)
+
+    def _point(self):
+        snap = self.sim.snapshot()
         c, d, l = snap.completed, snap.dropped, snap.late
-        dc, dd, dl = c - self._last[0], d - self._last[1], l - self._last[2]
-        self._last = (c, d, l)
+        self._history.append((c, d, l))
+        past = self._history[-WINDOW_QUANTA - 1] if len(self._history) > WINDOW_QUANTA else (0, 0, 0)
         cols = self._cols
         cols["t_s"].append(snap.time_us / 1e6)
-        cols["attainment"].append(_attainment(dc, dd, dl))
+        cols["attainment"].append(_attainment(c - past[0], d - past[1], l - past[2]))
         cols["cumulative"].append(_attainment(c, d, l))
         lat = snap.recent_latency_ms
         if lat:
@@ -134,11 +160,7 @@ class SimDriver:
             cols["p99_ms"].append(None)
         cols["queue"].append(int(snap.front_queue))
         cols["batches"].append(int(sum(p["queued_batches"] for p in snap.pools)))
-        done = sim.done
-        if done and self.result is None:
-            self.result = sim.result()
-        series = SimSeries(**{k: tuple(v) for k, v in cols.items()})
-        return SimFrame(series, snap, done, self.result)
+        return snap
 
 
 def _attainment(completed: int, dropped: int, late: int) -> float | None:

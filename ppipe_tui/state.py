@@ -88,7 +88,9 @@ class SetupForm:
 
     @classmethod
     def default(cls, catalog: GpuCatalog, preset: str = DEFAULT_PRESET) -> "SetupForm":
-        form = cls(gpus={g.name: GpuRow("0", str(g.mps_levels), str(g.gpus_per_server)) for g in catalog})
+        # high-class GPUs first, as in the paper's clusters (and plan file names: L4-T4_25-75)
+        types = sorted(catalog, key=lambda g: g.gpu_class != "high")
+        form = cls(gpus={g.name: GpuRow("0", str(g.mps_levels), str(g.gpus_per_server)) for g in types})
         form.apply_preset(preset, catalog)
         return form
 

@@ -174,7 +174,7 @@ def demo_plan(scheduler: str = "ppipe") -> Plan:
 def demo_plan_name(scheduler: str = "ppipe") -> str:
     from ppipe.plan import plan_file_name
 
-    return plan_file_name(["alpha-net", "beta-det"], [1, 1], ["L4", "T4"], [4, 8], 10, 5, scheduler)
+    return plan_file_name(["alpha-net", "beta-det"], [1, 1], ["L4", "T4"], [6, 8], 10, 5, scheduler)
 
 
 def write_demo_plans(folder: Path) -> dict[str, Path]:

@@ -193,10 +193,10 @@ class SimScreen(PPipeScreen):
                 t0 = time.perf_counter()
                 frame = driver.advance(control.step_us())
                 fast = control.speed is None
-                if frame.done or not fast or t0 - last_post >= 0.1:
+                if frame is not None and (frame.done or not fast or t0 - last_post >= 0.1):
                     self.post_message(SimFrameReady(run_id, frame))
                     last_post = t0
-                if frame.done:
+                if frame is not None and frame.done:
                     return
                 if fast:
                     time.sleep(0.001)

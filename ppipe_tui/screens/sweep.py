@@ -21,23 +21,27 @@ from ppipe_tui.widgets.common import Chart, slo_line
 
 _ids = itertools.count(1)
 MARKERS = {"np": "dot", "dart-r": "+", "ppipe": "braille", "plan": "braille"}
+#: how each marker looks on screen, for the table that doubles as the legend
+MARKER_TEXT = {"dot": "•", "+": "+", "braille": "⣿"}
 
 
 class SweepChart(Chart):
     def draw(self, curves: dict[str, SweepCurve]) -> None:
         plt = self.begin()
-        xs_all = []
+        xs_all, ys_all = [], []
         for sched, c in curves.items():
             if not c.points:
                 continue
             xs = [p.load_factor for p in c.points]
             ys = [100 * (p.counts["true"]["attainment"] if p.counts.get("true") else 0.0) for p in c.points]
             xs, ys = downsample(xs, ys, self.plot_width)
-            plt.plot(xs, ys, marker=MARKERS.get(sched, "braille"), label=SCHEDULER_LABELS.get(sched, sched))
+            plt.plot(xs, ys, marker=MARKERS.get(sched, "braille"))
             xs_all += xs
+            ys_all += ys
         x1 = max(xs_all + [100])
+        lo = max(0.0, 10 * ((min(ys_all + [95.0]) - 2) // 10))
         plt.xlim(0, x1)
-        plt.ylim(0, 101)
+        plt.ylim(lo, 100.5)
         slo_line(plt, 99.0, 0, x1, "99%")
         self.refresh()
 
@@ -69,7 +73,7 @@ class SweepScreen(PPipeScreen):
         self.state = "idle"
         self._plan_shown = None
         t = self.query_one("#sweep-table", DataTable)
-        t.add_columns("scheduler", "plan req/s", "lf99", "points")
+        t.add_columns("scheduler", "marker", "plan req/s", "lf99", "attainment at load factor")
         self.refresh_view()
 
     def refresh_view(self) -> None:
@@ -193,7 +197,7 @@ class SweepScreen(PPipeScreen):
             plans = {}
         for s, c in self.curves.items():
             mp = plans.get(s)
-            t.add_row(SCHEDULER_LABELS.get(s, s), rate(mp.xput) if mp else "-",
+            t.add_row(SCHEDULER_LABELS.get(s, s), MARKER_TEXT[MARKERS.get(s, "braille")], rate(mp.xput) if mp else "-",
                       f"{c.lf99}%" if c.points else "-",
                       " ".join(f"{p.load_factor}:{pct(p.counts['true']['attainment'], 0)}"
                                for p in c.points if p.counts.get("true")))

@@ -31,8 +31,8 @@ class PlanTree(Tree[NodeRef]):
             self.root.data = NodeRef("plan")
             return
         plan = entry.plan
-        obj = f"objective {entry.objective:,.1f}" if entry.objective is not None else ""
-        self.root.set_label(Text(f"{entry.title}  {obj}".rstrip()))
+        obj = f"objective {entry.objective:,.1f}  " if entry.objective is not None else ""
+        self.root.set_label(Text(f"{obj}{entry.title}"))
         self.root.data = NodeRef("plan")
         for mi, m in enumerate(plan.models):
             used = " ".join(f"{g}:{gpus(v)}" for g, v in m.gpus_used().items()) or "no GPUs"
@@ -61,14 +61,14 @@ def budget_lines(pl: Pipeline, sla: float, width: int = 20) -> list[str]:
         if p.lat_trans:
             rows.append((f"[{qi}] send on", float(p.lat_trans)))
     rows.append(("batch building", float(pl.est_batch_build_lat or 0.0)))
-    rows.append(("held back (discount)", float(pl.hist_adjustment or 0.0)))
+    rows.append(("held back (queue)", float(pl.hist_adjustment or 0.0)))
     total = sum(v for _, v in rows)
-    out = [f"latency budget against the SLO of {ms(sla)}:"]
+    out = [f"latency budget, SLO {ms(sla)}:"]
     for label, v in rows:
-        out.append(f"{label:<20} {ms(v):>10} {bar(v / sla if sla else 0, width)}")
+        out.append(f"{label:<18} {ms(v):>10} {bar(v / sla if sla else 0, width)}")
     slack = sla - total
     verdict = "meets the SLO" if slack >= -1e-6 else "MISSES the SLO"
-    out.append(f"{'total':<20} {ms(total):>10} {bar(total / sla if sla else 0, width)}")
+    out.append(f"{'total':<18} {ms(total):>10} {bar(total / sla if sla else 0, width)}")
     out.append(f"slack {ms(slack)} ({pct(slack / sla if sla else None)}): {verdict}")
     return out
 
@@ -108,7 +108,7 @@ def details(entry: PlanEntry | None, ref: NodeRef | None, width: int = 60) -> st
     if ref.kind == "pipeline":
         lines = [f"{m.name} pipeline {ref.pipeline}: {' > '.join(pl.gpu_sequence)}",
                  f"batch {pl.batch_size}, throughput {rate(pl.xput)}", ""]
-        lines += budget_lines(pl, float(m.sla), max(min(width - 36, 20), 4))
+        lines += budget_lines(pl, float(m.sla), max(min(width - 31, 24), 4))
         return "\n".join(lines)
     p = pl.partitions[ref.partition]
     inst = p.instances
@@ -121,7 +121,7 @@ def details(entry: PlanEntry | None, ref: NodeRef | None, width: int = 60) -> st
              f"batch size {p.bs}",
              f"inference {ms(p.lat_infer)} per batch, sending on {ms(p.lat_trans)}",
              f"throughput {rate(p.xput)} ({rate(per)} per instance)",
-             "", *budget_lines(pl, float(m.sla), max(min(width - 36, 20), 4))]
+             "", *budget_lines(pl, float(m.sla), max(min(width - 31, 24), 4))]
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from ppipe_tui.formatting import bar, pct
 from ppipe_tui.runners import SimFrame, downsample
 from ppipe_tui.widgets.common import Chart, slo_line
 
-LEGEND = "line: interval / p99   dots: running total / p50   flat line: target"
+LEGEND = "line: last second / p99   dots: running total / p50   flat line: target"
 
 
 class AttainmentChart(Chart):
@@ -83,7 +83,7 @@ class PoolBars(Static):
             self.update("pool utilisation appears here while the simulation runs", layout=False)
             return
         width = max(self.size.width - 28, 6)
-        lines = [f"{'pool':<12}{'busy':>6}  utilisation so far"]
+        lines = [f"{'pool':<12}{'busy':>6}  use so far"]
         for p in frame.snapshot.pools:
             name = f"p{p['pipeline']}.{p['stage']} {p['gpu']}" + (f"/{p['k']}" if p["k"] > 1 else "")
             lines.append(f"{name:<12}{pct(p['busy_now'], 0):>6}  {bar(p['utilization'], width)} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from ppipe_tui.formatting import elapsed, num, pct
@@ -41,22 +41,21 @@ class SolveChart(Chart):
 
 
 class SolvePanel(Vertical):
-    """Status numbers and the chart of one scheduler's solve."""
+    """Status numbers and the chart of one scheduler's solve (side by side when narrow)."""
 
     def __init__(self, run: SolveRun, **kw) -> None:
         super().__init__(classes="solve-panel", **kw)
         self.run = run
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="solve-panel-inner"):
-            yield Static("", classes="solve-stats", markup=False)
-            yield SolveChart(classes="solve-chart")
+        yield Static("", classes="solve-stats", markup=False)
+        yield SolveChart(classes="solve-chart")
 
     def on_mount(self) -> None:
-        self.update_view()
+        self.call_after_refresh(self.update_view)
 
     def update_view(self) -> None:
-        if not self.is_mounted or not self.children:
+        if len(self.children) < 2:
             return  # not composed yet: on_mount draws
         run = self.run
         self.border_title = f"{run.label}: {run.status}"
@@ -77,5 +76,6 @@ class SolvePanel(Vertical):
             lines.append(f"gap       {pct(run.gap, 3)}")
             lines.append(f"elapsed   {elapsed(run.elapsed)}")
             lines.append(run.message)
+        lines.append("chart: line incumbent, dots bound")
         self.query_one(".solve-stats", Static).update("\n".join(lines))
         self.query_one(SolveChart).draw(run)
