@@ -79,7 +79,14 @@ class SetupScreen(PPipeScreen):
     # ------------------------------------------------------------ changes
     @on(ModelPicker.Changed)
     def _models_changed(self, event: ModelPicker.Changed) -> None:
-        self.session.form.models = list(event.models)
+        form = self.session.form
+        form.models = list(event.models)
+        if event.group and not form.weights.strip() and len(form.models) == 3:
+            form.weights = "maf19"  # the paper's main sets (as `ppipe solve --group` does)
+            w = self.query_one("#field-weights", Field).input
+            with w.prevent(Input.Changed):
+                w.value = "maf19"
+            self.notify("weights set to MAF19 (0.30, 0.33, 0.37) for the group", timeout=4)
         self.revalidate()
 
     @on(Input.Changed)

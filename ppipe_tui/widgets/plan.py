@@ -130,7 +130,7 @@ class GpuUseTable(DataTable):
 
     def show(self, entry: PlanEntry | None) -> None:
         self.clear(columns=True)
-        self.add_columns("GPU", "used", "limit", "use")
+        self.add_columns("GPU", "used/limit", "use")
         if entry is None:
             return
         used = entry.plan.gpus_used()
@@ -139,5 +139,5 @@ class GpuUseTable(DataTable):
             u = used.get(g, 0.0)
             lim = limits.get(g)
             share = u / lim if lim else None
-            self.add_row(g, gpus(u), str(lim) if lim is not None else "?",
-                         f"{bar(share or 0, 6)} {pct(share, 0)}" if share is not None else "limit unknown")
+            self.add_row(g, f"{gpus(u)}/{lim if lim is not None else '?'}",
+                         f"{bar(min(share, 1.0), 5)} {pct(share, 0)}" if share is not None else "limit ?")

@@ -46,9 +46,10 @@ class ModelPicker(Vertical):
     """Search as you type; tick models; base runtime and SLO on each line."""
 
     class Changed(Message):
-        def __init__(self, models: list[str]) -> None:
+        def __init__(self, models: list[str], group: str | None = None) -> None:
             super().__init__()
             self.models = models
+            self.group = group
 
     def __init__(self, chosen: list[str], **kw) -> None:
         super().__init__(**kw)
@@ -90,7 +91,7 @@ class ModelPicker(Vertical):
         w = self.query_one("#model-list").size.width or 60
         return max(min(w - 25, 60), 12)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, top: bool = False) -> None:
         lst = self.query_one("#model-list", ModelList)
         head = self.query_one("#model-header", Label)
         nw = self._name_width()
@@ -101,9 +102,7 @@ class ModelPicker(Vertical):
             return
         query = self.query_one("#model-search", Input).value.strip().lower()
         opts = []
-        for m in self.models:
-            if query and not all(part in m.name.lower() for part in query.split()):
-                continue
+        for m in self._ranked(query):
             box = "[x]" if m.name in self.chosen else "[ ]"
             if m.error:
                 text = f"{box} {shorten(m.name, nw):<{nw}} {'error':>8}"
@@ -114,11 +113,23 @@ class ModelPicker(Vertical):
             opts.append(Option(Text(text), id=m.name, disabled=bool(m.error)))
         if not opts:
             opts = [Option(Text(f"no model matches {query!r}"), disabled=True)]
-        self._set_options(lst, opts)
+        self._set_options(lst, opts, top)
         self._update_chosen()
 
-    def _set_options(self, lst: ModelList, opts: list[Option]) -> None:
-        hi = lst.highlighted
+    def _ranked(self, query: str) -> list[ModelInfo]:
+        """Models matching every word of ``query``: exact name first, then prefixes, then the rest."""
+        if not query:
+            return list(self.models or [])
+        group = next((g for g in MODEL_GROUPS if g.lower() == query), None)
+        if group is not None:  # "g1": the paper's model group
+            by_name = {m.name: m for m in self.models or []}
+            return [by_name[n] for n in MODEL_GROUPS[group] if n in by_name]
+        words = query.split()
+        hits = [m for m in self.models or [] if all(w in m.name.lower() for w in words)]
+        return sorted(hits, key=lambda m: (m.name.lower() != query, not m.name.lower().startswith(query)))
+
+    def _set_options(self, lst: ModelList, opts: list[Option], top: bool = False) -> None:
+        hi = 0 if top else lst.highlighted
         lst.clear_options()
         lst.add_options(opts)
         if lst.option_count:
@@ -134,7 +145,7 @@ class ModelPicker(Vertical):
     @on(Input.Changed, "#model-search")
     def _search(self, event: Input.Changed) -> None:
         event.stop()
-        self._rebuild()
+        self._rebuild(top=True)
 
     @on(Input.Submitted, "#model-search")
     def _search_submit(self, event: Input.Submitted) -> None:
@@ -149,7 +160,7 @@ class ModelPicker(Vertical):
         names = {m.name for m in self.models}
         self.chosen = [n for n in MODEL_GROUPS.get(str(event.value), []) if n in names]
         self._rebuild()
-        self.post_message(self.Changed(list(self.chosen)))
+        self.post_message(self.Changed(list(self.chosen), group=str(event.value)))
 
     @on(ModelList.Toggled)
     def _ticked(self, event: ModelList.Toggled) -> None:

@@ -76,6 +76,6 @@ class SolvePanel(Vertical):
             lines.append(f"gap       {pct(run.gap, 3)}")
             lines.append(f"elapsed   {elapsed(run.elapsed)}")
             lines.append(run.message)
-        lines.append("chart: line incumbent, dots bound")
+        lines.append("line=incumbent dots=bound")
         self.query_one(".solve-stats", Static).update("\n".join(lines))
         self.query_one(SolveChart).draw(run)
