@@ -35,7 +35,7 @@ from ppipe_tui.screens.setup import SetupScreen
 from ppipe_tui.screens.sim import SimScreen
 from ppipe_tui.screens.solve import SolveScreen
 from ppipe_tui.screens.sweep import SweepScreen
-from ppipe_tui.state import COMPARE_SCHEDULERS, SCHEDULER_LABELS, PlanEntry, Session, SolveRun, load_model_info, validate
+from ppipe_tui.state import COMPARE_SCHEDULERS, PlanEntry, Session, SolveRun, load_model_info, validate
 
 class PPipeApp(App):
     TITLE = "ppipe"

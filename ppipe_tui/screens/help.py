@@ -18,7 +18,9 @@ arrows move in lists, **Enter** opens or confirms, **Escape** cancels.
 
 ## The workflow
 
-1. **F2 Set-up**: type to search the models, **Space** (or Enter) ticks one.
+1. **F2 Set-up**: type to search the models (**Down** moves into the list),
+   **Space** (or Enter) ticks one; `G1`..`G6` lists a group of the paper, the
+   *group* box ticks all three.
    Pick a cluster preset (HC1..HC4) or type GPU counts, MPS levels and GPUs per
    server; weights (`1,1,1`, `maf19`), SLO multiplier and discount, max partitions,
    scheduler, solver and time limit. Problems are flagged beside each field.
@@ -35,8 +37,9 @@ arrows move in lists, **Enter** opens or confirms, **Escape** cancels.
 5. **F6 Sweep**: SLO attainment against load factor for the NP, DART-r and
    PPipe plans of the same setting. **Ctrl+R** runs, **Escape** stops.
 6. **F7 Saved plans**: plans in `saved_plans/` (or any folder, artifact plans
-   too). **Enter** opens, **R** renames, **D** / **Delete** deletes (asks first),
-   **X** exports (JSON, or CSV of partitions).
+   too: **Ctrl+O** and type a folder). **Enter** opens, **R** renames,
+   **D** / **Delete** deletes (asks first), **X** exports (JSON, or CSV of
+   partitions).
 
 ## Keys everywhere
 
@@ -47,7 +50,9 @@ arrows move in lists, **Enter** opens or confirms, **Escape** cancels.
 | Ctrl+P | command palette |
 | Ctrl+Q | quit |
 
-Colours are optional: set `NO_COLOR=1`; markers and text carry the meaning.
+Colours are optional: set `NO_COLOR=1`; markers and text carry the meaning
+(`[x]` ticks, `!` problems, `#` bars, chart markers named under each chart).
+No data? `ppipe-tui --demo` uses three small made-up models.
 """
 
 

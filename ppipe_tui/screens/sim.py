@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from ppipe.errors import PPipeError
-from ppipe_tui.formatting import pct, rate
+from ppipe_tui.formatting import pct, rate, shorten
 from ppipe_tui.messages import SimFailed, SimFrameReady
 from ppipe_tui.runners import TICK_S, SimControl, SimDriver, SimFrame, SimSettings, speed_label
 from ppipe_tui.screens.base import PPipeScreen
@@ -21,6 +21,8 @@ from ppipe_tui.widgets.common import set_text
 from ppipe_tui.widgets.sim import LEGEND, AttainmentChart, LatencyChart, PoolBars, QueueChart
 
 _run_ids = itertools.count(1)
+#: Requests one live run may hold in memory (the simulator allocates per request up front).
+MAX_REQUESTS = 20_000_000
 SPEED = Binding.Group("Speed")
 
 
@@ -128,6 +130,9 @@ class SimScreen(PPipeScreen):
             load = (lf_load(int(lf), mp.xput) if lf.is_integer() else int(lf * int(mp.xput) / 100))
             if load <= 0:
                 return None, f"{lf:g}% of {mp.xput:.1f} req/s is no load at all", None
+        if load * duration > MAX_REQUESTS:
+            return None, (f"{load:,.0f} req/s for {duration:g} s is {load * duration:,.0f} requests; "
+                          f"keep it under {MAX_REQUESTS:,}"), None
         return SimSettings(mp.name, float(load), lf, seed, "reservation", duration), None, mp
 
     # ------------------------------------------------------------- actions
@@ -251,7 +256,7 @@ class SimScreen(PPipeScreen):
             return
         st = self._settings_shown
         lf = f" ({st.load_factor:g}% of plan)" if st.load_factor is not None else ""
-        head = f"{st.model}: {rate(st.load)}{lf}, seed {st.seed}"
+        head = f"{shorten(st.model, 28)}: {rate(st.load)}{lf}, seed {st.seed}"
         if self.state == "starting":
             set_text(status, f"{head} | starting (the first run compiles the simulator) | speed {speed}", False)
             return

@@ -138,6 +138,10 @@ class SweepScreen(PPipeScreen):
             self.notify("duration: seconds in (0, 600]; seed: a whole number", severity="error")
             return
         name, plans, x, _ = self._plans()
+        if x * max(grid) / 100 * duration > 20_000_000:
+            self.notify("that many requests per run would not fit in memory: lower the duration or load factors",
+                        severity="error")
+            return
         try:
             profile = self.session.store.get(name)
         except PPipeError as exc:

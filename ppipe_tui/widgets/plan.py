@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import DataTable, Tree
 
 from ppipe.plan import ModelPlan, Partition, Pipeline, Plan
@@ -22,8 +21,6 @@ class NodeRef:
 
 
 class PlanTree(Tree[NodeRef]):
-    BINDINGS = [Binding("s", "screen.simulate", "Simulate")]
-
     def show(self, entry: PlanEntry | None) -> None:
         self.clear()
         if entry is None:
