@@ -276,13 +276,14 @@ def _print_human(res, problem, reference_objective, plan_file) -> None:
     if res.plan is None:
         return
     t = Table(title_justify="left")
-    for col in ("model", "req/s", "weight", "req/s / weight", "pipelines", *problem.cluster.gpus):
-        t.add_column(col, overflow="fold")
+    t.add_column("model", no_wrap=True, overflow="ellipsis", max_width=34)
+    for col in ("req/s", "weight", "req/s/w", "pipes", *problem.cluster.gpus):
+        t.add_column(col, justify="right", no_wrap=True)
     for r in res.model_rows(problem):
         t.add_row(r["name"], f"{r['throughput']:,.1f}", f"{r['weight']:g}", f"{r['throughput'] / r['weight']:,.1f}",
                   str(r["pipelines"]), *[f"{r['gpus'].get(g, 0):g}" for g in problem.cluster.gpus])
     used = res.plan.gpus_used()
-    t.add_row("[dim]GPUs used / limit[/]", "", "", "", "",
+    t.add_row("[dim]GPUs used/limit[/]", "", "", "", "",
               *[f"{used.get(g, 0):g}/{n}" for g, n in zip(problem.cluster.gpus, problem.cluster.limits)])
     out_console.print(t)
     idle = {g: n - used.get(g, 0) for g, n in zip(problem.cluster.gpus, problem.cluster.limits) if n - used.get(g, 0) > 0}
