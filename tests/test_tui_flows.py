@@ -242,10 +242,10 @@ async def test_invalid_values_are_flagged_in_place(demo_data, plans_dir):
     app = make_app(demo_data, plans_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await choose_models(pilot, app, "alpha", 1)
-        await tab_to(pilot, app, "in-slo_multiplier")
-        await type_text(pilot, "-1")
         await tab_to(pilot, app, "in-weights")
         await type_text(pilot, "1,2")
+        await tab_to(pilot, app, "in-slo_multiplier")
+        await type_text(pilot, "-1")
         scr = app.screen
         err = scr.query_one("#field-slo_multiplier .field-error").render()
         assert "SLO multiplier" in str(err)
