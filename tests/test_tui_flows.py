@@ -47,11 +47,10 @@ async def tab_to(pilot, app, widget_id: str, limit: int = 60) -> None:
 async def choose_models(pilot, app, query: str, count: int) -> None:
     assert await wait_for(pilot, lambda: app.session.models is not None, 10)
     await type_text(pilot, query)
-    await press(pilot, "down")
     for i in range(count):
         if i:
             await press(pilot, "down")
-        await press(pilot, "space")
+        await press(pilot, "enter")
 
 
 async def start_slow_solve(pilot, app) -> None:

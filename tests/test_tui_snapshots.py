@@ -106,7 +106,7 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         assert await wait_mode(pilot, app, "setup")
         assert await wait_for(pilot, lambda: session.models is not None)
         await type_text(pilot, "alpha")
-        await press(pilot, "down", "space")
+        await press(pilot, "enter")
         await pilot.pause(0.1)
         snap.check("setup", screen_text(app))
 

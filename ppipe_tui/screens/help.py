@@ -18,9 +18,9 @@ arrows move in lists, **Enter** opens or confirms, **Escape** cancels.
 
 ## The workflow
 
-1. **F2 Set-up**: type to search the models (**Down** moves into the list),
-   **Space** (or Enter) ticks one; `G1`..`G6` lists a group of the paper, the
-   *group* box ticks all three.
+1. **F2 Set-up**: type to search the models, **Up** / **Down** pick one,
+   **Enter** ticks or unticks it (in the list itself: **Space** or Enter);
+   `G1`..`G6` lists a group of the paper, the *group* box ticks all three.
    Pick a cluster preset (HC1..HC4) or type GPU counts, MPS levels and GPUs per
    server; weights (`1,1,1`, `maf19`), SLO multiplier and discount, max partitions,
    scheduler, solver and time limit. Problems are flagged beside each field.

@@ -18,12 +18,27 @@ from ppipe_tui.widgets.common import css_id, set_text
 
 
 class SearchInput(Input):
-    """The model search box; Down moves into the list."""
+    """The model search box. Up/Down move the list's highlight, Enter ticks it: picking
+    models never needs a focus change (keys typed ahead cannot land in the wrong widget)."""
 
-    BINDINGS = [Binding("down", "to_list", "List", show=False)]
+    BINDINGS = [
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("enter", "tick", "Tick", show=False),
+    ]
 
-    def action_to_list(self) -> None:
-        self.screen.query_one("#model-list").focus()
+    def _list(self) -> "ModelList":
+        return self.screen.query_one("#model-list", ModelList)
+
+    def action_move(self, delta: int) -> None:
+        lst = self._list()
+        if delta > 0:
+            lst.action_cursor_down()
+        else:
+            lst.action_cursor_up()
+
+    def action_tick(self) -> None:
+        self._list().action_toggle()
 
 
 class ModelList(OptionList):
@@ -138,7 +153,7 @@ class ModelPicker(Vertical):
     def _update_chosen(self) -> None:
         lab = self.query_one("#model-chosen", Label)
         if not self.chosen:
-            set_text(lab, "chosen: none (Space ticks a model; ~ = estimated profile)")
+            set_text(lab, "chosen: none (type, Up/Down, Enter ticks; ~ = estimated profile)")
         else:
             set_text(lab, f"chosen ({len(self.chosen)}): " + ", ".join(self.chosen))
 
@@ -146,11 +161,6 @@ class ModelPicker(Vertical):
     def _search(self, event: Input.Changed) -> None:
         event.stop()
         self._rebuild(top=True)
-
-    @on(Input.Submitted, "#model-search")
-    def _search_submit(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.query_one("#model-list").focus()
 
     @on(Select.Changed, "#model-group")
     def _group(self, event: Select.Changed) -> None:
