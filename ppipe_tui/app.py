@@ -20,7 +20,7 @@ from typing import Iterable
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from ppipe.errors import PPipeError
@@ -102,6 +102,11 @@ class PPipeApp(App):
 
     async def action_goto(self, mode: str) -> None:
         self.mark_action()
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        elif isinstance(self.screen, ModalScreen):
+            self.bell()  # answer the dialog first
+            return
         if self.current_mode != mode:
             await self.switch_mode(mode)
 
