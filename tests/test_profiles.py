@@ -56,3 +56,17 @@ def test_unknown_model_is_one_line_error(store):
 
 def test_transmit_time_formula():
     assert transmit_time_us(3145728, 6) == 4194.304
+
+
+def test_data_import_converts_and_overrides_shipped(artifact_dir, tmp_path, monkeypatch, capsys):
+    from ppipe.cli import run
+
+    monkeypatch.setenv("PPIPE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PPIPE_ARTIFACT", raising=False)
+    assert run(["data", "import", str(artifact_dir), "--models", "wide_resnet101_2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["models"][0]["file"].endswith("wide_resnet101_2.profile.json")
+    store = ProfileStore.open()
+    prof = store.get("wide_resnet101_2")  # the imported, measured profile wins over the shipped estimate
+    assert not prof.estimated and "artifact" in prof.provenance
+    assert prof.sla_us(5) == ProfileStore.open(artifact_dir).get("wide_resnet101_2").sla_us(5)
