@@ -45,12 +45,12 @@ the artifact did not profile inherit them from the most similar calibrated GPU
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from ppipe.jsonio import read_json
 from ppipe.errors import DataError, InputError
 from ppipe.graph import LayerGraph
 from ppipe.paths import SHIPPED_DATA, SHIPPED_GPU_CATALOG, user_data_dir
@@ -292,12 +292,7 @@ def _raw_catalog(extra: list[Path] | None = None) -> dict[str, dict]:
     files += [Path(p) for p in (extra or [])]
     out: dict[str, dict] = {}
     for f in files:
-        try:
-            doc = json.loads(Path(f).read_text())
-        except FileNotFoundError:
-            raise DataError(f"{f}: GPU catalog not found") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{f}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        doc = read_json(f, "GPU catalog")
         if not isinstance(doc, dict) or not isinstance(doc.get("gpus"), list):
             raise DataError(f"{f}: a GPU catalog needs a 'gpus' list")
         for e in doc["gpus"]:
@@ -341,12 +336,7 @@ class Estimator:
     @classmethod
     def load(cls, path: str | Path | None = None, catalog: list[Path] | None = None) -> "Estimator":
         path = Path(path) if path else ESTIMATOR_FILE
-        try:
-            doc = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise DataError(f"{path}: estimator parameters not found") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        doc = read_json(path, "estimator parameters")
         if not isinstance(doc, dict) or doc.get("format") != ESTIMATOR_FORMAT:
             raise DataError(f"{path}: not a ppipe estimator file (missing 'format': '{ESTIMATOR_FORMAT}')")
         raw = _raw_catalog(catalog)

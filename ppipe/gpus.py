@@ -6,11 +6,11 @@ their own file (``$PPIPE_HOME/gpus.json`` or ``--catalog``) with the same shape.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ppipe.errors import DataError, InputError
+from ppipe.jsonio import read_json
 from ppipe.paths import SHIPPED_GPU_CATALOG, user_data_dir
 
 _REQUIRED = ("name", "class", "gpus_per_server", "mps_levels", "network_gbps",
@@ -67,12 +67,7 @@ def _parse_entry(entry: object, source: Path) -> GpuType:
 
 
 def _read_catalog_file(path: Path) -> list[GpuType]:
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: GPU catalog not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    doc = read_json(path, "GPU catalog")
     if not isinstance(doc, dict) or not isinstance(doc.get("gpus"), list):
         raise DataError(f"{path}: a GPU catalog needs a 'gpus' list")
     return [_parse_entry(e, path) for e in doc["gpus"]]

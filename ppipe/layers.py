@@ -30,7 +30,6 @@ from __future__ import annotations
 import csv
 import glob
 import io
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Sequence
 import numpy as np
 
 from ppipe.atomic import write_text_atomic
+from ppipe.jsonio import read_json
 from ppipe.errors import DataError
 
 NODE_PROFILES = Path("models/node-profile-no-const")
@@ -125,18 +125,9 @@ def read_node_profile(path: Path) -> tuple[list[str], np.ndarray]:
     return names, np.asarray(values, dtype=float)
 
 
-def _read_json(path: Path, what: str):
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-
-
 def read_cuts(path: Path) -> list[tuple[str, list[str]]]:
     """``[{node, cut}]`` -> [(node, tensor names)], input and output entries included."""
-    doc = _read_json(path, "cuts")
+    doc = read_json(path, "cuts")
     if not isinstance(doc, list):
         raise DataError(f"{path}: expected a list of {{node, cut}} entries")
     out: list[tuple[str, list[str]]] = []
@@ -151,7 +142,7 @@ def read_cuts(path: Path) -> list[tuple[str, list[str]]]:
 
 def read_shapes(path: Path) -> dict[str, tuple[str, list[int]]]:
     """Tensor name -> (dtype, shape)."""
-    doc = _read_json(path, "shapes")
+    doc = read_json(path, "shapes")
     if not isinstance(doc, dict):
         raise DataError(f"{path}: expected an object of tensor name -> {{dtype, shape}}")
     out: dict[str, tuple[str, list[int]]] = {}

@@ -10,7 +10,6 @@ format (``*.profile.json``, see :func:`profile_to_json`).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from ppipe.atomic import write_json_atomic
 from ppipe.errors import DataError, InputError
+from ppipe.jsonio import read_json
 from ppipe.paths import SHIPPED_PROFILES, artifact_dir, user_data_dir
 
 PROFILE_FORMAT = "ppipe-profile"
@@ -165,13 +165,7 @@ def profile_from_json(doc: object, source: str = "") -> ModelProfile:
 
 
 def read_profile_file(path: Path) -> ModelProfile:
-    try:
-        doc = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: profile file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return profile_from_json(doc, str(path))
+    return profile_from_json(read_json(path, "profile"), str(path))
 
 
 def write_profile_file(p: ModelProfile, path: Path) -> Path:
