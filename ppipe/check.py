@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ppipe.configs import batch_build_us, stage_xput
+from ppipe.configs import batch_build_us, fits_slots, stage_xput
 from ppipe.errors import InputError
 from ppipe.plan import Plan
 from ppipe.profiles import ProfileStore
@@ -118,8 +118,6 @@ def check_plan(plan: Plan, store: ProfileStore, limits: dict[str, int] | None = 
                 add(wp, f"claims {pl.xput:.2f} req/s, its slowest partition allows {min(part_x):.2f} req/s")
             total += float(pl.xput)
         if gpu_names and max_parts and all(p.gpu in gpu_names for pl in mp.pipelines for p in pl.partitions):
-            from ppipe.planner import fits_slots
-
             seqs = [tuple(gpu_names.index(p.gpu) for p in pl.partitions) for pl in mp.pipelines]
             if not fits_slots([seqs], len(gpu_names), max_parts):
                 add("model", f"{len(seqs)} pipelines do not fit the {len(gpu_names)}^{max_parts} GPU-type slots")

@@ -143,3 +143,16 @@ def prune_dominated(configs: list[PipelineConfig]) -> list[PipelineConfig]:
                 front.append(c)
         kept.extend(front)
     return kept
+
+
+def fits_slots(used: list[list[tuple[int, ...]]], num_types: int, max_parts: int) -> bool:
+    """Whether each model's pipelines fit its |G|^P slots: for every type prefix v,
+    at most |G|^(P-|v|) pipelines start with v (Hall's condition on the prefix tree)."""
+    for seqs in used:
+        counts: dict[tuple[int, ...], int] = {}
+        for seq in seqs:
+            for m in range(1, len(seq) + 1):
+                counts[seq[:m]] = counts.get(seq[:m], 0) + 1
+        if any(c > num_types ** (max_parts - len(v)) for v, c in counts.items()):
+            return False
+    return True

@@ -109,8 +109,6 @@ class MilpResult:
     solver: str = ""
     message: str = ""
     stats: dict = field(default_factory=dict)
-    #: Column reduced costs, for pure LPs solved by HiGHS (None otherwise).
-    reduced_costs: np.ndarray | None = None
 
     @property
     def has_solution(self) -> bool:
@@ -245,24 +243,15 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     gap = relative_gap(obj, bound) if values is not None else None
     if status == "optimal" and gap is None:
         gap = 0.0
-    rc = np.asarray(sol.col_dual, dtype=float) if model.num_integer == 0 and sol.dual_valid else None
     return MilpResult(status, obj, bound, gap, seconds, values, "highs", h.modelStatusToString(ms),
                       {"vars": model.num_vars, "integer": model.num_integer, "rows": model.num_rows,
-                       "nodes": int(info.mip_node_count)}, rc)
+                       "nodes": int(info.mip_node_count)})
 
 
 # ----------------------------------------------------------------- Gurobi
 
 class GurobiLicenseLimit(SolverError):
     """The installed Gurobi licence cannot solve a model of this size."""
-
-
-def gurobi_available() -> bool:
-    try:
-        import gurobipy  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:

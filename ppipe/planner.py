@@ -177,19 +177,6 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
     return MilpPlanModel(M, configs, ys, ns, xs, T)
 
 
-def fits_slots(used: list[list[tuple[int, ...]]], num_types: int, max_parts: int) -> bool:
-    """Whether each model's pipelines fit its |G|^P slots: for every type prefix v,
-    at most |G|^(P-|v|) pipelines start with v (Hall's condition on the prefix tree)."""
-    for seqs in used:
-        counts: dict[tuple[int, ...], int] = {}
-        for seq in seqs:
-            for m in range(1, len(seq) + 1):
-                counts[seq[:m]] = counts.get(seq[:m], 0) + 1
-        if any(c > num_types ** (max_parts - len(v)) for v, c in counts.items()):
-            return False
-    return True
-
-
 def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpResult, max_parts: int,
                         mps_levels: list[int]) -> Plan:
     vals = res.values

@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ppipe.configs import batch_build_us, enumerate_configs, stage_xput
+from ppipe.configs import batch_build_us, enumerate_configs, fits_slots, stage_xput
 from ppipe.milp import SolveOptions, solve as milp_solve
 from ppipe.plan import parse_plan_file_name, read_plan
-from ppipe.planner import build_milp, fits_slots, solve, solve_milp
+from ppipe.planner import build_milp, solve, solve_milp
 from ppipe.problem import CLUSTER_PRESETS, ClusterSpec, build_problem
 from ppipe.profiles import ModelProfile
 from ppipe.replay import replay_problem, sibling_np_plan

@@ -13,7 +13,7 @@ import typer
 from ppipe.cli import app
 from ppipe.cli.common import (DataOption, JsonOption, err_console, open_store, out_console, parse_csv_list,
                               parse_kv, print_json)
-from ppipe.errors import InputError, PPipeError
+from ppipe.errors import InputError
 
 EXIT_INFEASIBLE = 1
 EXIT_NO_SOLUTION = 3
