@@ -214,6 +214,19 @@ class OutDir:
         return sorted((self.root / "parts").glob("*/*.csv"))
 
 
+def remove_stale_temp_files(root: Path) -> int:
+    """Delete hidden ``.*.tmp`` files a killed run left behind (atomic writes that never
+    reached their rename); they hold no result. Returns how many were removed."""
+    n = 0
+    for tmp in root.rglob(".*.tmp"):
+        try:
+            tmp.unlink()
+            n += 1
+        except OSError:
+            pass
+    return n
+
+
 def prepare_out(out: OutDir, cfg: ExperimentConfig, fresh: bool = False) -> None:
     """Create the folder or check it holds results of the same configuration."""
     if fresh:
@@ -237,6 +250,7 @@ def prepare_out(out: OutDir, cfg: ExperimentConfig, fresh: bool = False) -> None
             what = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:3])
             raise InputError(f"{out.root} holds results of another configuration ({what}); "
                              f"use another --out or --fresh to discard them")
+        remove_stale_temp_files(out.root)
         return
     if out.root.exists() and not out.root.is_dir():
         raise InputError(f"{out.root} is not a folder")
