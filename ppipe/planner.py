@@ -26,7 +26,8 @@ from typing import Callable, Optional
 
 from ppipe.configs import PipelineConfig, batch_build_us, enumerate_configs
 from ppipe.errors import InputError
-from ppipe.milp import MilpModel, MilpResult, Progress, SolveOptions, solve as milp_solve
+from ppipe.loss_budget import solve_single
+from ppipe.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap, solve as milp_solve
 from ppipe.plan import ModelPlan, Partition, Pipeline, Plan
 from ppipe.problem import PlanningProblem
 
@@ -195,12 +196,66 @@ def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpR
     return Plan(models)
 
 
+METHODS = ("auto", "direct", "loss-budget")
+
+
+def pick_method(problem: PlanningProblem, method: str = "auto") -> str:
+    """``auto``: the loss-budget search for one model with P >= 3 (thousands of
+    near-equal configurations, where the direct MILP proves optimality slowly),
+    the direct MILP otherwise."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})")
+    if method == "auto":
+        return "loss-budget" if len(problem.models) == 1 and problem.max_parts >= 3 else "direct"
+    if method == "loss-budget" and len(problem.models) != 1:
+        raise InputError("the loss-budget method plans one model at a time")
+    return method
+
+
+def _solve_loss_budget(problem: PlanningProblem, configs: list[PipelineConfig], scheduler: str, solver: str,
+                       opts: SolveOptions, fallback: bool, on_message, mps_levels: list[int],
+                       t0: float) -> SolveResult | None:
+    spec = problem.models[0]
+    w = spec.weight
+    progress = opts.progress
+    if progress is not None:
+        def scaled(p: Progress) -> None:
+            progress(Progress(None if p.incumbent is None else p.incumbent / w,
+                              None if p.bound is None else p.bound / w, p.gap, p.elapsed, p.message))
+        opts = replace(opts, progress=scaled)
+    lb = solve_single(configs, problem.cluster.limits, problem.max_parts, opts, solver, fallback, on_message)
+    if lb is None:
+        return None
+    res = lb.result
+    stats = dict(res.stats, configs=[len(configs)], method="loss-budget",
+                 build_seconds=time.perf_counter() - t0 - res.seconds)
+    bound = None if res.bound is None else res.bound / w
+    if res.objective is None:
+        return SolveResult(res.status if res.status != "optimal" else "error", None, bound, None,
+                           time.perf_counter() - t0, None, scheduler, res.solver, res.message, stats=stats)
+    pipes = [_pipeline(problem, 0, configs[ci], counts) for ci, counts in sorted(lb.counts.items())]
+    xput = sum(p.xput for p in pipes)
+    plan = Plan([ModelPlan(xput=xput, config=_config_doc(problem, 0, problem.max_parts, mps_levels),
+                           sla=spec.sla, pipelines=pipes)])
+    objective = xput / w
+    if objective <= 0:
+        return SolveResult("infeasible", 0.0, bound, None, time.perf_counter() - t0, None, scheduler, res.solver,
+                           f"no GPUs can serve {spec.name} within the SLO", stats=stats)
+    bound = max(bound, objective) if bound is not None else None
+    return SolveResult(res.status, objective, bound, relative_gap(objective, bound), time.perf_counter() - t0,
+                       plan, scheduler, res.solver, res.message, stats=stats)
+
+
 def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "highs",
                opts: SolveOptions | None = None, fallback: bool = True,
-               on_message: Optional[Callable[[str], None]] = None) -> SolveResult:
-    """Solve the (PPipe) MILP for ``problem`` as stated (P, MPS levels, est_xput)."""
+               on_message: Optional[Callable[[str], None]] = None, method: str = "auto") -> SolveResult:
+    """Solve the (PPipe) MILP for ``problem`` as stated (P, MPS levels, est_xput).
+
+    ``method`` picks the direct MILP or the exact loss-budget search
+    (:mod:`ppipe.loss_budget`); both return a proven optimum."""
     opts = opts or SolveOptions()
     t0 = time.perf_counter()
+    method = pick_method(problem, method)
     max_parts = problem.max_parts
     mps_levels = [1] * len(problem.cluster.gpus) if problem.whole_gpus_only else list(problem.cluster.mps_levels)
     configs = [enumerate_configs(problem, d) for d in range(len(problem.models))]
@@ -209,9 +264,13 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
             return _infeasible(problem, scheduler, solver,
                                f"no pipeline of {spec.name} meets its SLO of {spec.sla / 1000:.1f} ms on "
                                f"{', '.join(problem.cluster.gpus)}", t0)
+    if method == "loss-budget":
+        out = _solve_loss_budget(problem, configs[0], scheduler, solver, opts, fallback, on_message, mps_levels, t0)
+        if out is not None:
+            return out
     mpm = build_milp(problem, configs, max_parts)
     res = milp_solve(mpm.model, opts, solver=solver, fallback=fallback, on_fallback=on_message)
-    stats = dict(res.stats, configs=[len(c) for c in configs],
+    stats = dict(res.stats, configs=[len(c) for c in configs], method="direct",
                  build_seconds=time.perf_counter() - t0 - res.seconds)
     if res.has_solution and problem.fill_leftover and len(problem.models) > 1 and res.status != "cancelled":
         res = _fill_leftover(problem, mpm, res, opts, solver, fallback, t0)
@@ -386,7 +445,8 @@ def estimate_xput(problem: PlanningProblem, solver: str = "highs", opts: SolveOp
 
 def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "highs",
           opts: SolveOptions | None = None, estimate: bool = True, fallback: bool = True,
-          on_message: Optional[Callable[[str], None]] = None, np_plan: Plan | None = None) -> SolveResult:
+          on_message: Optional[Callable[[str], None]] = None, np_plan: Plan | None = None,
+          method: str = "auto") -> SolveResult:
     """Plan ``problem`` with ``scheduler``; fills est_xput with the NP flow first when
     ``estimate`` and the problem has none (SPEC section 4)."""
     if scheduler not in SCHEDULERS:
@@ -405,7 +465,7 @@ def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "hig
         problem = problem.with_est_xput(est)
     kw = dict(solver=solver, opts=opts, fallback=fallback, on_message=on_message)
     if scheduler == "ppipe":
-        res = solve_milp(problem, "ppipe", **kw)
+        res = solve_milp(problem, "ppipe", method=method, **kw)
     elif scheduler == "np":
         res = solve_np(problem, **kw)
     elif scheduler == "dart-r":
