@@ -451,6 +451,8 @@ def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "hig
     ``estimate`` and the problem has none (SPEC section 4)."""
     if scheduler not in SCHEDULERS:
         raise InputError(f"unknown scheduler {scheduler!r} (use {', '.join(SCHEDULERS)})")
+    if scheduler == "ppipe":
+        pick_method(problem, method)  # bad method: fail before the est_xput solve
     opts = opts or SolveOptions()
     t0 = time.perf_counter()
     est = None

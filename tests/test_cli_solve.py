@@ -78,12 +78,28 @@ def test_replay_reports_reference_objective(capsys, artifact_dir, maf19_plans):
     (["--models", "repvgg-b3", "--gpus", "L4:2", "--scheduler", "magic"], ["unknown scheduler"]),
     (["--models", "repvgg-b3", "--gpus", "L4:2", "--time-limit", "0"], ["--time-limit"]),
     (["--replay", "/nonexistent/plan.json"], ["plan file not found"]),
+    (["--models", "repvgg-b3", "--gpus", "L4:2", "--method", "fast"], ["unknown method 'fast'"]),
+    (["--models", G2, "--gpus", "L4:2", "--method", "loss-budget"], ["one model at a time"]),
 ])
 def test_bad_input_is_one_line(capsys, artifact_dir, args, fragments):
     code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--no-save", *args])
     assert code == 2
     _one_line_error(err, *fragments)
     assert out == ""
+
+
+def test_single_model_three_parts_uses_the_loss_budget(capsys, artifact_dir):
+    args = ["solve", "--data", str(artifact_dir), "--models", "repvgg-b3", "--gpus", "L4:3,T4:8", "-P", "3",
+            "--slo-discount", "0.1", "--no-save", "--json"]
+    code, out, err = _run(capsys, args)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "optimal" and doc["method"] == "loss-budget" and doc["mip_gap"] <= 1e-6
+    code, out, err = _run(capsys, args + ["--method", "direct"])
+    assert code == 0, err
+    direct = json.loads(out)
+    assert direct["method"] == "direct"
+    assert direct["objective"] == pytest.approx(doc["objective"], rel=1e-6)
 
 
 def test_infeasible_slo(capsys, artifact_dir):

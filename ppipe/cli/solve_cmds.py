@@ -155,6 +155,7 @@ def solve_cmd(
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit in seconds."),
     solver: str = typer.Option("highs", "--solver", help="highs (default) or gurobi."),
     no_fallback: bool = typer.Option(False, "--no-fallback", help="With --solver gurobi: fail instead of falling back to HiGHS."),
+    method: str = typer.Option("auto", "--method", help="PPipe MILP method: auto (default; loss-budget for one model with P >= 3), direct or loss-budget."),
     fill: bool = typer.Option(False, "--fill", help="Give GPUs the max-min optimum leaves idle to the models (second solve)."),
     replay: Optional[Path] = typer.Option(None, "--replay", help="Re-solve exactly the problem a reference plan records."),
     np_split: Optional[Path] = typer.Option(None, "--np-split", help="DART-r: take the GPU split from this NP plan."),
@@ -168,7 +169,7 @@ def solve_cmd(
     from ppipe.milp import SolveOptions
     from ppipe.paths import DEFAULT_PLAN_DIR
     from ppipe.plan import plan_file_name, read_plan, write_plan
-    from ppipe.planner import SCHEDULERS, solve
+    from ppipe.planner import METHODS, SCHEDULERS, solve
     from ppipe.problem import MODEL_GROUPS, build_problem
 
     store = open_store(data)
@@ -176,6 +177,8 @@ def solve_cmd(
     reference_objective = None
     if scheduler is not None and scheduler not in SCHEDULERS:
         raise InputError(f"unknown scheduler {scheduler!r} (use {', '.join(SCHEDULERS)})")
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})")
     if solver not in ("highs", "gurobi"):
         raise InputError(f"unknown solver {solver!r} (use highs or gurobi)")
     if time_limit is not None and not time_limit > 0:
@@ -222,7 +225,8 @@ def solve_cmd(
     opts = SolveOptions(time_limit=time_limit, progress=live, cancel=cancel)
     res, interrupted = _run_solve(
         lambda: solve(problem, scheduler, solver=solver, opts=opts, estimate=estimate, fallback=not no_fallback,
-                      on_message=lambda m: err_console.print(f"note: {m}", markup=False), np_plan=np_plan),
+                      on_message=lambda m: err_console.print(f"note: {m}", markup=False), np_plan=np_plan,
+                      method=method),
         live, cancel)
     if interrupted and res.status in ("optimal", "time_limit"):
         res.status = "cancelled"
@@ -237,6 +241,7 @@ def solve_cmd(
         out = {
             "status": res.status, "objective": res.objective, "bound": res.bound, "mip_gap": res.gap,
             "solve_seconds": res.solve_seconds, "scheduler": scheduler, "solver": res.solver,
+            "method": res.stats.get("method"),
             "models": [{"name": r["name"], "throughput": r["throughput"], "weight": r["weight"],
                         "gpus": r["gpus"], "pipelines": r["pipelines"]} for r in res.model_rows(problem)],
             "gpus_used": res.plan.gpus_used() if res.plan else {},
