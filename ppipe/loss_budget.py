@@ -112,7 +112,8 @@ def config_items(ci: int, cfg: PipelineConfig, pi: np.ndarray, limits: np.ndarra
     if rc > 1e-12:
         xmax = min(xmax, budget / rc)
     tol = 1e-9 * max(1.0, budget)
-    cand = np.unique(np.concatenate([np.arange(1, int(xmax / tp) + 1) * tp for tp in t]))
+    # m t_p <= xmax up to rounding: the cap is often exactly a breakpoint (a full pool)
+    cand = np.unique(np.concatenate([np.arange(1, math.floor(xmax / tp * (1 + 1e-9)) + 1) * tp for tp in t]))
     if not len(cand):
         return []
     counts = np.ceil(cand[:, None] / t[None, :] - 1e-9)
@@ -213,6 +214,7 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
     last: MilpResult | None = None
     rounds = 0
     n_items = 0
+    log: list[dict] = []  # per round: budget, items, seconds, status, value
 
     def bound_now(item_bound: float | None) -> float:
         b = ub - budget
@@ -244,11 +246,14 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
 
         sub = replace(opts, time_limit=remaining, progress=relay if opts.progress else None)
         last = milp_solve(M, sub, solver=solver, fallback=fallback, on_fallback=on_fallback)
+        value = None
         if last.has_solution:
             chosen = [it for it, v in zip(items, last.values) if v > 0.5]
             value = sum(it.x for it in chosen)
             if best is None or value > best[0]:
                 best = (value, chosen)
+        log.append({"budget": budget, "items": n_items, "seconds": last.seconds, "status": last.status,
+                    "value": value})
         if last.status != "optimal" and last.status != "infeasible":
             break  # time limit, cancel or error: report what we have
         if best is not None and best[0] >= (ub - budget) * (1 - 1e-12):
@@ -271,5 +276,5 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
         bound = max(value, bound_now(last.bound))
         status = last.status
     res = MilpResult(status, value, bound, relative_gap(value, bound), seconds, None, last.solver, last.message,
-                     stats={"rounds": rounds, "items": n_items, "fluid_bound": ub, "loss_budget": budget})
+                     stats={"rounds": log, "items": n_items, "fluid_bound": ub, "loss_budget": budget})
     return LossBudgetResult(res, merge_items(chosen), ub, budget, rounds, n_items)

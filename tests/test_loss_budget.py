@@ -117,3 +117,26 @@ def test_cancel_and_progress():
         if p.incumbent is not None and p.bound is not None:
             assert p.bound >= p.incumbent * (1 - 1e-9)
             assert p.bound <= res.stats["fluid_bound"] * (1 + 1e-9)
+
+
+def test_full_pool_breakpoint_is_an_item():
+    """Regression: x = limit * t is the fluid cap and a breakpoint; rounding must not drop it."""
+    t = 100.57326762546515  # 25 * t / t rounds to 24.999999999999996
+    c = _cfg((0, 1, t))
+    items = config_items(0, c, np.array([t]), np.array([25.0]), budget=1.0, unit=1)
+    assert max(it.counts[0] for it in items) == 25
+
+
+def test_ablation_problem_matches_the_direct_milp(store):
+    """encnet alone on HC2, P = 3 (an ablation problem): its optimum fills the L4 pool
+    exactly, the case a rounding slip once lost."""
+    from ppipe.planner import estimate_xput
+    from ppipe.problem import CLUSTER_PRESETS
+
+    problem = build_problem([store.get("encnet_r101-d8_4xb2-40k_cityscapes-512x1024")], CLUSTER_PRESETS["HC2"],
+                            max_parts=3, slo_discount=0.1)
+    problem = problem.with_est_xput(estimate_xput(problem))
+    lb = solve_milp(problem, method="loss-budget")
+    direct = solve_milp(problem, method="direct")
+    assert lb.status == direct.status == "optimal"
+    assert lb.objective == pytest.approx(direct.objective, rel=1e-6)
