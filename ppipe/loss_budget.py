@@ -64,18 +64,17 @@ def gpu_per_xput(cfg: PipelineConfig, num_types: int) -> np.ndarray:
     return a
 
 
-def fluid_bound(A: np.ndarray, limits: np.ndarray) -> tuple[float, np.ndarray]:
+def fluid_bound(A: np.ndarray, limits: np.ndarray, threads: int | None = None) -> tuple[float, np.ndarray]:
     """Upper bound and GPU prices from the LP ``max 1.x, A x <= limits`` (A: types x configs).
 
     The prices are scaled so that ``pi . a_c >= 1`` holds exactly for every
     configuration; then ``pi . limits`` is a valid bound by weak duality."""
     import highspy
 
-    from ppipe.milp import _new_highs
+    from ppipe.milp import new_highs
 
     G, C = A.shape
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs(threads)
     h.addVars(C, np.zeros(C), np.full(C, highspy.kHighsInf))
     h.changeColsCost(C, np.arange(C, dtype=np.int32), np.ones(C))
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -207,7 +206,7 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
     lim = np.asarray(limits, dtype=float)
     G = len(lim)
     A = np.stack([gpu_per_xput(c, G) for c in configs], axis=1)
-    ub, pi = fluid_bound(A, lim)
+    ub, pi = fluid_bound(A, lim, opts.threads)
     unit = math.lcm(*{st.k for c in configs for st in c.stages})
     budget = FIRST_BUDGET * ub
     best: tuple[float, list[Item]] | None = None

@@ -124,6 +124,23 @@ def relative_gap(incumbent: float | None, bound: float | None) -> float | None:
 # ----------------------------------------------------------------- HiGHS
 
 _highs_banner_done = False
+_highs_threads: int | None = None  # what the process-wide HiGHS scheduler was started with
+
+
+def new_highs(threads: int | None = None):
+    """A quiet Highs instance with a consistent thread count.
+
+    HiGHS starts one global scheduler per process with the first run's ``threads``
+    and refuses (model status "Not Set") any later run asking for another count, so
+    the first request wins and later ones follow it."""
+    global _highs_threads
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)
+    if _highs_threads is None:
+        _highs_threads = int(threads or 0)
+    if _highs_threads:
+        h.setOptionValue("threads", _highs_threads)
+    return h
 
 
 def _new_highs():
@@ -153,13 +170,10 @@ def _new_highs():
 def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     import highspy
 
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs(opts.threads)
     h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
     h.setOptionValue("mip_abs_gap", 1e-9)
     h.setOptionValue("random_seed", int(opts.seed))
-    if opts.threads:
-        h.setOptionValue("threads", int(opts.threads))
     if opts.time_limit is not None:
         h.setOptionValue("time_limit", max(float(opts.time_limit), 1e-3))
     n = model.num_vars
@@ -215,11 +229,13 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     if opts.cancel is not None and opts.cancel.is_set():
         return MilpResult("cancelled", solver="highs", message="cancelled before start")
     try:
-        h.run()
+        run_status = h.run()
     except Exception as exc:  # pragma: no cover - solver internals
         raise SolverError(f"HiGHS failed: {exc}") from None
     seconds = time.perf_counter() - start
     ms = h.getModelStatus()
+    if run_status == highspy.HighsStatus.kError and ms == highspy.HighsModelStatus.kNotset:
+        return MilpResult("error", seconds=seconds, solver="highs", message="HiGHS refused to run the model")
     info = h.getInfo()
     MS = highspy.HighsModelStatus
     values = None

@@ -140,3 +140,34 @@ def test_ablation_problem_matches_the_direct_milp(store):
     direct = solve_milp(problem, method="direct")
     assert lb.status == direct.status == "optimal"
     assert lb.objective == pytest.approx(direct.objective, rel=1e-6)
+
+
+def test_thread_counts_may_differ_between_solves_in_one_process():
+    """HiGHS keeps one scheduler per process: a later solve asking for another thread
+    count must still run (the experiment workers ask for 1 thread after a default LP)."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+sys.path.insert(0, 'tests')
+from test_loss_budget import _single
+from ppipe.loss_budget import fluid_bound, gpu_per_xput
+from ppipe.configs import enumerate_configs
+from ppipe.milp import SolveOptions
+from ppipe.planner import solve_milp
+import numpy as np
+p = _single(1)
+cfgs = enumerate_configs(p, 0)
+fluid_bound(np.stack([gpu_per_xput(c, 2) for c in cfgs], axis=1), np.array([3.0, 5.0]))  # default threads
+for t in (1, None, 2):
+    for method in ("loss-budget", "direct"):
+        r = solve_milp(p, method=method, opts=SolveOptions(threads=t))
+        assert r.status == "optimal", (t, method, r.status, r.message)
+print("ok")
+"""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
