@@ -297,3 +297,17 @@ def test_load_base_objective(full_run):
     assert all(o <= m.xput + 1e-6 for o, m in zip(obj, plan.models))
     with pytest.raises(InputError, match="load base"):
         ExperimentConfig.for_set("maf19", load_base="x")
+
+
+def test_failed_settings_exit_nonzero(tmp_path, artifact_dir, capsys, monkeypatch):
+    def boom(*a, **kw):
+        raise InputError("no plan for this one")
+
+    monkeypatch.setattr(R, "solve_setting", boom)
+    code = run(["experiment", "ablation", "--models", "centernet", "--out", str(tmp_path / "abl"),
+                "--data", str(artifact_dir), "--duration", "1", "--load-factors", "100", "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    doc = json.loads(captured.out)
+    assert doc["settings"]["failed"][0]["message"] == "no plan for this one"
+    assert "1 of 1 settings failed" in captured.err and "Traceback" not in captured.err

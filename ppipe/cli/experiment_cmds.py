@@ -19,6 +19,8 @@ from ppipe.cli.common import DataOption, JsonOption, err_console, out_console, p
 from ppipe.cli.sim_cmds import BurstFractionOption, BurstRatioOption, BurstSecondsOption
 from ppipe.errors import InputError
 
+EXIT_SETTINGS_FAILED = 1  # the run finished, but some settings have no results
+
 experiment_app = typer.Typer(
     name="experiment", no_args_is_help=True,
     help="Reproduce the paper's evaluation: solve every setting, sweep load factors, write a results table.")
@@ -108,10 +110,15 @@ def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, acc
                              "failed": [{"setting": r["setting"], "message": r["message"]} for r in rep.failed]})
     if as_json:
         print_json(summary)
-        return
-    _print_summary(summary)
-    out_console.print(f"{rep.total} settings ({rep.skipped} already done, {len(rep.computed)} computed, "
-                      f"{len(rep.failed)} failed) in {wall:.1f} s; charts: ppipe figures {out}")
+    else:
+        _print_summary(summary)
+        out_console.print(f"{rep.total} settings ({rep.skipped} already done, {len(rep.computed)} computed, "
+                          f"{len(rep.failed)} failed) in {wall:.1f} s; charts: ppipe figures {out}")
+    if rep.failed:
+        err_console.print(f"ppipe: {len(rep.failed)} of {rep.total} settings failed (first: "
+                          f"{rep.failed[0]['setting']}: {rep.failed[0]['message']}); re-run to retry them",
+                          markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_SETTINGS_FAILED)
 
 
 @experiment_app.command("main")
