@@ -41,6 +41,7 @@ import numpy as np
 
 from ppipe.configs import PipelineConfig
 from ppipe.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap, solve as milp_solve
+from ppipe.milp_rows import add_pool_rows, add_slot_rows, gpu_unit
 
 FIRST_BUDGET = 0.0025  # of the fluid bound
 MAX_ITEMS = 200_000  # beyond this the caller should use the direct MILP
@@ -149,29 +150,14 @@ def pareto_items(items: list[Item], configs: list[PipelineConfig]) -> list[Item]
 def build_item_milp(items: list[Item], configs: list[PipelineConfig], limits: np.ndarray, max_parts: int,
                     budget: float, unit: int) -> MilpModel:
     """Binary per item; pools rounded up per (position, type); slot rows; the budget row."""
-    G = len(limits)
     M = MilpModel("ppipe-items")
     us = [M.var(0, 1, integer=True, name=f"u[{j}]") for j in range(len(items))]
-    pools: dict[tuple[int, int], dict[int, float]] = {}
-    prefixes: dict[tuple[int, ...], list[int]] = {}
+    usage: dict[tuple[int, int], list[tuple[int, float]]] = {}
     for u, it in zip(us, items):
-        cfg = configs[it.config]
-        for q, (st, use) in enumerate(zip(cfg.stages, it.use)):
-            pools.setdefault((q, st.gpu), {})[u] = -float(use)
-        seq = cfg.gpu_seq
-        for m in range(1, len(seq) + 1):
-            prefixes.setdefault(seq[:m], []).append(u)
-    per_type: dict[int, list[int]] = {}
-    for (q, g), terms in sorted(pools.items()):
-        z = M.var(0, float(limits[g]), integer=True, name=f"z[{q},{g}]")
-        M.row({z: float(unit), **terms}, lo=0.0)
-        per_type.setdefault(g, []).append(z)
-    for g, zs in sorted(per_type.items()):
-        M.row({z: 1.0 for z in zs}, hi=float(limits[g]))
-    for v, members in sorted(prefixes.items()):
-        cap = G ** (max_parts - len(v))
-        if len(members) > cap:
-            M.row({u: 1.0 for u in members}, hi=float(cap))
+        for q, (st, use) in enumerate(zip(configs[it.config].stages, it.use)):
+            usage.setdefault((q, st.gpu), []).append((u, float(use)))
+    add_pool_rows(M, usage, limits, unit)
+    add_slot_rows(M, [(configs[it.config].gpu_seq, u) for u, it in zip(us, items)], len(limits), max_parts)
     M.row({u: it.loss for u, it in zip(us, items)}, hi=float(budget))
     M.objective({u: it.x for u, it in zip(us, items)}, maximize=True)
     return M
@@ -207,7 +193,7 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
     G = len(lim)
     A = np.stack([gpu_per_xput(c, G) for c in configs], axis=1)
     ub, pi = fluid_bound(A, lim, opts.threads)
-    unit = math.lcm(*{st.k for c in configs for st in c.stages})
+    unit = gpu_unit(configs)
     budget = FIRST_BUDGET * ub
     best: tuple[float, list[Item]] | None = None
     last: MilpResult | None = None

@@ -28,12 +28,12 @@ from ppipe.configs import PipelineConfig, batch_build_us, enumerate_configs
 from ppipe.errors import InputError
 from ppipe.loss_budget import solve_single
 from ppipe.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap, solve as milp_solve
+from ppipe.milp_rows import add_pool_rows, add_slot_rows, gpu_unit
 from ppipe.plan import ModelPlan, Partition, Pipeline, Plan
 from ppipe.problem import PlanningProblem
 
 SCHEDULERS = ("ppipe", "np", "dart-r", "np-single")
 STATUSES = ("optimal", "time_limit", "infeasible", "cancelled", "error")
-LCM_K = 12  # lcm(1, 2, 3, 4): keeps GPU-accounting rows integral
 
 
 @dataclass
@@ -125,6 +125,7 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
     T = M.var(0.0, name="T")
     ys, ns, xs = [], [], []
     usage: dict[tuple[int, int, int], list[tuple[int, float]]] = {}
+    unit = gpu_unit(cfg for cfgs in configs for cfg in cfgs)
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
         yd, nd, xd = [], [], []
         for ci, cfg in enumerate(cfgs):
@@ -143,7 +144,7 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
                 if slots:
                     M.row({n: 1.0, y: -float(nmax)}, hi=0.0)
                 M.row({x: 1.0, n: -st.xput}, hi=0.0)
-                usage.setdefault((d, q, st.gpu), []).append((n, LCM_K // st.k))
+                usage.setdefault((d, q, st.gpu), []).append((n, unit // st.k))
                 ncs.append(n)
             if slots:
                 M.row({x: 1.0, y: -cap}, hi=0.0)
@@ -157,23 +158,9 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
         xs.append(xd)
         # T <= sum x / w
         M.row({T: 1.0, **{x: -1.0 / spec.weight for x in xd}}, hi=0.0)
-        # slot (prefix) constraints
-        prefixes: dict[tuple[int, ...], list[int]] = {}
-        for ci, cfg in enumerate(cfgs):
-            seq = cfg.gpu_seq
-            for m in range(1, len(seq) + 1):
-                prefixes.setdefault(seq[:m], []).append(yd[ci])
-        for v, members in (prefixes.items() if slots else ()):
-            cap_slots = G ** (max_parts - len(v))
-            if len(members) > cap_slots:
-                M.row({y: 1.0 for y in members}, hi=float(cap_slots))
-    per_type: dict[int, list[int]] = {}
-    for (d, q, g), terms in sorted(usage.items()):
-        z = M.var(0, c.limits[g], integer=True, name=f"z[{d},{q},{g}]")
-        M.row({z: float(LCM_K), **{n: -float(w) for n, w in terms}}, lo=0.0)
-        per_type.setdefault(g, []).append(z)
-    for g, zs in per_type.items():
-        M.row({z: 1.0 for z in zs}, hi=float(c.limits[g]))
+        if slots:
+            add_slot_rows(M, [(cfg.gpu_seq, y) for cfg, y in zip(cfgs, yd)], G, max_parts)
+    add_pool_rows(M, usage, c.limits, unit)
     M.objective({T: 1.0}, maximize=True)
     return MilpPlanModel(M, configs, ys, ns, xs, T)
 

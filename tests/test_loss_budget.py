@@ -171,3 +171,11 @@ print("ok")
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_gpu_unit_covers_every_split():
+    from ppipe.milp_rows import gpu_unit
+
+    assert gpu_unit([_cfg((0, 1, 1.0))]) == 12
+    assert gpu_unit([_cfg((0, 4, 1.0), (1, 3, 1.0))]) == 12
+    assert gpu_unit([_cfg((0, 5, 1.0)), _cfg((1, 7, 1.0))]) == 420  # 5 instances at k = 5 are one GPU

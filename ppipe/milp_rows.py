@@ -1,0 +1,53 @@
+"""Rows both planner MILPs share: GPU use rounded up per pool, and the slot rule.
+
+The direct MILP (:mod:`ppipe.planner`) counts instances per configuration; the
+loss-budget MILP (:mod:`ppipe.loss_budget`) picks whole pipelines. Both account
+GPUs and slots the same way, stated once here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from ppipe.configs import PipelineConfig
+from ppipe.milp import MilpModel
+
+
+def gpu_unit(configs: Iterable[PipelineConfig]) -> int:
+    """GPU accounting unit: an instance at MPS split k is ``unit / k`` units. The lcm
+    of 1..4 (the usual splits, so rows look alike across problems) and every split in use."""
+    return math.lcm(12, *{st.k for c in configs for st in c.stages})
+
+
+def add_pool_rows(M: MilpModel, usage: dict[tuple, list[tuple[int, float]]], limits, unit: int) -> dict:
+    """One integer GPU count z per pool, ``unit * z >= sum coef * var``, and per type
+    ``sum z <= limit``. ``usage`` maps a pool key ending in the GPU type index to
+    (variable, units per unit of the variable). Returns {pool key: z}."""
+    zs: dict[tuple, int] = {}
+    per_type: dict[int, list[int]] = {}
+    for key, terms in sorted(usage.items()):
+        g = key[-1]
+        z = M.var(0, limits[g], integer=True, name=f"z[{','.join(map(str, key))}]")
+        row: dict[int, float] = {z: float(unit)}
+        for var, coef in terms:
+            row[var] = row.get(var, 0.0) - float(coef)
+        M.row(row, lo=0.0)
+        zs[key] = z
+        per_type.setdefault(g, []).append(z)
+    for g, group in per_type.items():
+        M.row({z: 1.0 for z in group}, hi=float(limits[g]))
+    return zs
+
+
+def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_types: int, max_parts: int) -> None:
+    """Hall's condition on the prefix tree of one model's slots: for every type prefix
+    v, the pipelines (variables) whose sequence starts with v sum to <= |G|^(P-|v|)."""
+    prefixes: dict[tuple[int, ...], list[int]] = {}
+    for seq, var in used:
+        for m in range(1, len(seq) + 1):
+            prefixes.setdefault(seq[:m], []).append(var)
+    for v, members in prefixes.items():
+        cap = num_types ** (max_parts - len(v))
+        if len(members) > cap:
+            M.row({var: 1.0 for var in members}, hi=float(cap))
