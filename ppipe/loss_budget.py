@@ -166,12 +166,8 @@ def build_item_milp(items: list[Item], configs: list[PipelineConfig], limits: np
 @dataclass
 class LossBudgetResult:
     """A MilpResult in throughput units plus the chosen counts per configuration."""
-    result: MilpResult
+    result: MilpResult  # stats: fluid_bound, loss_budget, items, and the per-round log
     counts: dict[int, list[int]]
-    fluid_bound: float
-    budget: float
-    rounds: int
-    items: int
 
 
 def merge_items(chosen: list[Item]) -> dict[int, list[int]]:
@@ -197,7 +193,6 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
     budget = FIRST_BUDGET * ub
     best: tuple[float, list[Item]] | None = None
     last: MilpResult | None = None
-    rounds = 0
     n_items = 0
     log: list[dict] = []  # per round: budget, items, seconds, status, value
 
@@ -208,7 +203,6 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
         return min(b, ub)
 
     while True:
-        rounds += 1
         items = [it for ci, c in enumerate(configs) for it in config_items(ci, c, pi, lim, budget, unit)]
         if len(items) > MAX_ITEMS:
             return None
@@ -248,18 +242,15 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
         budget = min(2 * budget, ub - best[0] if best else ub)
         budget = max(budget, 1e-9 * ub)
     seconds = time.perf_counter() - t0
+    stats = {"rounds": log, "items": n_items, "fluid_bound": ub, "loss_budget": budget}
     if best is None:
         status = last.status if last.status != "optimal" else "infeasible"
         return LossBudgetResult(MilpResult(status, None, None, None, seconds, None, last.solver, last.message,
-                                           stats={}), {}, ub, budget, rounds, n_items)
+                                           stats=stats), {})
     value, chosen = best
-    proven = last.status in ("optimal", "infeasible")
-    if proven:
-        bound = max(value, bound_now(last.bound if last.status == "optimal" else None))
-        status = "optimal"
-    else:
-        bound = max(value, bound_now(last.bound))
-        status = last.status
+    # the item MILP always has the empty plan, so "infeasible" never ends a round in practice
+    status = "optimal" if last.status in ("optimal", "infeasible") else last.status
+    bound = max(value, bound_now(last.bound))
     res = MilpResult(status, value, bound, relative_gap(value, bound), seconds, None, last.solver, last.message,
-                     stats={"rounds": log, "items": n_items, "fluid_bound": ub, "loss_budget": budget})
-    return LossBudgetResult(res, merge_items(chosen), ub, budget, rounds, n_items)
+                     stats=stats)
+    return LossBudgetResult(res, merge_items(chosen))

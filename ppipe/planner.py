@@ -438,8 +438,8 @@ def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "hig
     ``estimate`` and the problem has none (SPEC section 4)."""
     if scheduler not in SCHEDULERS:
         raise InputError(f"unknown scheduler {scheduler!r} (use {', '.join(SCHEDULERS)})")
-    if scheduler == "ppipe":
-        pick_method(problem, method)  # bad method: fail before the est_xput solve
+    if method not in METHODS or scheduler == "ppipe":
+        pick_method(problem, method)  # a bad method fails before the est_xput solve
     opts = opts or SolveOptions()
     t0 = time.perf_counter()
     est = None

@@ -169,7 +169,7 @@ def solve_cmd(
     from ppipe.milp import SolveOptions
     from ppipe.paths import DEFAULT_PLAN_DIR
     from ppipe.plan import plan_file_name, read_plan, write_plan
-    from ppipe.planner import METHODS, SCHEDULERS, solve
+    from ppipe.planner import SCHEDULERS, solve
     from ppipe.problem import MODEL_GROUPS, build_problem
 
     store = open_store(data)
@@ -177,8 +177,6 @@ def solve_cmd(
     reference_objective = None
     if scheduler is not None and scheduler not in SCHEDULERS:
         raise InputError(f"unknown scheduler {scheduler!r} (use {', '.join(SCHEDULERS)})")
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})")
     if solver not in ("highs", "gurobi"):
         raise InputError(f"unknown solver {solver!r} (use highs or gurobi)")
     if time_limit is not None and not time_limit > 0:
