@@ -19,10 +19,10 @@ import statistics
 import sys
 import time
 
-from ppipe.milp import SolveOptions
-from ppipe.planner import solve
-from ppipe.problem import CLUSTER_PRESETS, build_problem
-from ppipe.profiles import ProfileStore
+from ppipe.planning.milp import SolveOptions
+from ppipe.planning.solve import solve
+from ppipe.planning.problem import CLUSTER_PRESETS, build_problem
+from ppipe.profiles.store import ProfileStore
 
 
 def main() -> int:

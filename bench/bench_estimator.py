@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ppipe.calibrate import evaluate, fit_all, load_calibration_set  # noqa: E402
-from ppipe.estimator import ESTIMATOR_FILE, Estimator, GpuSpec, _raw_catalog  # noqa: E402
+from ppipe.zoo.calibrate import evaluate, fit_all, load_calibration_set  # noqa: E402
+from ppipe.zoo.estimator import ESTIMATOR_FILE, Estimator, GpuSpec, _raw_catalog  # noqa: E402
 
 HELD_OUT = ("wide_resnet101_2", "convnext_large", "googlenet-v3-pytorch",
             "fcn-d6_r101-d16_4xb2-40k_cityscapes-512x1024")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ppipe.experiments import ExperimentConfig, arrivals_spec, build_settings, run_experiment  # noqa: E402
+from ppipe.experiments.runner import ExperimentConfig, arrivals_spec, run_experiment  # noqa: E402
+from ppipe.experiments.settings import build_settings  # noqa: E402
 from ppipe.experiments.figures import load_results, summarize  # noqa: E402
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ppipe.layers import format_tag, load_layer_graph, read_reference_chunking  # noqa: E402
-from ppipe.prepartition import DEFAULT_LADDER, balance_violations, min_cut_chunking, partition_layers  # noqa: E402
+from ppipe.partition.layers import format_tag, load_layer_graph, read_reference_chunking  # noqa: E402
+from ppipe.partition.prepartition import DEFAULT_LADDER, balance_violations, min_cut_chunking, partition_layers  # noqa: E402
 
 
 def plain_check(lat, starts, lb, ub, tol=1e-9) -> bool:

@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from ppipe.plan import read_plan
-from ppipe.planner import solve
-from ppipe.profiles import ProfileStore
-from ppipe.replay import replay_problem, sibling_np_plan
+from ppipe.planfile.plan import read_plan
+from ppipe.planning.solve import solve
+from ppipe.profiles.store import ProfileStore
+from ppipe.planning.replay import replay_problem, sibling_np_plan
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ppipe.plan import parse_plan_file_name  # noqa: E402
+from ppipe.planfile.naming import parse_plan_file_name  # noqa: E402
 from ppipe.sim.lfsearch import lf99_table, plan_tasks  # noqa: E402
 
 CLUSTERS = {("L4", "P4"): "HC1", ("L4", "T4"): "HC2", ("V100", "P4"): "HC3", ("V100", "T4"): "HC4"}

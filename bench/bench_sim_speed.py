@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ppipe.plan import read_plan  # noqa: E402
-from ppipe.profiles import ProfileStore  # noqa: E402
+from ppipe.planfile.plan import read_plan  # noqa: E402
+from ppipe.profiles.store import ProfileStore  # noqa: E402
 from ppipe.sim import PoissonArrivals, Simulation  # noqa: E402
 from ppipe.sim._jit import HAVE_NUMBA  # noqa: E402
 from ppipe.sim.lfsearch import lf_load  # noqa: E402

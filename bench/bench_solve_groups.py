@@ -14,9 +14,9 @@ import statistics
 import sys
 import time
 
-from ppipe.planner import estimate_xput, solve
-from ppipe.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, build_problem
-from ppipe.profiles import ProfileStore
+from ppipe.planning.solve import estimate_xput, solve
+from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, build_problem
+from ppipe.profiles.store import ProfileStore
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from ppipe.errors import PPipeError
-from ppipe.plan import write_plan
+from ppipe.planfile.plan import write_plan
 from ppipe_tui.messages import ModelsLoaded, SolveDone, SolveProgress
 from ppipe_tui.runners import run_solve
 from ppipe_tui.screens.dialogs import ConfirmDialog, ErrorDialog, InputDialog
@@ -35,7 +35,7 @@ from ppipe_tui.screens.setup import SetupScreen
 from ppipe_tui.screens.sim import SimScreen
 from ppipe_tui.screens.solve import SolveScreen
 from ppipe_tui.screens.sweep import SweepScreen
-from ppipe_tui.state import COMPARE_SCHEDULERS, PlanEntry, Session, SolveRun, load_model_info, validate
+from ppipe_tui.state import PlanEntry, compare_schedulers, Session, SolveRun, load_model_info, validate
 
 class PPipeApp(App):
     TITLE = "ppipe"
@@ -129,7 +129,7 @@ class PPipeApp(App):
         await self._start_solve(None)
 
     async def action_compare(self) -> None:
-        await self._start_solve(COMPARE_SCHEDULERS)
+        await self._start_solve(compare_schedulers())
 
     async def _start_solve(self, schedulers: tuple[str, ...] | None) -> None:
         s = self.session

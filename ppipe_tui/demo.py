@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ppipe.profiles import ModelProfile, write_profile_file
+from ppipe.profiles.model import ModelProfile
+from ppipe.profiles.ownformat import write_profile_file
 
 #: name -> (per-chunk batch-1 latency on L4 in µs, cut bytes per request)
 DEMO_MODELS: dict[str, tuple[list[float], list[float]]] = {

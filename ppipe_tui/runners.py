@@ -17,9 +17,10 @@ from typing import Callable
 
 import numpy as np
 
-from ppipe.milp import Progress, SolveOptions
-from ppipe.plan import ModelPlan
-from ppipe.profiles import ModelProfile
+from ppipe.planning.milp import Progress, SolveOptions
+from ppipe.sim.metrics import attainment
+from ppipe.planfile.plan import ModelPlan
+from ppipe.profiles.model import ModelProfile
 
 #: Simulation speeds (simulated seconds per wall second); None = as fast as it goes.
 SPEEDS: tuple[float | None, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, None)
@@ -35,23 +36,17 @@ QUANTUM_US = 100_000
 WINDOW_QUANTA = 10
 
 
-class SolveCancelled(Exception):
+class SweepCancelled(Exception):
     pass
 
 
 def run_solve(request, scheduler: str, cancel: threading.Event, on_progress: Callable[[Progress], None]):
     """Solve ``request.problem`` with ``scheduler``; the best plan so far survives a cancel."""
-    from ppipe.planner import solve
+    from ppipe.planning.solve import solve
 
     opts = SolveOptions(time_limit=request.time_limit, progress=on_progress, cancel=cancel)
     res = solve(request.problem, scheduler, solver=request.solver, opts=opts, estimate=True, fallback=True,
                 on_message=lambda m: on_progress(Progress(None, None, None, 0.0, m)))
-    if cancel.is_set():
-        if res.plan is not None and res.status in ("optimal", "time_limit"):
-            res.status = "cancelled"
-        elif res.plan is None:
-            res.status = "cancelled"
-            res.message = "cancelled before a plan was found"
     return res
 
 
@@ -164,10 +159,7 @@ class SimDriver:
 
 
 def _attainment(completed: int, dropped: int, late: int) -> float | None:
-    n = completed + dropped
-    if n <= 0:
-        return None
-    return (1 - dropped / n) * (1 - late / n)
+    return attainment(completed + dropped, dropped, late)
 
 
 class SimControl:
@@ -254,7 +246,7 @@ def run_sweep(plans: dict[str, ModelPlan], profile: ModelProfile, x_ppipe: float
         layout = build_layout(mp, profile, "reservation")
         for lf in grid:
             if cancelled():
-                raise SolveCancelled()
+                raise SweepCancelled()
             pt = run_point(mp, profile, lf, x_ppipe, seeds=(seed,), duration_s=duration_s, abort=False,
                            layout=layout)
             on_point(sched, pt)

@@ -16,17 +16,32 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ppipe import schedulers
 from ppipe.errors import PPipeError
-from ppipe.gpus import GpuCatalog
+from ppipe.planning.solvers import SOLVERS
+from ppipe.catalog.gpus import GpuCatalog
 from ppipe.paths import DEFAULT_PLAN_DIR
-from ppipe.plan import Plan, parse_plan_file_name, plan_file_name, read_plan
-from ppipe.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, ClusterSpec, PlanningProblem, build_problem
-from ppipe.profiles import ProfileStore
+from ppipe.planfile.plan import Plan, read_plan
+from ppipe.planfile.naming import parse_plan_file_name, plan_file_name
+from ppipe.planning.problem import (CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, ClusterSpec, PlanningProblem, build_problem)
+from ppipe.profiles.store import ProfileStore
 
-SCHEDULER_LABELS = {"ppipe": "PPipe", "np": "NP", "dart-r": "DART-r", "np-single": "NP-single"}
-#: The side-by-side comparison, in the paper's order.
-COMPARE_SCHEDULERS = ("np", "dart-r", "ppipe")
-SOLVERS = ("highs", "gurobi")
+
+
+def scheduler_label(name: str | None) -> str:
+    """The scheduler's label from the scheduler table (its name when unknown)."""
+    return schedulers.labels().get(name or "", name or "plan")
+
+
+def compare_schedulers() -> tuple[str, ...]:
+    """The side-by-side comparison (Ctrl+T, sweeps), in the table's comparison order."""
+    return tuple(s.name for s in schedulers.ordered(compare_only=True))
+
+
+def solver_names() -> tuple[str, ...]:
+    return SOLVERS.names()
+
+
 MAX_MPS = 4
 DEFAULT_PRESET = "HC2"
 
@@ -199,9 +214,7 @@ def check_field(form: SetupForm, key: str) -> str | None:
     if key == "time_limit":
         return None if not v.strip() else _float(v, "time limit")[1]
     if key == "scheduler":
-        from ppipe.planner import SCHEDULERS
-
-        return None if v in SCHEDULERS else f"unknown scheduler {v!r}"
+        return None if v in schedulers.SCHEDULERS else f"unknown scheduler {v!r}"
     if key == "solver":
         return None if v in SOLVERS else f"unknown solver {v!r}"
     return None
@@ -310,7 +323,7 @@ class SolveRun:
 
     @property
     def label(self) -> str:
-        return SCHEDULER_LABELS.get(self.scheduler, self.scheduler)
+        return scheduler_label(self.scheduler)
 
     @property
     def status(self) -> str:
@@ -323,7 +336,7 @@ class SolveRun:
         return "running"
 
     def add_progress(self, p) -> None:
-        """Record a ``ppipe.milp.Progress`` (called on the UI thread)."""
+        """Record a ``ppipe.planning.milp.Progress`` (called on the UI thread)."""
         if p.incumbent is not None and p.incumbent <= 0:  # the trivial all-zero start
             p = type(p)(None, p.bound, None, p.elapsed, p.message)
         if p.message and p.incumbent is None and p.bound is None:
@@ -363,7 +376,7 @@ class PlanEntry:
     def title(self) -> str:
         if self.path is not None:
             return self.path.name
-        return f"{SCHEDULER_LABELS.get(self.scheduler or '', self.scheduler or 'plan')} plan (not saved)"
+        return f"{scheduler_label(self.scheduler)} plan (not saved)"
 
     @property
     def key(self) -> tuple | None:
@@ -390,7 +403,7 @@ class PlanEntry:
     def from_result(cls, run: SolveRun) -> "PlanEntry":
         res = run.result
         p = run.request.problem
-        return cls(plan=res.plan, scheduler=run.scheduler, status=res.status, objective=res.objective, gap=res.gap,
+        return cls(plan=res.plan_for_file(), scheduler=run.scheduler, status=res.status, objective=res.objective, gap=res.gap,
                    solve_seconds=res.solve_seconds, limits=dict(zip(p.cluster.gpus, p.cluster.limits)),
                    weights=list(p.weights), problem=p, message=res.message)
 
@@ -408,16 +421,14 @@ class PlanEntry:
 
 def sibling_plans(path: Path) -> dict[str, Path]:
     """Plans of the same setting by other schedulers, by the artifact's file-name convention."""
-    from ppipe.plan import SCHEDULER_TAGS
-
     info = parse_plan_file_name(path)
     if info is None:
         return {}
     stem = path.name[:-5] if path.name.endswith(".json") else path.name
     prefix = stem.rsplit("_", 1)[0]
     out = {}
-    for sched in COMPARE_SCHEDULERS:
-        cand = path.with_name(f"{prefix}_{SCHEDULER_TAGS[sched]}.json")
+    for sched in compare_schedulers():
+        cand = path.with_name(f"{prefix}_{schedulers.get(sched).tag}.json")
         if cand.exists():
             out[sched] = cand
     return out
@@ -465,7 +476,7 @@ class Session:
         out: dict[str, PlanEntry] = {}
         if key is not None:
             for s, e in self.by_scheduler.items():
-                if e.key == key and s in COMPARE_SCHEDULERS:
+                if e.key == key and s in compare_schedulers():
                     out[s] = e
         if cur.path is not None:
             for s, p in sibling_plans(cur.path).items():

@@ -11,9 +11,9 @@ from typing import Callable
 
 from rich.console import Console
 
-from ppipe.configs import batch_build_us, stage_xput
-from ppipe.plan import ModelPlan, Partition, Pipeline, Plan
-from ppipe.profiles import ModelProfile
+from ppipe.planning.configs import batch_build_us, stage_xput
+from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
+from ppipe.profiles.model import ModelProfile
 from ppipe_tui.demo import demo_profile
 
 
@@ -172,14 +172,14 @@ def demo_plan(scheduler: str = "ppipe") -> Plan:
 
 
 def demo_plan_name(scheduler: str = "ppipe") -> str:
-    from ppipe.plan import plan_file_name
+    from ppipe.planfile.naming import plan_file_name
 
     return plan_file_name(["alpha-net", "beta-det"], [1, 1], ["L4", "T4"], [6, 8], 10, 5, scheduler)
 
 
 def write_demo_plans(folder: Path) -> dict[str, Path]:
     """The PPipe and NP demo plans, named like the artifact's files (siblings of one setting)."""
-    from ppipe.plan import write_plan
+    from ppipe.planfile.plan import write_plan
 
     folder.mkdir(parents=True, exist_ok=True)
     return {s: Path(write_plan(demo_plan(s), folder / demo_plan_name(s))) for s in ("ppipe", "np")}

@@ -7,7 +7,7 @@ Uses every calibration graph in data/graphs/calibration (models the artifact
 profiles, rebuilt at its input sizes). Only the fitted parameters -- a few
 numbers per GPU type -- are written; none of the artifact's data. GPU types the
 artifact did not profile (A10, A100, L40S, H100, ...) get parameters derived
-from these at load time (ppipe.estimator.derive_params); they are recorded in
+from these at load time (ppipe.zoo.estimator.derive_params); they are recorded in
 the file too, marked "calibrated": false, for reference.
 """
 
@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ppipe import __version__  # noqa: E402
-from ppipe.calibrate import evaluate, fit_all, load_calibration_set  # noqa: E402
-from ppipe.estimator import ESTIMATOR_FILE, GpuSpec, _raw_catalog, derive_params, write_estimator  # noqa: E402
+from ppipe.zoo.calibrate import evaluate, fit_all, load_calibration_set  # noqa: E402
+from ppipe.zoo.estimator import ESTIMATOR_FILE, GpuSpec, _raw_catalog, derive_params, write_estimator  # noqa: E402
 
 
 def main() -> int:

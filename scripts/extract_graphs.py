@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ppipe.extract import CALIBRATION, ZOO, extract_spec  # noqa: E402
-from ppipe.graph import write_graph  # noqa: E402
+from ppipe.zoo.extract import CALIBRATION, ZOO, extract_spec  # noqa: E402
+from ppipe.zoo.graph import write_graph  # noqa: E402
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ def artifact_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def store(artifact_dir):
-    from ppipe.profiles import ProfileStore
+    from ppipe.profiles.store import ProfileStore
 
     return ProfileStore.open(artifact_dir)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from ppipe.errors import DataError, InputError
-from ppipe.estimator import ESTIMATOR_FILE, Estimator, GpuSpec, GraphFeatures, chunk_times
-from ppipe.graph import graph_to_json, read_graph, write_graph
+from ppipe.zoo.estimator import ESTIMATOR_FILE, Estimator, GpuSpec, GraphFeatures, chunk_times
+from ppipe.zoo.graph import graph_to_json, read_graph, write_graph
 from ppipe.paths import SHIPPED_DATA
 
 GRAPHS = SHIPPED_DATA / "graphs"
@@ -195,7 +195,7 @@ def test_fusion_rules():
 # ---------------------------------------------------------------- calibration (artifact)
 
 def test_calibration_alignment_and_fit_quality(artifact_dir):
-    from ppipe.calibrate import evaluate, load_calibration_set
+    from ppipe.zoo.calibrate import evaluate, load_calibration_set
 
     models = load_calibration_set(artifact_dir)
     assert len(models) >= 8
@@ -210,7 +210,7 @@ def test_calibration_alignment_and_fit_quality(artifact_dir):
 
 
 def test_onnx_op_names():
-    from ppipe.calibrate import onnx_op
+    from ppipe.zoo.calibrate import onnx_op
 
     assert onnx_op("/layer1/layer1.0/conv1/Conv") == "Conv"
     assert onnx_op("Conv_12") == "Conv"
@@ -222,7 +222,7 @@ def test_core_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, ppipe.estimator, ppipe.graph, ppipe.zoo, ppipe.calibrate, ppipe.extract\n"
+    code = ("import sys, ppipe.zoo.estimator, ppipe.zoo.graph, ppipe.zoo.build, ppipe.zoo.calibrate, ppipe.zoo.extract\n"
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -19,7 +19,8 @@ import pytest
 
 from ppipe.cli import run
 from ppipe.errors import InputError
-from ppipe.experiments import ExperimentConfig, build_settings, run_experiment
+from ppipe.experiments.runner import ExperimentConfig, run_experiment
+from ppipe.experiments.settings import build_settings
 from ppipe.experiments import figures as F
 from ppipe.experiments import runner as R
 
@@ -41,7 +42,7 @@ def test_settings_sets():
     assert all(s.variants == ("ppipe", "np", "dart-r") and len(s.models) == 3 for s in main)
     abl = build_settings("ablation")
     assert len(abl) == 18 and {s.cluster for s in abl} == {"HC2"} and all(len(s.models) == 1 for s in abl)
-    assert abl[0].variants == ("np-single", "ppipe-nexus", "ppipe")
+    assert abl[0].variants == ("ppipe", "np-single", "ppipe-nexus")  # PPipe first: it defines load factor 100
     sub = build_settings("maf21", ["g1", "G3"], ["HC2"], ["np", "ppipe"])
     assert [s.id for s in sub] == ["G1_HC2", "G3_HC2"] and sub[0].variants == ("ppipe", "np")
     with pytest.raises(InputError, match="unknown group"):
@@ -157,13 +158,13 @@ def test_resume_after_interrupt_in_process(full_run, tmp_path, artifact_dir, mon
     assert parts == ["ppipe.csv", "timing.json"]  # nothing half-written
     monkeypatch.setattr(R, "sweep_variant", real_sweep)
 
-    import ppipe.planner
+    import ppipe.planning.solve
 
     def no_solve(*a, **kw):
         raise AssertionError("plans must be reused, not solved again")
 
-    monkeypatch.setattr(ppipe.planner, "solve", no_solve)
-    monkeypatch.setattr(ppipe.planner, "estimate_xput", no_solve)
+    monkeypatch.setattr(ppipe.planning.solve, "solve", no_solve)
+    monkeypatch.setattr(ppipe.planning.solve, "estimate_xput", no_solve)
     events = []
     rep = run_experiment(settings, cfg, out, on_event=lambda k, i: events.append((k, i)))
     assert rep.computed[0]["computed"] == ["np", "dart-r"]
@@ -285,7 +286,7 @@ def test_maf21_arrivals(tmp_path, artifact_dir, capsys):
 
 
 def test_load_base_objective(full_run):
-    from ppipe.plan import read_plan
+    from ppipe.planfile.plan import read_plan
 
     plan = read_plan(next((full_run / "plans" / "G2_HC2").glob("*_v4.json")))
     s = build_settings("maf19", ["G2"], ["HC2"])[0]

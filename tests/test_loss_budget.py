@@ -1,4 +1,4 @@
-"""The exact loss-budget search for single-model problems (ppipe.loss_budget)."""
+"""The exact loss-budget search for single-model problems (ppipe.planning.loss_budget)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from ppipe.configs import PipelineConfig, StageConfig, enumerate_configs
-from ppipe.loss_budget import (Item, config_items, fluid_bound, gpu_per_xput, merge_items, pareto_items,
-                               pipeline_loss, solve_single)
-from ppipe.milp import SolveOptions, solve as milp_solve
-from ppipe.planner import build_milp, pick_method, solve_milp
-from ppipe.problem import ClusterSpec, build_problem
+from ppipe.planning.configs import PipelineConfig, StageConfig, enumerate_configs
+from ppipe.planning.loss_budget import (Item, config_items, fluid_bound, gpu_per_xput, merge_items, pareto_items, pipeline_loss, solve_single)
+from ppipe.planning.milp import SolveOptions
+from ppipe.planning.solvers import solve_model as milp_solve
+from ppipe.planning.planner import build_milp, pick_method, solve_milp
+from ppipe.planning.problem import ClusterSpec, build_problem
 
 from test_planner import _toy_profile
 
@@ -130,8 +130,8 @@ def test_full_pool_breakpoint_is_an_item():
 def test_ablation_problem_matches_the_direct_milp(store):
     """encnet alone on HC2, P = 3 (an ablation problem): its optimum fills the L4 pool
     exactly, the case a rounding slip once lost."""
-    from ppipe.planner import estimate_xput
-    from ppipe.problem import CLUSTER_PRESETS
+    from ppipe.planning.solve import estimate_xput
+    from ppipe.planning.problem import CLUSTER_PRESETS
 
     problem = build_problem([store.get("encnet_r101-d8_4xb2-40k_cityscapes-512x1024")], CLUSTER_PRESETS["HC2"],
                             max_parts=3, slo_discount=0.1)
@@ -152,10 +152,10 @@ def test_thread_counts_may_differ_between_solves_in_one_process():
 import sys
 sys.path.insert(0, 'tests')
 from test_loss_budget import _single
-from ppipe.loss_budget import fluid_bound, gpu_per_xput
-from ppipe.configs import enumerate_configs
-from ppipe.milp import SolveOptions
-from ppipe.planner import solve_milp
+from ppipe.planning.loss_budget import fluid_bound, gpu_per_xput
+from ppipe.planning.configs import enumerate_configs
+from ppipe.planning.milp import SolveOptions
+from ppipe.planning.planner import solve_milp
 import numpy as np
 p = _single(1)
 cfgs = enumerate_configs(p, 0)
@@ -174,7 +174,7 @@ print("ok")
 
 
 def test_gpu_unit_covers_every_split():
-    from ppipe.milp_rows import gpu_unit
+    from ppipe.planning.rows import gpu_unit
 
     assert gpu_unit([_cfg((0, 1, 1.0))]) == 12
     assert gpu_unit([_cfg((0, 4, 1.0), (1, 3, 1.0))]) == 12

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from ppipe.errors import DataError
-from ppipe.plan import parse_plan_file_name, plan_file_name, read_plan, write_plan
+from ppipe.planfile.naming import parse_plan_file_name, plan_file_name
+from ppipe.planfile.plan import read_plan, write_plan
 
 
 def test_reference_plans_round_trip_byte_identical(maf19_plans, tmp_path):

@@ -8,13 +8,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ppipe.configs import batch_build_us, enumerate_configs, fits_slots, stage_xput
-from ppipe.milp import SolveOptions, solve as milp_solve
-from ppipe.plan import parse_plan_file_name, read_plan
-from ppipe.planner import build_milp, solve, solve_milp
-from ppipe.problem import CLUSTER_PRESETS, ClusterSpec, build_problem
-from ppipe.profiles import ModelProfile
-from ppipe.replay import replay_problem, sibling_np_plan
+from ppipe.planning.configs import batch_build_us, enumerate_configs, fits_slots, stage_xput
+from ppipe.planning.milp import SolveOptions
+from ppipe.planning.solvers import solve_model as milp_solve
+from ppipe.planfile.naming import parse_plan_file_name
+from ppipe.planfile.plan import read_plan
+from ppipe.planning.planner import build_milp, solve_milp
+from ppipe.planning.solve import solve
+from ppipe.planning.problem import CLUSTER_PRESETS, ClusterSpec, build_problem
+from ppipe.profiles.model import ModelProfile
+from ppipe.planning.replay import replay_problem, sibling_np_plan
 
 
 # ----------------------------------------------------------------- pure maths
@@ -158,7 +161,7 @@ def test_replayed_problem_has_reference_numbers(maf19_plans, store):
 
 
 def test_end_to_end_with_own_est_xput(store):
-    from ppipe.problem import MODEL_GROUPS
+    from ppipe.planning.problem import MODEL_GROUPS
 
     problem = build_problem([store.get(n) for n in MODEL_GROUPS["G2"]], CLUSTER_PRESETS["HC3"], [0.3, 0.33, 0.37])
     res = {s: solve(problem, s) for s in ("np", "dart-r", "ppipe")}

@@ -18,15 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ppipe.errors import InputError
-from ppipe.prepartition import (
-    DEFAULT_LADDER,
-    SHARE_TOL,
-    InfeasibleError,
-    balance_violations,
-    min_cut_chunking,
-    parse_ladder,
-    partition_layers,
-)
+from ppipe.partition.prepartition import (DEFAULT_LADDER, SHARE_TOL, InfeasibleError, balance_violations, min_cut_chunking, parse_ladder, partition_layers)
 
 TOL = 1e-9
 assert SHARE_TOL == TOL  # the documented tolerance; the checks below spell it out on their own
@@ -267,7 +259,7 @@ def test_parse_ladder():
 
 
 def test_core_modules_import_no_ui():
-    code = ("import sys, ppipe.prepartition, ppipe.layers\n"
+    code = ("import sys, ppipe.partition.prepartition, ppipe.partition.layers\n"
             "print('\\n'.join(sorted(m.split('.')[0] for m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(out.stdout.split())

@@ -14,18 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppipe.artifact import TAG_ORDER
-from ppipe.layers import (
-    format_tag,
-    layer_models,
-    load_layer_graph,
-    read_mapping,
-    read_reference_chunking,
-    read_trans_size,
-    tensor_size_bytes,
-    write_artifact_mapping,
-)
-from ppipe.prepartition import DEFAULT_LADDER, estimate_profile, min_cut_chunking, partition_layers, prepartition_model
+from ppipe.profiles.artifact import TAG_ORDER
+from ppipe.partition.layers import (format_tag, layer_models, load_layer_graph, read_mapping, read_reference_chunking, read_trans_size, tensor_size_bytes, write_artifact_mapping)
+from ppipe.partition.prepartition import (DEFAULT_LADDER, estimate_profile, min_cut_chunking, partition_layers, prepartition_model)
 
 TOL = 1e-9  # documented share tolerance
 #: The 9-chunk reference mappings break their own tag's bounds at K = 9 (see test below).
@@ -159,7 +150,7 @@ def test_all_layer_models_are_listed(artifact_dir):
 
 
 def test_writer_round_trip(artifact_dir, tmp_path):
-    from ppipe.artifact import find_mapping_tag, read_cut_bytes
+    from ppipe.profiles.artifact import find_mapping_tag, read_cut_bytes
 
     mp = prepartition_model(artifact_dir, "repvgg-b3", k=6)
     r = mp.result
@@ -176,7 +167,7 @@ def test_writer_round_trip(artifact_dir, tmp_path):
 
 
 def test_estimated_profile(artifact_dir, store, tmp_path):
-    from ppipe.profiles import read_profile_file, write_profile_file
+    from ppipe.profiles.ownformat import read_profile_file, write_profile_file
 
     model = "googlenet-v3-pytorch"
     base = store.get(model)

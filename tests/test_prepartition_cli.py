@@ -83,7 +83,7 @@ def test_all_writes_files_and_estimates(toy, tmp_path, capsys):
         chunking = json.loads(Path(files["chunking"]).read_text())
         assert chunking["chunk_layers"] == prof["chunk_layers"]
     # the output folder reads back as a profile store
-    from ppipe.profiles import ProfileStore
+    from ppipe.profiles.store import ProfileStore
 
     assert ProfileStore.open(out).get("toy").estimated
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ppipe.plan import read_plan
+from ppipe.planfile.plan import read_plan
 from ppipe.sim import kernel as K
 from ppipe.sim.layout import build_layout
 from ppipe.sim.lfsearch import GRID, attainment_curve, find_lf99, lf99_from_curve, lf_load, plan_tasks, run_task

@@ -165,13 +165,13 @@ async def test_cancel_mid_solve_keeps_best_plan(demo_data, plans_dir):
 
 
 async def test_solver_error_shows_dialog_and_app_keeps_running(demo_data, plans_dir, monkeypatch):
-    import ppipe.planner
+    import ppipe.planning.solve
     from ppipe.errors import SolverError
 
     def boom(*a, **k):
         raise SolverError("HiGHS failed: simulated crash")
 
-    monkeypatch.setattr(ppipe.planner, "solve", boom)
+    monkeypatch.setattr(ppipe.planning.solve, "solve", boom)
     app = make_app(demo_data, plans_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await choose_models(pilot, app, "alpha", 1)

@@ -20,11 +20,11 @@ import pytest
 
 pytest.importorskip("textual")
 
-from ppipe.gpus import GpuCatalog, GpuType  # noqa: E402
-from ppipe.milp import Progress  # noqa: E402
-from ppipe.planner import SolveResult  # noqa: E402
-from ppipe.problem import ClusterSpec, build_problem  # noqa: E402
-from ppipe.profiles import ProfileStore  # noqa: E402
+from ppipe.catalog.gpus import GpuCatalog, GpuType  # noqa: E402
+from ppipe.planning.milp import Progress  # noqa: E402
+from ppipe.planning.results import SolveResult  # noqa: E402
+from ppipe.planning.problem import ClusterSpec, build_problem  # noqa: E402
+from ppipe.profiles.store import ProfileStore  # noqa: E402
 from ppipe_tui.app import PPipeApp  # noqa: E402
 from ppipe_tui.demo import write_demo_profiles  # noqa: E402
 from ppipe_tui.screens.dialogs import ErrorDialog  # noqa: E402
@@ -79,7 +79,8 @@ def fake_runs(store: ProfileStore) -> list[SolveRun]:
         run.history = [(t * secs / 10, obj * (0.8 + 0.02 * t), (bound or obj) * (1.3 - 0.03 * t))
                        for t in range(1, 11)]
         plan = demo_plan("ppipe" if sched == "ppipe" else "np")
-        run.result = SolveResult("optimal", obj, bound, 0.0 if bound else None, secs, plan, sched, "highs")
+        run.result = SolveResult(status="optimal", objective=obj, bound=bound, gap=0.0 if bound else None, solve_seconds=secs,
+                                 plan=plan, scheduler=sched, solver="highs")
         run.finished = True
         runs.append(run)
     return runs

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ppipe.gpus import GpuCatalog
-from ppipe.profiles import ProfileStore
+from ppipe.catalog.gpus import GpuCatalog
+from ppipe.profiles.store import ProfileStore
 from ppipe_tui.demo import demo_profile, write_demo_profiles
 from ppipe_tui.formatting import bar, shorten
 from ppipe_tui.runners import QUANTUM_US, SimDriver, SimSettings, downsample, parse_grid

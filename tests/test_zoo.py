@@ -10,10 +10,11 @@ import pytest
 
 import ppipe.cli.profile_cmds  # noqa: F401  (registers `ppipe profile` even before cli/__init__ imports it)
 from ppipe.cli import run
-from ppipe.graph import Layer, LayerGraph, list_graphs, read_graph, write_graph
+from ppipe.zoo.graph import Layer, ModelGraph, list_graphs, read_graph, write_graph
 from ppipe.paths import SHIPPED_DATA, SHIPPED_PROFILES
-from ppipe.profiles import OwnFormatSource, ProfileStore, read_profile_file
-from ppipe.zoo import ZOO_GPUS, build_zoo
+from ppipe.profiles.ownformat import OwnFormatSource, read_profile_file
+from ppipe.profiles.store import ProfileStore
+from ppipe.zoo.build import ZOO_GPUS, build_zoo
 
 GRAPHS = SHIPPED_DATA / "graphs"
 
@@ -97,7 +98,7 @@ def test_build_zoo_is_deterministic(tmp_path):
 
 # ---------------------------------------------------------------- CLI
 
-def tiny_graph() -> LayerGraph:
+def tiny_graph() -> ModelGraph:
     """conv -> relu -> conv -> add(skip) -> pool -> linear, with a skip connection."""
     E = 2 * 16 * 32 * 32
     layers = [
@@ -113,7 +114,7 @@ def tiny_graph() -> LayerGraph:
     tb = np.array([2 * 3 * 1024, E, E, E, E, 32, 20], dtype=float)
     prod = np.array([-1, 0, 1, 2, 3, 4, 5])
     last = np.array([0, 1, 3, 3, 4, 5, 6])
-    return LayerGraph("tiny", layers, tb, prod, last, inputs=[[3, 32, 32]], task="test")
+    return ModelGraph("tiny", layers, tb, prod, last, inputs=[[3, 32, 32]], task="test")
 
 
 @pytest.fixture()

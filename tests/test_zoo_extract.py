@@ -11,8 +11,8 @@ pytest.importorskip("torchvision")
 def test_extract_small_model(tmp_path):
     from torch import nn
 
-    from ppipe.extract import extract_graph
-    from ppipe.graph import read_graph, write_graph
+    from ppipe.zoo.extract import extract_graph
+    from ppipe.zoo.graph import read_graph, write_graph
 
     class Block(nn.Module):
         def __init__(self):

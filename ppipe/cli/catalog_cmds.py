@@ -47,7 +47,7 @@ def models_cmd(data: Optional[Path] = DataOption, slo_multiplier: float = typer.
 @app.command("gpus")
 def gpus_cmd(catalog: Optional[list[Path]] = typer.Option(None, "--catalog", help="Extra catalog file(s) to merge."), as_json: bool = JsonOption) -> None:
     """List the GPU catalog (data-sheet figures and serving defaults)."""
-    from ppipe.gpus import GpuCatalog
+    from ppipe.catalog.gpus import GpuCatalog
 
     cat = GpuCatalog.load(catalog)
     rows = [g.to_json() for g in cat]
@@ -73,7 +73,8 @@ def data_import(src: Path = typer.Argument(..., help="Artifact data folder (the 
 
     from ppipe.cli.common import parse_csv_list
     from ppipe.paths import user_data_dir
-    from ppipe.profiles import PROFILE_SUFFIX, ProfileStore, write_profile_file
+    from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
+    from ppipe.profiles.store import ProfileStore
 
     store = ProfileStore.open(src)
     dest = to or (user_data_dir() / "profiles")

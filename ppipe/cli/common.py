@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ppipe.errors import InputError
+from ppipe.textparse import parse_csv_list, parse_kv  # noqa: F401  (the CLI's parsers)
 
 #: Diagnostics and progress go to stderr; data goes to stdout.
 err_console = Console(stderr=True, highlight=False)
@@ -41,30 +42,6 @@ def print_json(obj: Any) -> None:
 
 
 def open_store(data: Optional[Path]):
-    from ppipe.profiles import ProfileStore
+    from ppipe.profiles.store import ProfileStore
 
     return ProfileStore.open(data)
-
-
-def parse_csv_list(value: str | None, what: str) -> list[str]:
-    if value is None:
-        return []
-    items = [v.strip() for v in value.split(",")]
-    if not value.strip() or any(not v for v in items):
-        raise InputError(f"malformed {what} list {value!r}: expected comma-separated values")
-    return items
-
-
-def parse_kv(value: str | None, what: str, cast=int) -> dict[str, Any]:
-    """``A:1,B:2`` or ``A=1,B=2`` -> {"A": 1, "B": 2}."""
-    out: dict[str, Any] = {}
-    for item in parse_csv_list(value, what):
-        sep = ":" if ":" in item else "="
-        name, _, raw = item.partition(sep)
-        if not name or not raw:
-            raise InputError(f"malformed {what} {item!r}: expected NAME:VALUE")
-        try:
-            out[name.strip()] = cast(raw.strip())
-        except ValueError:
-            raise InputError(f"malformed {what} {item!r}: {raw!r} is not a valid number") from None
-    return out

@@ -214,9 +214,9 @@ def _f(v, spec=".1f") -> str:
 
 
 def _label(s: str) -> str:
-    from ppipe.experiments.figures import SCHEDULER_LABELS
+    from ppipe.experiments.variants import label
 
-    return SCHEDULER_LABELS.get(s, s)
+    return label(s)
 
 
 def _print_summary(summary: dict) -> None:

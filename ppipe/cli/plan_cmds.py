@@ -32,7 +32,8 @@ def _plan_tree(plan) -> Tree:
 def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (artifact JSON format)."),
              as_json: bool = JsonOption) -> None:
     """Show a plan as a tree (model -> pipeline -> partition) and its GPU use per type."""
-    from ppipe.plan import parse_plan_file_name, read_plan, summary_rows
+    from ppipe.planfile.naming import parse_plan_file_name
+    from ppipe.planfile.plan import read_plan, summary_rows
 
     plan = read_plan(plan_path)
     name = parse_plan_file_name(plan_path)
@@ -60,8 +61,9 @@ def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan f
               gpus: Optional[str] = typer.Option(None, "--gpus", help="GPU limits, e.g. L4:25,T4:75 (default: from the file name)."),
               data: Optional[Path] = DataOption, as_json: bool = JsonOption) -> None:
     """Recompute every partition from the profiles; verify SLOs, GPU limits and throughput claims."""
-    from ppipe.check import check_plan
-    from ppipe.plan import parse_plan_file_name, read_plan
+    from ppipe.planning.check import check_plan
+    from ppipe.planfile.naming import parse_plan_file_name
+    from ppipe.planfile.plan import read_plan
 
     plan = read_plan(plan_path)
     store = open_store(data)

@@ -14,7 +14,7 @@ from ppipe.errors import DataError, InputError, PPipeError
 
 
 def _layer_root(data: Optional[Path]) -> Path:
-    from ppipe.layers import NODE_PROFILES, has_layer_data
+    from ppipe.partition.layers import NODE_PROFILES, has_layer_data
     from ppipe.paths import artifact_dir
 
     root = Path(data).expanduser() if data else artifact_dir()
@@ -65,9 +65,9 @@ def _notes(mp) -> None:
 
 def _write_outputs(mp, root: Path, out: Path, estimate: bool) -> dict:
     from ppipe.atomic import write_json_atomic
-    from ppipe.layers import MAPPINGS, write_artifact_mapping
-    from ppipe.prepartition import chunking_to_json, estimate_profile
-    from ppipe.profiles import PROFILE_SUFFIX, write_profile_file
+    from ppipe.partition.layers import MAPPINGS, write_artifact_mapping
+    from ppipe.partition.prepartition import chunking_to_json, estimate_profile
+    from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
 
     r = mp.result
     files = {}
@@ -78,7 +78,7 @@ def _write_outputs(mp, root: Path, out: Path, estimate: bool) -> dict:
     if estimate:
         base = None
         try:
-            from ppipe.artifact import ArtifactSource, looks_like_artifact
+            from ppipe.profiles.artifact import ArtifactSource, looks_like_artifact
 
             if looks_like_artifact(root) and mp.model in ArtifactSource(root).model_names():
                 base = ArtifactSource(root).load(mp.model)
@@ -115,8 +115,8 @@ def prepartition_cmd(
     """Split models' layers into K balanced chunks with minimal total cut size (exact; SPEC section 2)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ppipe.layers import layer_models
-    from ppipe.prepartition import DEFAULT_LADDER, parse_ladder, prepartition_model
+    from ppipe.partition.layers import layer_models
+    from ppipe.partition.prepartition import DEFAULT_LADDER, parse_ladder, prepartition_model
 
     if (model is None) == (not all_models):
         raise InputError("give one MODEL or --all")

@@ -18,7 +18,7 @@ EstimatorOption = typer.Option(None, "--params", help="Estimator parameter file 
 
 
 def _gpus(value: Optional[str]) -> list[str]:
-    from ppipe.zoo import ZOO_GPUS
+    from ppipe.zoo.build import ZOO_GPUS
 
     return parse_csv_list(value, "GPU") if value is not None else list(ZOO_GPUS)
 
@@ -48,11 +48,11 @@ def estimate_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Estimate a model's chunk latencies on GPU types from its layer graph and their data sheets."""
-    from ppipe.estimator import Estimator
-    from ppipe.graph import read_graph
+    from ppipe.zoo.estimator import Estimator
+    from ppipe.zoo.graph import read_graph
     from ppipe.paths import user_data_dir
-    from ppipe.profiles import PROFILE_SUFFIX, write_profile_file
-    from ppipe.zoo import estimate_profile
+    from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
+    from ppipe.zoo.build import estimate_profile
 
     gpu_list = _gpus(gpus)
     levels = parse_kv(mps, "MPS level") if mps else None
@@ -82,9 +82,9 @@ def build_zoo_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Regenerate the shipped estimated profiles from the shipped layer graphs (deterministic)."""
-    from ppipe.estimator import Estimator
+    from ppipe.zoo.estimator import Estimator
     from ppipe.paths import SHIPPED_PROFILES
-    from ppipe.zoo import ZOO_GRAPHS, build_zoo
+    from ppipe.zoo.build import ZOO_GRAPHS, build_zoo
 
     est = Estimator.load(params, catalog)
     entries = build_zoo(graphs or ZOO_GRAPHS, out or SHIPPED_PROFILES, tuple(_gpus(gpus)), est,
@@ -109,7 +109,7 @@ def graph_cmd(
     from rich.table import Table
 
     from ppipe.cli.common import out_console
-    from ppipe.graph import read_graph
+    from ppipe.zoo.graph import read_graph
 
     g = read_graph(graph)
     s = g.summary()

@@ -28,8 +28,8 @@ AccountingOption = typer.Option("true", "--accounting", help="Late requests: tru
 
 
 def _load_model(plan_path: Path, model: Optional[str], data: Optional[Path]):
-    from ppipe.plan import read_plan
-    from ppipe.profiles import ProfileStore
+    from ppipe.planfile.plan import read_plan
+    from ppipe.profiles.store import ProfileStore
 
     plan = read_plan(plan_path)
     mp = plan.model(model) if model is not None else plan.models[0]
@@ -38,7 +38,7 @@ def _load_model(plan_path: Path, model: Optional[str], data: Optional[Path]):
 
 
 def _base_xput(plan, mp, base: Optional[Path]) -> float:
-    from ppipe.plan import read_plan
+    from ppipe.planfile.plan import read_plan
 
     if base is None:
         return float(mp.xput)

@@ -22,57 +22,24 @@ EXIT_CANCELLED = 130
 
 def _cluster_from_flags(gpus: Optional[str], cluster: Optional[str], mps: Optional[str],
                         gps: Optional[str], bw: Optional[float]):
-    from ppipe.gpus import GpuCatalog
-    from ppipe.problem import CLUSTER_PRESETS, ClusterSpec
+    """Flags -> cluster: a preset (HC1..HC4) that ``--gpus``, ``--mps``, ``--gpus-per-server``
+    and ``--bw`` override."""
+    from ppipe.planning.request import GpuRow, build_cluster, preset_rows
 
-    if cluster:
-        key = cluster.upper()
-        if key not in CLUSTER_PRESETS:
-            raise InputError(f"unknown cluster {cluster!r} (presets: {', '.join(CLUSTER_PRESETS)})")
-        base = CLUSTER_PRESETS[key]
-        names, counts = list(base.gpus), list(base.limits)
-        mps_map = dict(zip(base.gpus, base.mps_levels))
-        gps_map = dict(zip(base.gpus, base.gpus_per_server))
-        bw_value = base.bw_gbps
-    else:
-        names, counts, mps_map, gps_map, bw_value = [], [], {}, {}, None
+    rows, bw_value = preset_rows(cluster) if cluster else ([], None)
     if gpus:
-        spec = parse_kv(gpus, "GPU count", int)
-        names, counts = list(spec), list(spec.values())
-    if not names:
-        raise InputError("give --gpus TYPE:COUNT,... or --cluster HC1..HC4")
-    catalog = GpuCatalog.load()
-    for g in names:
-        catalog.get(g)  # unknown GPU -> one-line error
-    mps_map.update(parse_kv(mps, "MPS level", int) if mps else {})
-    gps_map.update(parse_kv(gps, "GPUs per server", int) if gps else {})
+        counts = parse_kv(gpus, "GPU count", int)
+        old = {r.gpu: r for r in rows}
+        rows = [GpuRow(g, n, old[g].mps if g in old else None, old[g].per_server if g in old else None)
+                for g, n in counts.items()]
+    names = [r.gpu for r in rows]
+    mps_map = parse_kv(mps, "MPS level", int) if mps else {}
+    gps_map = parse_kv(gps, "GPUs per server", int) if gps else {}
     for g in list(mps_map) + list(gps_map):
         if g not in names:
             raise InputError(f"{g} is given MPS/server settings but is not in the GPU mix {','.join(names)}")
-    mps_levels = tuple(mps_map.get(g, catalog.get(g).mps_levels) for g in names)
-    per_server = tuple(gps_map.get(g, catalog.get(g).gpus_per_server) for g in names)
-    if bw is not None:
-        bw_value = bw
-    if bw_value is None:
-        bw_value = min(catalog.get(g).network_gbps for g in names)
-    return ClusterSpec(tuple(names), tuple(counts), mps_levels, per_server, float(bw_value))
-
-
-def _weights(value: Optional[str], n: int) -> list[float]:
-    from ppipe.problem import WEIGHT_PRESETS
-
-    if value is None:
-        return [1.0] * n
-    if value.lower() in WEIGHT_PRESETS:
-        w = WEIGHT_PRESETS[value.lower()]
-    else:
-        try:
-            w = [float(v) for v in parse_csv_list(value, "weight")]
-        except ValueError:
-            raise InputError(f"malformed --weights {value!r}: expected numbers like 0.3,0.33,0.37") from None
-    if len(w) != n:
-        raise InputError(f"{len(w)} weights for {n} models")
-    return w
+    rows = [GpuRow(r.gpu, r.count, mps_map.get(r.gpu, r.mps), gps_map.get(r.gpu, r.per_server)) for r in rows]
+    return build_cluster(rows, bw if bw is not None else bw_value)
 
 
 class _Live:
@@ -166,31 +133,34 @@ def solve_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Plan a group of models on a heterogeneous GPU mix (PPipe MILP or a baseline)."""
-    from ppipe.milp import SolveOptions
+    from ppipe.planning.milp import SolveOptions
     from ppipe.paths import DEFAULT_PLAN_DIR
-    from ppipe.plan import plan_file_name, read_plan, write_plan
-    from ppipe.planner import SCHEDULERS, solve
-    from ppipe.problem import MODEL_GROUPS, build_problem
+    from ppipe.planfile.naming import plan_file_name
+    from ppipe.planfile.plan import read_plan, write_plan
+    from ppipe import schedulers
+    from ppipe.planning.solvers import SOLVERS
+    from ppipe.planning.solve import solve
+    from ppipe.planning.problem import build_problem
+    from ppipe.planning.request import default_weights, group_models, parse_weights
 
     store = open_store(data)
     np_plan = None
     reference_objective = None
-    if scheduler is not None and scheduler not in SCHEDULERS:
-        raise InputError(f"unknown scheduler {scheduler!r} (use {', '.join(SCHEDULERS)})")
-    if solver not in ("highs", "gurobi"):
-        raise InputError(f"unknown solver {solver!r} (use highs or gurobi)")
+    if scheduler is not None:
+        schedulers.get(scheduler)  # unknown -> one line naming the known ones
+    SOLVERS.get(solver)
     if time_limit is not None and not time_limit > 0:
         raise InputError("--time-limit must be > 0 seconds")
     if replay is not None:
-        from ppipe.replay import replay_problem, sibling_np_plan
+        from ppipe.planning.replay import replay_problem, sibling_np_plan
 
         counts = list(parse_kv(gpus, "GPU count", int).values()) if gpus else None
-        w = _weights(weights, len(read_plan(replay).models)) if weights else None
+        w = parse_weights(weights, len(read_plan(replay).models)) if weights else None
         rp = replay_problem(replay, store, counts=counts, weights=w, max_parts=max_parts)
         problem = rp.problem
         reference_objective = rp.reference_objective
         if scheduler is None:
-            scheduler = rp.scheduler if rp.scheduler in SCHEDULERS else "ppipe"
+            scheduler = rp.scheduler if rp.scheduler in schedulers.SCHEDULERS else "ppipe"
         if scheduler == "dart-r" and np_split is None and not own_np_split:
             sib = sibling_np_plan(replay)
             if sib is not None:
@@ -198,19 +168,14 @@ def solve_cmd(
                 err_console.print(f"DART-r: using the NP GPU split of the reference {sib.name} (--own-np-split to solve NP)")
         estimate = False
     else:
-        names = []
-        if group:
-            if group.upper() not in MODEL_GROUPS:
-                raise InputError(f"unknown group {group!r} (use {', '.join(MODEL_GROUPS)})")
-            names = MODEL_GROUPS[group.upper()]
+        names = group_models(group) if group else []
         if models:
             names = [store.resolve(m) for m in parse_csv_list(models, "model")]
         if not names:
             raise InputError("give --models A,B,C or --group G1..G6 (or --replay PLAN)")
-        if group and weights is None and len(names) == 3:
-            weights = "maf19"
+        weights = default_weights(group, len(names), weights)
         spec = _cluster_from_flags(gpus, cluster, mps, gpus_per_server, bw)
-        problem = build_problem([store.get(n) for n in names], spec, _weights(weights, len(names)),
+        problem = build_problem([store.get(n) for n in names], spec, parse_weights(weights, len(names)),
                                 max_parts=max_parts or 2, slo_multiplier=slo_multiplier, slo_discount=slo_discount)
         estimate = True
         scheduler = scheduler or "ppipe"
@@ -226,26 +191,15 @@ def solve_cmd(
                       on_message=lambda m: err_console.print(f"note: {m}", markup=False), np_plan=np_plan,
                       method=method),
         live, cancel)
-    if interrupted and res.status in ("optimal", "time_limit"):
-        res.status = "cancelled"
     plan_file = None
     if res.plan is not None and not no_save:
         c = problem.cluster
         path = output or DEFAULT_PLAN_DIR / plan_file_name(problem.names, problem.weights, list(c.gpus),
                                                            list(c.limits), c.bw_gbps, problem.slo_multiplier,
                                                            scheduler)
-        plan_file = write_plan(res.plan, path)
+        plan_file = write_plan(res.plan_for_file(), path)
     if as_json:
-        out = {
-            "status": res.status, "objective": res.objective, "bound": res.bound, "mip_gap": res.gap,
-            "solve_seconds": res.solve_seconds, "scheduler": scheduler, "solver": res.solver,
-            "method": res.stats.get("method"),
-            "models": [{"name": r["name"], "throughput": r["throughput"], "weight": r["weight"],
-                        "gpus": r["gpus"], "pipelines": r["pipelines"]} for r in res.model_rows(problem)],
-            "gpus_used": res.plan.gpus_used() if res.plan else {},
-            "gpu_limits": dict(zip(problem.cluster.gpus, problem.cluster.limits)),
-            "est_xput": res.est_xput, "plan_file": str(plan_file) if plan_file else None, "message": res.message,
-        }
+        out = res.to_json(problem, str(plan_file) if plan_file else None)
         if replay is not None:
             out["reference_objective"] = reference_objective
             out["relative_difference"] = (abs(res.objective - reference_objective) / reference_objective

@@ -25,10 +25,9 @@ import json
 import math
 from pathlib import Path
 
+from ppipe.experiments import variants as V
+
 CLUSTER_ORDER = ("HC1", "HC2", "HC3", "HC4")
-SCHEDULER_ORDER = ("np", "np-single", "dart-r", "ppipe-nexus", "ppipe")
-SCHEDULER_LABELS = {"np": "NP", "dart-r": "DART-r", "ppipe": "PPipe", "np-single": "NP (single)",
-                    "ppipe-nexus": "PPipe+Nexus"}
 CLUSTER_LABELS = {"HC1": "HC1 L4+P4", "HC2": "HC2 L4+T4", "HC3": "HC3 V100+P4", "HC4": "HC4 V100+T4"}
 
 #: The paper's headline figures (SPEC section 8 and the issue), in percent.
@@ -108,7 +107,7 @@ def fig6(df, accounting: str = "true") -> dict:
             th = ts[ts["cluster"] == hc]
             for grp in _ordered(th["group"], ()):
                 tg = th[th["group"] == grp]
-                for s in _ordered(tg["scheduler"], SCHEDULER_ORDER):
+                for s in _ordered(tg["scheduler"], V.order()):
                     v = tg[tg["scheduler"] == s]["lf99"].tolist()
                     d.setdefault(hc, {}).setdefault(grp, {})[s] = {"mean": _mean(v), "std": _std(v), "n": len(v)}
     return out
@@ -130,7 +129,7 @@ def fig7(df, group: str | None = None) -> dict:
         curves: dict = {}
         for hc in _ordered(dg["cluster"], CLUSTER_ORDER):
             dh = dg[dg["cluster"] == hc]
-            for s in _ordered(dh["scheduler"], SCHEDULER_ORDER):
+            for s in _ordered(dh["scheduler"], V.order()):
                 d = dh[dh["scheduler"] == s]
                 m = d.groupby("load_factor")[["attainment", "attainment_reference"]].mean().sort_index()
                 curves.setdefault(hc, {})[s] = {
@@ -169,7 +168,7 @@ def fig8(df, accounting: str = "true") -> dict:
         d = out.setdefault(st, {})
         rs = [r for r in per if r["set"] == st]
         for hc in _ordered([r["cluster"] for r in rs], CLUSTER_ORDER):
-            for s in _ordered([r["scheduler"] for r in rs if r["cluster"] == hc], SCHEDULER_ORDER):
+            for s in _ordered([r["scheduler"] for r in rs if r["cluster"] == hc], V.order()):
                 sel = [r for r in rs if r["cluster"] == hc and r["scheduler"] == s]
                 d.setdefault(hc, {})[s] = {
                     "high": _mean([r["high"] for r in sel]), "low": _mean([r["low"] for r in sel]),
@@ -188,7 +187,7 @@ def fig10(df, accounting: str = "true") -> dict:
     return {s: {"mean": _mean(t[t["scheduler"] == s]["lf99"].tolist()),
                 "std": _std(t[t["scheduler"] == s]["lf99"].tolist()),
                 "n": int((t["scheduler"] == s).sum())}
-            for s in _ordered(t["scheduler"], SCHEDULER_ORDER)}
+            for s in _ordered(t["scheduler"], V.order())}
 
 
 def _gains(t, base: str) -> dict | None:
@@ -213,7 +212,7 @@ def summarize(df, accounting: str = "true", out=None) -> dict:
     util = fig8(df, accounting)
     for st in sorted(t["set"].unique()):
         ts = t[t["set"] == st]
-        scheds = _ordered(ts["scheduler"], SCHEDULER_ORDER)
+        scheds = _ordered(ts["scheduler"], V.order())
         d = {"arrivals": sorted(ts["arrivals"].unique().tolist()),
              "settings": int(ts["setting"].nunique()), "models": int(len(ts) // max(len(scheds), 1)),
              "mean_lf99": {s: _mean(ts[ts["scheduler"] == s]["lf99"].tolist()) for s in scheds},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ppipe.errors import InputError
-from ppipe.experiments.figures import SCHEDULER_LABELS
+from ppipe.experiments.variants import label as variant_label
 
 COLORS = {"np": "C2", "dart-r": "C0", "ppipe": "orange", "np-single": "C2", "ppipe-nexus": "grey"}
 HATCH = {"np": None, "dart-r": "/", "ppipe": "\\", "np-single": None, "ppipe-nexus": None}
@@ -56,7 +56,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
                 groups = list(per_g)
                 scheds = list(dict.fromkeys(s for g in groups for s in per_g[g]))
                 series = [[(per_g[g].get(s, {}).get("mean") or 0.0) / 100.0 for g in groups] for s in scheds]
-                _bars(axs[r][c], groups, series, [SCHEDULER_LABELS.get(s, s) for s in scheds],
+                _bars(axs[r][c], groups, series, [variant_label(s) for s in scheds],
                       [COLORS.get(s) for s in scheds], [HATCH.get(s) for s in scheds], (0, 1.05))
                 axs[r][c].set_title(f"{hc} ({st})")
             axs[r][0].set_ylabel("Load factor at\n99% attainment")
@@ -74,7 +74,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
                 for s, cv in per_s.items():
                     x = [lf / 100.0 for lf in cv["load_factor"]]
                     ax.plot(x, cv["attainment"], "--o", markersize=3, color=COLORS.get(s),
-                            label=SCHEDULER_LABELS.get(s, s))
+                            label=variant_label(s))
                 ax.axhline(99.0, color="black", linewidth=0.5)
                 ax.set_title(f"{hc} ({data[st]['group']}, {st})")
                 ax.set_xlabel("Load factor")
@@ -94,7 +94,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
             for s in scheds:
                 for cl in ("high", "low"):
                     series.append([per_hc[hc].get(s, {}).get(cl) or 0.0 for hc in hcs])
-                    labels.append(f"{SCHEDULER_LABELS.get(s, s)}, {cl}-class")
+                    labels.append(f"{variant_label(s)}, {cl}-class")
                     colors.append(COLORS.get(s))
                     hatches.append(None if cl == "high" else "//")
             _bars(axs[0][i], hcs, series, labels, colors, hatches, (0, 100))
@@ -105,7 +105,7 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
     elif fig == "10":
         f, ax = plt.subplots(1, 1, figsize=(3, 2.6))
         scheds = list(data)
-        ax.bar([SCHEDULER_LABELS.get(s, s) for s in scheds], [(data[s]["mean"] or 0) / 100.0 for s in scheds],
+        ax.bar([variant_label(s) for s in scheds], [(data[s]["mean"] or 0) / 100.0 for s in scheds],
                yerr=[(data[s]["std"] or 0) / 100.0 for s in scheds], color=[COLORS.get(s) for s in scheds],
                hatch=None, edgecolor="black", capsize=2, width=0.5)
         ax.set_ylim(0, 1.05)

@@ -47,8 +47,10 @@ from typing import Callable, Optional, Sequence
 
 from ppipe.atomic import write_json_atomic, write_text_atomic
 from ppipe.errors import DataError, InputError, PPipeError
-from ppipe.experiments.settings import SET_DEFAULTS, VARIANTS, Setting
+from ppipe.experiments import variants as V
+from ppipe.experiments.settings import SET_DEFAULTS, Setting
 from ppipe.sim.lfsearch import GRID
+from ppipe.sim.metrics import attainment, passes
 
 CONFIG_FILE = "experiment.json"
 RESULTS_FILE = "results.csv"
@@ -264,7 +266,7 @@ _STORES: dict = {}
 
 
 def _store(data: str | None):
-    from ppipe.profiles import ProfileStore
+    from ppipe.profiles.store import ProfileStore
 
     if data not in _STORES:
         _STORES[data] = ProfileStore.open(data)
@@ -272,7 +274,7 @@ def _store(data: str | None):
 
 
 def build_setting_problem(s: Setting, cfg: ExperimentConfig):
-    from ppipe.problem import CLUSTER_PRESETS, build_problem
+    from ppipe.planning.problem import CLUSTER_PRESETS, build_problem
 
     store = _store(cfg.data)
     profiles = [store.get(m) for m in s.models]
@@ -282,7 +284,7 @@ def build_setting_problem(s: Setting, cfg: ExperimentConfig):
 
 
 def plan_path(out: OutDir, s: Setting, problem, planner: str) -> Path:
-    from ppipe.plan import plan_file_name
+    from ppipe.planfile.naming import plan_file_name
 
     c = problem.cluster
     return out.plans(s) / plan_file_name(list(s.models), problem.weights, list(c.gpus), list(c.limits),
@@ -294,13 +296,13 @@ def solve_setting(s: Setting, cfg: ExperimentConfig, out: OutDir, threads: int |
 
     Returns {planner: {"plan": Plan | None, "status", "objective", "solve_seconds", ...}}.
     """
-    from ppipe.milp import SolveOptions
-    from ppipe.plan import read_plan, write_plan
-    from ppipe.planner import estimate_xput, solve
+    from ppipe.planning.milp import SolveOptions
+    from ppipe.planfile.plan import read_plan, write_plan
+    from ppipe.planning.solve import estimate_xput, solve
 
     problem = build_setting_problem(s, cfg)
-    planners = {VARIANTS[v].planner for v in s.variants} | {"ppipe"}
-    order = [p for p in ("np-single", "np", "dart-r", "ppipe") if p in planners]
+    planners = {V.get(v).planner for v in s.variants} | {"ppipe"}
+    order = sorted(planners, key=lambda p: (p == "ppipe", V.get(p).order))  # NP before DART-r, PPipe last
     info_path = out.plans(s) / "solve.json"
     info: dict = {}
     if info_path.exists():
@@ -336,7 +338,7 @@ def solve_setting(s: Setting, cfg: ExperimentConfig, out: OutDir, threads: int |
                "xput": [m.xput for m in res.plan.models] if res.plan else None,
                "plan": path.name if res.plan is not None else None}
         if res.plan is not None:
-            write_plan(res.plan, path)
+            write_plan(res.plan_for_file(), path)
         info.setdefault("planners", {})[planner] = rec
         write_json_atomic(info_path, info)
         plans[planner] = dict(rec, plan=res.plan)
@@ -347,7 +349,7 @@ def solve_setting(s: Setting, cfg: ExperimentConfig, out: OutDir, threads: int |
 
 def _classes(gpus: Sequence[str]) -> dict[str, str]:
     """GPU type -> "high" | "low" from the catalog (unknown types count as high)."""
-    from ppipe.gpus import GpuCatalog
+    from ppipe.catalog.gpus import GpuCatalog
 
     cat = GpuCatalog.load()
     return {g: (cat.get(g).gpu_class if g in cat else "high") for g in gpus}
@@ -414,10 +416,10 @@ def sweep_model(mp, profile, x_ppipe: float, cfg: ExperimentConfig, balancer: st
         n = row["requests"]
         row["dropped"] = row["dropped_requests"] / n if n else 0.0
         for acc, late in (("", row["late_requests"]), ("_reference", row["late_requests_reference"])):
-            violated = late / n if n else 0.0
-            row[f"violated{acc}"] = violated
-            row[f"attainment{acc}"] = (1 - row["dropped"]) * (1 - violated)
-            row[f"passed{acc}"] = 100 * (row["dropped_requests"] + late) <= n
+            row[f"violated{acc}"] = late / n if n else 0.0
+            value = attainment(n, row["dropped_requests"], late)
+            row[f"attainment{acc}"] = 1.0 if value is None else value
+            row[f"passed{acc}"] = passes(n, row["dropped_requests"], late)
         rows.append(row)
     for acc in ("", "_reference"):
         passed = [r["load_factor"] for r in rows if r[f"passed{acc}"]]
@@ -429,9 +431,9 @@ def sweep_model(mp, profile, x_ppipe: float, cfg: ExperimentConfig, balancer: st
 
 def sweep_variant(s: Setting, variant: str, plan, x_ppipe: list[float], cfg: ExperimentConfig,
                   solve_rec: dict) -> list[dict]:
-    from ppipe.problem import CLUSTER_PRESETS
+    from ppipe.planning.problem import CLUSTER_PRESETS
 
-    v = VARIANTS[variant]
+    v = V.get(variant)
     store = _store(cfg.data)
     cluster = CLUSTER_PRESETS[s.cluster]
     classes = _classes(cluster.gpus)
@@ -443,7 +445,7 @@ def sweep_variant(s: Setting, variant: str, plan, x_ppipe: list[float], cfg: Exp
     for d, name in enumerate(s.models):
         mp = plan.model(name) if plan is not None else None
         if mp is None:
-            from ppipe.plan import ModelPlan
+            from ppipe.planfile.plan import ModelPlan
 
             mp = ModelPlan(xput=0.0, config={"dnn_name": name}, sla=0.0, pipelines=[])
         base = {"set": s.set, "setting": s.id, "group": s.group, "cluster": s.cluster, "scheduler": variant,
@@ -519,7 +521,7 @@ def run_setting(s: Setting, cfg: ExperimentConfig, out_root: str, threads: int |
         return report
     x_ppipe = load_base(pp["plan"], s, cfg)
     for variant in todo:
-        v = VARIANTS[variant]
+        v = V.get(variant)
         rec = plans[v.planner]
         t1 = time.perf_counter()
         rows = sweep_variant(s, variant, rec["plan"], x_ppipe, cfg, rec)

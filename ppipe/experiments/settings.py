@@ -11,37 +11,19 @@ for every variant of that setting (SPEC section 8).
   0.4, MAF'19 / MAF'21 weights; variants PPipe, NP, DART-r.
 - ``ablation``: each of the 18 models alone on HC2, P = 3, discount 0.1;
   variants single-model NP, PPipe with the Nexus-style balancer, PPipe.
+
+Which variants a set runs comes from :mod:`ppipe.experiments.variants`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from ppipe.errors import InputError
-from ppipe.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS
+from ppipe.experiments.variants import for_set as variants_for_set
+from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS
 
 SETS = ("maf19", "maf21", "ablation")
-
-
-@dataclass(frozen=True)
-class Variant:
-    """How one row of results was produced: a planner and a balancer."""
-
-    name: str  # the ``scheduler`` column: ppipe, np, dart-r, np-single, ppipe-nexus
-    planner: str  # ppipe.planner scheduler
-    balancer: str = "reservation"
-
-
-#: Every variant by name.
-VARIANTS: dict[str, Variant] = {
-    "ppipe": Variant("ppipe", "ppipe"),
-    "np": Variant("np", "np"),
-    "dart-r": Variant("dart-r", "dart-r"),
-    "np-single": Variant("np-single", "np-single"),
-    "ppipe-nexus": Variant("ppipe-nexus", "ppipe", "nexus"),
-}
-MAIN_VARIANTS = ("ppipe", "np", "dart-r")
-ABLATION_VARIANTS = ("np-single", "ppipe-nexus", "ppipe")
 
 
 @dataclass(frozen=True)
@@ -52,14 +34,13 @@ class SetDefaults:
     slo_multiplier: float
     slo_discount: float
     weights: tuple[float, ...] | None  # None: weight 1 for every model
-    variants: tuple[str, ...]
     arrivals: str  # poisson, or "bursty" (trace when the user gives one)
 
 
 SET_DEFAULTS: dict[str, SetDefaults] = {
-    "maf19": SetDefaults(2, 5.0, 0.4, tuple(WEIGHT_PRESETS["maf19"]), MAIN_VARIANTS, "poisson"),
-    "maf21": SetDefaults(2, 5.0, 0.4, tuple(WEIGHT_PRESETS["maf21"]), MAIN_VARIANTS, "bursty"),
-    "ablation": SetDefaults(3, 5.0, 0.1, None, ABLATION_VARIANTS, "poisson"),
+    "maf19": SetDefaults(2, 5.0, 0.4, tuple(WEIGHT_PRESETS["maf19"]), "poisson"),
+    "maf21": SetDefaults(2, 5.0, 0.4, tuple(WEIGHT_PRESETS["maf21"]), "bursty"),
+    "ablation": SetDefaults(3, 5.0, 0.1, None, "poisson"),
 }
 
 
@@ -71,7 +52,7 @@ class Setting:
     group: str  # G1..G6, or the model's name in the ablation
     cluster: str  # HC1..HC4
     models: tuple[str, ...]
-    variants: tuple[str, ...] = field(default=MAIN_VARIANTS)
+    variants: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -105,7 +86,7 @@ def _pick(values: list[str] | None, known: list[str], what: str) -> list[str]:
 
 
 def pick_variants(set_name: str, names: list[str] | None) -> tuple[str, ...]:
-    defaults = SET_DEFAULTS[set_name].variants
+    defaults = variants_for_set(set_name)
     if not names:
         return defaults
     bad = [n for n in names if n not in defaults]

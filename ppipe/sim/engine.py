@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ppipe.errors import InputError
-from ppipe.plan import ModelPlan
-from ppipe.profiles import ModelProfile
+from ppipe.planfile.plan import ModelPlan
+from ppipe.profiles.model import ModelProfile
 from ppipe.sim import kernel as K
 from ppipe.sim.arrivals import ArrivalProcess, FixedArrivals, PoissonArrivals
 from ppipe.sim.layout import Layout, build_layout

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ppipe.errors import DataError, InputError
-from ppipe.plan import ModelPlan
-from ppipe.profiles import ModelProfile
+from ppipe.planfile.plan import ModelPlan
+from ppipe.profiles.model import ModelProfile
 from ppipe.sim import kernel as K
 
 BALANCERS = ("reservation", "nexus")

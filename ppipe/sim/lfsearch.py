@@ -40,8 +40,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ppipe.errors import InputError
-from ppipe.plan import ModelPlan
-from ppipe.profiles import ModelProfile
+from ppipe.planfile.plan import ModelPlan
+from ppipe.profiles.model import ModelProfile
 from ppipe.sim import kernel as K
 from ppipe.sim.arrivals import ArrivalProcess, PoissonArrivals
 from ppipe.sim.engine import DEFAULT_DURATION_S, WARMUP_US, Simulation
@@ -203,8 +203,8 @@ class Lf99Task:
 
 def run_task(task: Lf99Task) -> list[dict]:
     """Search every requested model of one plan file (runs in a worker process)."""
-    from ppipe.plan import read_plan
-    from ppipe.profiles import ProfileStore
+    from ppipe.planfile.plan import read_plan
+    from ppipe.profiles.store import ProfileStore
 
     plan = read_plan(task.plan)
     base = read_plan(task.base) if task.base else plan
@@ -249,7 +249,7 @@ def default_data() -> str | None:
 
 def plan_tasks(plan_dir: str | Path, **kw) -> list[Lf99Task]:
     """Tasks for every plan in an artifact-style folder, with each setting's v4 plan as base."""
-    from ppipe.plan import parse_plan_file_name
+    from ppipe.planfile.naming import parse_plan_file_name
 
     tasks = []
     for p in sorted(Path(plan_dir).glob("*.json")):

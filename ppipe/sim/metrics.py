@@ -30,6 +30,18 @@ from ppipe.sim import kernel as K
 ACCOUNTINGS = ("true", "reference")
 
 
+def attainment(requests: int, dropped: int, late: int) -> float | None:
+    """SLO attainment = (1 - dropped share) x (1 - late share); None without requests."""
+    if requests <= 0:
+        return None
+    return (1 - dropped / requests) * (1 - late / requests)
+
+
+def passes(requests: int, dropped: int, late: int) -> bool:
+    """At most 1 % of requests dropped or late (vacuously true without requests)."""
+    return 100 * (dropped + late) <= requests
+
+
 @dataclass
 class Counts:
     requests: int  # N, counted
@@ -46,11 +58,12 @@ class Counts:
 
     @property
     def attainment(self) -> float:
-        return (1 - self.dropped_share) * (1 - self.violated_share)
+        value = attainment(self.requests, self.dropped, self.late)
+        return 1.0 if value is None else value
 
     @property
     def passed(self) -> bool:
-        return 100 * (self.dropped + self.late) <= self.requests  # vacuously true without requests
+        return passes(self.requests, self.dropped, self.late)
 
     def to_json(self) -> dict:
         return {"requests": self.requests, "dropped_requests": self.dropped, "late_requests": self.late,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ppipe.plan import ModelPlan, Partition, Pipeline
-from ppipe.profiles import ModelProfile
+from ppipe.planfile.plan import ModelPlan, Partition, Pipeline
+from ppipe.profiles.model import ModelProfile
 from ppipe.sim.layout import link_time_us, partition_latencies
 
 GPUS = ("A", "B")

@@ -14,11 +14,12 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from ppipe.atomic import write_text_atomic
 from ppipe.errors import PPipeError
-from ppipe.plan import parse_plan_file_name, read_plan, summary_rows, write_plan
+from ppipe.planfile.naming import parse_plan_file_name
+from ppipe.planfile.plan import read_plan, summary_rows, write_plan
 from ppipe_tui.formatting import rate, shorten
 from ppipe_tui.screens.base import PPipeScreen
 from ppipe_tui.screens.dialogs import ConfirmDialog, InputDialog
-from ppipe_tui.state import SCHEDULER_LABELS
+from ppipe_tui.state import scheduler_label
 
 
 class PlanFiles(DataTable):
@@ -69,7 +70,7 @@ class FilesScreen(PPipeScreen):
         for p in sorted(self.folder.glob("*.json")):
             info = parse_plan_file_name(p)
             models = "?"
-            sched = SCHEDULER_LABELS.get(info.scheduler, info.scheduler) if info else "-"
+            sched = scheduler_label(info.scheduler) if info else "-"
             gpus = ",".join(f"{g}:{c}" for g, c in zip(info.gpus, info.counts)) if info else "-"
             self.files.append(p)
             t.add_row(shorten(p.name, name_w), models, sched, shorten(gpus, 14), key=str(p))

@@ -8,9 +8,9 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
-from ppipe.planner import SCHEDULERS
+from ppipe import schedulers
 from ppipe_tui.screens.base import PPipeScreen
-from ppipe_tui.state import SCHEDULER_LABELS, SOLVERS, validate
+from ppipe_tui.state import solver_names, validate
 from ppipe_tui.widgets.common import Field
 from ppipe_tui.widgets.setup import GpuMix, ModelPicker, gpu_input_id, preset_select
 
@@ -46,11 +46,11 @@ class SetupScreen(PPipeScreen):
                         yield Field(label, key, form.field_value(key), ph, width, id=f"field-{key}")
                     with Horizontal(classes="field"):
                         yield Label("Scheduler", classes="field-label")
-                        yield Select([(f"{SCHEDULER_LABELS[s]} ({s})", s) for s in SCHEDULERS], value=form.scheduler,
+                        yield Select([(f"{s.label} ({s.name})", s.name) for s in schedulers.ordered()], value=form.scheduler,
                                      allow_blank=False, compact=True, id="scheduler")
                     with Horizontal(classes="field"):
                         yield Label("Solver", classes="field-label")
-                        yield Select([(s, s) for s in SOLVERS], value=form.solver, allow_blank=False, compact=True,
+                        yield Select([(s, s) for s in solver_names()], value=form.solver, allow_blank=False, compact=True,
                                      id="solver")
                 yield GpuMix(form.gpus, form.preset, id="gpu-mix")
                 with Horizontal(id="setup-buttons"):

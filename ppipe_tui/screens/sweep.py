@@ -14,9 +14,9 @@ from textual.worker import get_current_worker
 from ppipe.errors import PPipeError
 from ppipe_tui.formatting import pct, rate
 from ppipe_tui.messages import SweepDone, SweepPointReady
-from ppipe_tui.runners import SolveCancelled, SweepCurve, downsample, parse_grid, run_sweep
+from ppipe_tui.runners import SweepCancelled, SweepCurve, downsample, parse_grid, run_sweep
 from ppipe_tui.screens.base import PPipeScreen
-from ppipe_tui.state import COMPARE_SCHEDULERS, SCHEDULER_LABELS
+from ppipe_tui.state import compare_schedulers, scheduler_label
 from ppipe_tui.widgets.common import Chart, slo_line
 
 _ids = itertools.count(1)
@@ -101,7 +101,8 @@ class SweepScreen(PPipeScreen):
                 plans[sched] = e.plan.model(name)
             except PPipeError:
                 notes.append(f"{sched} plan lacks {name}")
-        order = [s for s in COMPARE_SCHEDULERS if s in plans] + [s for s in plans if s not in COMPARE_SCHEDULERS]
+        compare = compare_schedulers()
+        order = [s for s in compare if s in plans] + [s for s in plans if s not in compare]
         plans = {s: plans[s] for s in order}
         base = plans.get("ppipe") or entry.plan.models[idx]
         return name, plans, float(base.xput), notes
@@ -115,8 +116,8 @@ class SweepScreen(PPipeScreen):
             name, plans, x, notes = self._plans()
         except Exception:  # noqa: BLE001 - only a hint line
             return
-        which = ", ".join(SCHEDULER_LABELS.get(s, s) for s in plans)
-        missing = [SCHEDULER_LABELS[s] for s in COMPARE_SCHEDULERS if s not in plans]
+        which = ", ".join(scheduler_label(s) for s in plans)
+        missing = [scheduler_label(s) for s in compare_schedulers() if s not in plans]
         hint = f" (no {', '.join(missing)} plan: Ctrl+T on F2 solves all three)" if missing else ""
         st.update(f"{self.state}: {name}, plans {which}; 100% = {rate(x)}{hint}")
 
@@ -167,7 +168,7 @@ class SweepScreen(PPipeScreen):
             run_sweep(plans, profile, x, grid, seed, duration,
                       lambda s, p: self.post_message(SweepPointReady(run_id, s, p)),
                       lambda: worker.is_cancelled)
-        except SolveCancelled:
+        except SweepCancelled:
             self.post_message(SweepDone(run_id, cancelled=True))
             return
         except Exception as exc:  # noqa: BLE001 - shown in a dialog
@@ -201,7 +202,7 @@ class SweepScreen(PPipeScreen):
             plans = {}
         for s, c in self.curves.items():
             mp = plans.get(s)
-            t.add_row(SCHEDULER_LABELS.get(s, s), MARKER_TEXT[MARKERS.get(s, "braille")], rate(mp.xput) if mp else "-",
+            t.add_row(scheduler_label(s), MARKER_TEXT[MARKERS.get(s, "braille")], rate(mp.xput) if mp else "-",
                       f"{c.lf99}%" if c.points else "-",
                       " ".join(f"{p.load_factor}:{pct(p.counts['true']['attainment'], 0)}"
                                for p in c.points if p.counts.get("true")))

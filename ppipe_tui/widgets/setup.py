@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from ppipe.problem import CLUSTER_PRESETS, MODEL_GROUPS
+from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS
 from ppipe_tui.formatting import shorten
 from ppipe_tui.state import GpuRow, ModelInfo
 from ppipe_tui.widgets.common import css_id, set_text

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ppipe.errors import InputError
-from ppipe.profiles import ModelProfile
+from ppipe.profiles.model import ModelProfile
 
 BATCH_BUILD_FACTOR = 1.3
 MAX_BATCH = 8

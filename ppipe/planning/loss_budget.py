@@ -39,9 +39,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ppipe.configs import PipelineConfig
-from ppipe.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap, solve as milp_solve
-from ppipe.milp_rows import add_pool_rows, add_slot_rows, gpu_unit
+from ppipe.planning.configs import PipelineConfig
+from ppipe.errors import SolverError
+from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.solvers import DEFAULT_SOLVER, solve_model
+from ppipe.planning.status import Status
+from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
 
 FIRST_BUDGET = 0.0025  # of the fluid bound
 MAX_ITEMS = 200_000  # beyond this the caller should use the direct MILP
@@ -65,25 +68,23 @@ def gpu_per_xput(cfg: PipelineConfig, num_types: int) -> np.ndarray:
     return a
 
 
-def fluid_bound(A: np.ndarray, limits: np.ndarray, threads: int | None = None) -> tuple[float, np.ndarray]:
+def fluid_bound(A: np.ndarray, limits: np.ndarray, threads: int | None = None,
+                solver: str = DEFAULT_SOLVER) -> tuple[float, np.ndarray]:
     """Upper bound and GPU prices from the LP ``max 1.x, A x <= limits`` (A: types x configs).
 
     The prices are scaled so that ``pi . a_c >= 1`` holds exactly for every
     configuration; then ``pi . limits`` is a valid bound by weak duality."""
-    import highspy
-
-    from ppipe.milp import new_highs
-
     G, C = A.shape
-    h = new_highs(threads)
-    h.addVars(C, np.zeros(C), np.full(C, highspy.kHighsInf))
-    h.changeColsCost(C, np.arange(C, dtype=np.int32), np.ones(C))
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    M = MilpModel("fluid")
+    xs = [M.var(0.0) for _ in range(C)]
     for g in range(G):
         nz = np.flatnonzero(A[g])
-        h.addRow(0.0, float(limits[g]), len(nz), nz.astype(np.int32), A[g, nz])
-    h.run()
-    pi = np.abs(np.asarray(h.getSolution().row_dual, dtype=float))
+        M.row([(xs[i], float(A[g, i])) for i in nz], hi=float(limits[g]))
+    M.objective({x: 1.0 for x in xs}, maximize=True)
+    res = solve_model(M, SolveOptions(threads=threads), solver=solver)
+    if res.status != Status.OPTIMAL or res.duals is None:
+        raise SolverError(f"the fluid LP ended {res.status} ({res.message or 'no row prices'})")
+    pi = np.abs(res.duals)
     cover = pi @ A
     low = float(cover.min()) if C else 1.0
     if low <= 0:  # a configuration on unpriced types only: give every type a small price
@@ -188,7 +189,7 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
     lim = np.asarray(limits, dtype=float)
     G = len(lim)
     A = np.stack([gpu_per_xput(c, G) for c in configs], axis=1)
-    ub, pi = fluid_bound(A, lim, opts.threads)
+    ub, pi = fluid_bound(A, lim, opts.threads, solver)
     unit = gpu_unit(configs)
     budget = FIRST_BUDGET * ub
     best: tuple[float, list[Item]] | None = None
@@ -224,7 +225,7 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
                                    p.message or f"loss budget {budget:.4g} ({n_items} items)"))
 
         sub = replace(opts, time_limit=remaining, progress=relay if opts.progress else None)
-        last = milp_solve(M, sub, solver=solver, fallback=fallback, on_fallback=on_fallback)
+        last = solve_model(M, sub, solver=solver, fallback=fallback, on_fallback=on_fallback)
         value = None
         if last.has_solution:
             chosen = [it for it, v in zip(items, last.values) if v > 0.5]
@@ -244,12 +245,12 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
     seconds = time.perf_counter() - t0
     stats = {"rounds": log, "items": n_items, "fluid_bound": ub, "loss_budget": budget}
     if best is None:
-        status = last.status if last.status != "optimal" else "infeasible"
+        status = last.status if last.status != Status.OPTIMAL else Status.INFEASIBLE
         return LossBudgetResult(MilpResult(status, None, None, None, seconds, None, last.solver, last.message,
                                            stats=stats), {})
     value, chosen = best
     # the item MILP always has the empty plan, so "infeasible" never ends a round in practice
-    status = "optimal" if last.status in ("optimal", "infeasible") else last.status
+    status = Status.OPTIMAL if last.status in (Status.OPTIMAL, Status.INFEASIBLE) else last.status
     bound = max(value, bound_now(last.bound))
     res = MilpResult(status, value, bound, relative_gap(value, bound), seconds, None, last.solver, last.message,
                      stats=stats)

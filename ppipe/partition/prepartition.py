@@ -53,7 +53,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ppipe.errors import DataError, InputError
-from ppipe.layers import LayerGraph, ReferenceChunking, format_tag
+from ppipe.partition.layers import LayerChain, ReferenceChunking, format_tag
 
 #: The reference's ladder of balance bounds (SPEC section 2), tightest first.
 DEFAULT_LADDER: tuple[tuple[float, float], ...] = (
@@ -355,7 +355,7 @@ class ModelPrepartition:
     """One model's re-partitioning, with the reference mapping it replaces (if any)."""
 
     model: str
-    graph: LayerGraph
+    graph: LayerChain
     result: ChunkingResult
     reference: ReferenceChunking | None = None
     load_seconds: float = 0.0
@@ -410,7 +410,7 @@ def prepartition_model(root: Path, model: str, k: int | None = None,
     mapping's chunk starts, so an already optimal reference (whose block timings
     are measured) is kept as is.
     """
-    from ppipe.layers import load_layer_graph, read_reference_chunking
+    from ppipe.partition.layers import load_layer_graph, read_reference_chunking
 
     t0 = time.perf_counter()
     graph = load_layer_graph(root, model)
@@ -442,11 +442,11 @@ def chunking_to_json(mp: ModelPrepartition) -> dict:
 
 # ---------------------------------------------------------------- estimated block timings
 
-def estimate_profile(graph: LayerGraph, boundaries: Sequence[int], cut_bytes: Sequence[float],
+def estimate_profile(graph: LayerChain, boundaries: Sequence[int], cut_bytes: Sequence[float],
                      base=None, base_boundaries: Sequence[int] | None = None):
     """An explicitly *estimated* chunk-level profile for a new chunking.
 
-    With ``base`` (the measured :class:`~ppipe.profiles.ModelProfile` of the
+    With ``base`` (the measured :class:`~ppipe.profiles.store.ModelProfile` of the
     reference chunking, chunks starting at ``base_boundaries``): for each GPU,
     MPS split k and batch size b, each reference chunk's measured block timing
     is spread over its layers in proportion to their batch-1 layer latencies
@@ -457,7 +457,7 @@ def estimate_profile(graph: LayerGraph, boundaries: Sequence[int], cut_bytes: Se
     but no block timings (or no ``base`` at all) get k = 1, batch 1 only: the
     plain sums of the layer latencies.
     """
-    from ppipe.profiles import ModelProfile
+    from ppipe.profiles.model import ModelProfile
 
     n = graph.n_layers
     starts = np.asarray(boundaries, dtype=int)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ppipe.errors import DataError
-from ppipe.estimator import FIT_PARAMS, GpuParams, GpuSpec, GraphFeatures, chunk_times
-from ppipe.graph import LayerGraph, list_graphs, read_graph
+from ppipe.zoo.estimator import FIT_PARAMS, GpuParams, GpuSpec, GraphFeatures, chunk_times
+from ppipe.zoo.graph import ModelGraph, list_graphs, read_graph
 from ppipe.paths import SHIPPED_DATA
 
 CALIBRATION_GRAPHS = SHIPPED_DATA / "graphs" / "calibration"
@@ -37,14 +37,14 @@ def onnx_op(node: str) -> str:
 @dataclass
 class CalibModel:
     name: str
-    graph: LayerGraph
+    graph: ModelGraph
     feat: GraphFeatures
     starts: list[int]  # our layer index where each artifact chunk starts
     timings: dict[str, dict[int, np.ndarray]]  # gpu -> k -> (C, B) measured µs
     runtime_us: dict[str, float]  # whole-model engine, batch 1
 
 
-def align_chunks(graph: LayerGraph, nodes: list[str], chunk_of: dict[str, int]) -> list[int]:
+def align_chunks(graph: ModelGraph, nodes: list[str], chunk_of: dict[str, int]) -> list[int]:
     """Our layer index at which each artifact chunk starts."""
     a_comp = [i for i, n in enumerate(nodes) if onnx_op(n) in _COMPUTE_ONNX]
     m_comp = [i for i, l in enumerate(graph.layers) if l.kind in ("conv", "matmul", "attention")]
@@ -77,8 +77,8 @@ def align_chunks(graph: LayerGraph, nodes: list[str], chunk_of: dict[str, int]) 
 def load_calibration_model(artifact: Path, graph_path: Path) -> CalibModel:
     import json
 
-    from ppipe.artifact import MAPPINGS, find_mapping_tag
-    from ppipe.profiles import ProfileStore
+    from ppipe.profiles.artifact import MAPPINGS, find_mapping_tag
+    from ppipe.profiles.store import ProfileStore
 
     g = read_graph(graph_path)
     name = g.model

@@ -62,7 +62,7 @@ class Layer:
 
 
 @dataclass
-class LayerGraph:
+class ModelGraph:
     model: str
     layers: list[Layer]
     tensor_bytes: np.ndarray  # (T,) bytes per sample
@@ -129,7 +129,7 @@ class LayerGraph:
         }
 
 
-def graph_to_json(g: LayerGraph) -> dict:
+def graph_to_json(g: ModelGraph) -> dict:
     rows = []
     for i, l in enumerate(g.layers):
         rows.append([l.name, l.op, l.kind, _num(l.flops), _num(l.param_bytes), _num(l.in_bytes),
@@ -161,7 +161,7 @@ def _num(x: float):
     return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
-def graph_from_json(doc: object, source: str = "") -> LayerGraph:
+def graph_from_json(doc: object, source: str = "") -> ModelGraph:
     where = source or "graph"
     if not isinstance(doc, dict) or doc.get("format") != GRAPH_FORMAT:
         raise DataError(f"{where}: not a ppipe layer graph (missing 'format': '{GRAPH_FORMAT}')")
@@ -187,7 +187,7 @@ def graph_from_json(doc: object, source: str = "") -> LayerGraph:
                 shape=get("shape"), attrs=dict(get("attrs", {}) or {}),
             ))
         tens = np.asarray(doc["tensors"], dtype=float).reshape(-1, 3)
-        g = LayerGraph(
+        g = ModelGraph(
             model=str(doc["model"]), layers=layers,
             tensor_bytes=tens[:, 0], tensor_producer=tens[:, 1].astype(int),
             tensor_last_use=tens[:, 2].astype(int),
@@ -206,7 +206,7 @@ def graph_from_json(doc: object, source: str = "") -> LayerGraph:
     return g
 
 
-def validate_graph(g: LayerGraph) -> None:
+def validate_graph(g: ModelGraph) -> None:
     where = g.path or g.model
     L, T = len(g.layers), len(g.tensor_bytes)
     if L < 1:
@@ -238,7 +238,7 @@ def validate_graph(g: LayerGraph) -> None:
         raise DataError(f"{where}: a tensor is used before it is produced")
 
 
-def read_graph(path: str | Path) -> LayerGraph:
+def read_graph(path: str | Path) -> ModelGraph:
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -257,7 +257,7 @@ def read_graph(path: str | Path) -> LayerGraph:
     return graph_from_json(doc, str(path))
 
 
-def write_graph(g: LayerGraph, path: str | Path) -> Path:
+def write_graph(g: ModelGraph, path: str | Path) -> Path:
     """Write compact JSON; gzip when the name ends in ``.gz`` (deterministic: no mtime)."""
     from ppipe.atomic import write_text_atomic
 

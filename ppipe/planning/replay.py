@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ppipe.errors import DataError, InputError
-from ppipe.plan import Plan, parse_plan_file_name, read_plan
-from ppipe.problem import ClusterSpec, ModelSpec, PlanningProblem
-from ppipe.profiles import ProfileStore
+from ppipe.planfile.plan import Plan, read_plan
+from ppipe.planfile.naming import parse_plan_file_name
+from ppipe.planning.problem import ClusterSpec, ModelSpec, PlanningProblem
+from ppipe.profiles.store import ProfileStore
 
 
 @dataclass

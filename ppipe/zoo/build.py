@@ -1,6 +1,6 @@
 """Estimated profiles from layer graphs: the model zoo that ships in ``data/profiles``.
 
-:func:`estimate_profile` turns one layer graph into a :class:`~ppipe.profiles.ModelProfile`:
+:func:`estimate_profile` turns one layer graph into a :class:`~ppipe.profiles.store.ModelProfile`:
 it chunks the graph with the exact pre-partitioner (balanced on the estimated
 batch-1 per-layer latencies of the requested GPUs, minimum total cut size),
 then estimates each chunk's latency for batch sizes 1..max_batch and MPS splits
@@ -18,10 +18,11 @@ import numpy as np
 
 from ppipe import __version__
 from ppipe.errors import InputError
-from ppipe.estimator import Estimator, GraphFeatures
-from ppipe.graph import LayerGraph, list_graphs, read_graph
+from ppipe.zoo.estimator import Estimator, GraphFeatures
+from ppipe.zoo.graph import ModelGraph, list_graphs, read_graph
 from ppipe.paths import SHIPPED_DATA, SHIPPED_PROFILES
-from ppipe.profiles import PROFILE_SUFFIX, SLO_REFERENCE_GPU, ModelProfile, write_profile_file
+from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
+from ppipe.profiles.model import SLO_REFERENCE_GPU, ModelProfile
 
 ZOO_GRAPHS = SHIPPED_DATA / "graphs"
 #: GPU types the shipped profiles cover.
@@ -44,12 +45,12 @@ class ZooEntry:
     runtime_us: dict[str, float]
 
 
-def estimate_profile(graph: LayerGraph, estimator: Estimator, gpus: list[str], *,
+def estimate_profile(graph: ModelGraph, estimator: Estimator, gpus: list[str], *,
                      chunks: int = DEFAULT_CHUNKS, max_batch: int = DEFAULT_MAX_BATCH,
                      mps_levels: dict[str, int] | None = None, name: str | None = None,
                      graph_label: str | None = None) -> tuple[ModelProfile, object]:
     """An estimated profile of ``graph`` on ``gpus``; also returns the chunking result."""
-    from ppipe.prepartition import partition_layers  # noqa: F401 (imported lazily: heavy)
+    from ppipe.partition.prepartition import partition_layers  # noqa: F401 (imported lazily: heavy)
 
     if not gpus:
         raise InputError("no GPU types given")
@@ -70,7 +71,7 @@ def estimate_profile(graph: LayerGraph, estimator: Estimator, gpus: list[str], *
         result = None
         cut = np.zeros(0)
     else:
-        from ppipe.prepartition import InfeasibleError
+        from ppipe.partition.prepartition import InfeasibleError
 
         cut_all = graph.cut_bytes()
         while True:  # fewer chunks when one layer is too heavy for K balanced chunks (as the artifact's 9)

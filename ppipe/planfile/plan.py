@@ -7,7 +7,6 @@ plan loaded and saved again is byte-identical. Unknown keys are kept.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,6 @@ CONFIG_KEYS = ("dnn_name", "gpu_name_arr", "sla", "num_mps_levels", "max_num_par
                "transmit_time_us_arr", "est_xput", "batch_build_factor", "hist_adjustment",
                "hist_adjustment_w_scheduling", "num_gpu_per_server_arr",
                "force_sum_gpu_integer_per_partition", "bw_gbps", "runtime_fmt")
-#: Scheduler names and the tags the artifact uses in plan file names.
-SCHEDULER_TAGS = {"ppipe": "v4", "np": "bl", "dart-r": "dart-r", "np-single": "np-single"}
-TAG_SCHEDULERS = {v: k for k, v in SCHEDULER_TAGS.items()}
 
 
 @dataclass
@@ -277,59 +273,6 @@ def write_plan(plan: Plan, path: str | Path) -> Path:
     out = write_text_atomic(path, plan.dumps())
     plan.path = Path(out)
     return out
-
-
-# ----------------------------------------------------------------- file names
-
-_NAME_RE = re.compile(
-    r"^(?P<models>.+)_(?P<weights>[0-9.]+(?:-[0-9.]+)*)_(?P<gpus>[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)_"
-    r"(?P<counts>\d+(?:-\d+)*)_bw-gbps-(?P<bw>[0-9.]+)_sla-multiplier-(?P<mult>[0-9.]+)_(?P<tag>[A-Za-z0-9-]+)$")
-
-
-@dataclass
-class PlanName:
-    """What the artifact's file-name convention records about a plan."""
-
-    weights: list[float]
-    gpus: list[str]
-    counts: list[int]
-    bw_gbps: float
-    slo_multiplier: float
-    scheduler: str  # ppipe, np, dart-r, ...
-
-    def limits(self) -> dict[str, int]:
-        return dict(zip(self.gpus, self.counts))
-
-
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
-
-
-def plan_file_name(models: list[str], weights: list[float], gpus: list[str], counts: list[int],
-                   bw_gbps: float, slo_multiplier: float, scheduler: str) -> str:
-    tag = SCHEDULER_TAGS.get(scheduler, scheduler)
-    return (f"{'-'.join(models)}_{'-'.join(_num(w) for w in weights)}_{'-'.join(gpus)}_"
-            f"{'-'.join(str(int(c)) for c in counts)}_bw-gbps-{_num(bw_gbps)}_"
-            f"sla-multiplier-{_num(slo_multiplier)}_{tag}.json")
-
-
-def parse_plan_file_name(path: str | Path) -> PlanName | None:
-    stem = Path(path).name
-    if stem.endswith(".json"):
-        stem = stem[:-5]
-    m = _NAME_RE.match(stem)
-    if not m:
-        return None
-    try:
-        gpus = m["gpus"].split("-")
-        counts = [int(c) for c in m["counts"].split("-")]
-        if len(gpus) != len(counts):
-            return None
-        return PlanName(weights=[float(w) for w in m["weights"].split("-")], gpus=gpus, counts=counts,
-                        bw_gbps=float(m["bw"]), slo_multiplier=float(m["mult"]),
-                        scheduler=TAG_SCHEDULERS.get(m["tag"], m["tag"]))
-    except ValueError:
-        return None
 
 
 # -------------------------------------------------------------------- summary

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ppipe.problem import ModelSpec, PlanningProblem
+from ppipe.planning.problem import ModelSpec, PlanningProblem
 
 
 @dataclass(frozen=True)

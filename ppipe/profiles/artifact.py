@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ppipe.errors import DataError
-from ppipe.profiles import ModelProfile, ProfileSource
+from ppipe.profiles.model import ModelProfile, ProfileSource
 
 BLOCK_TIMING = Path("models/block-timing-tf32")
 MODEL_PROFILE = Path("models/model-profile-tf32")

@@ -179,7 +179,7 @@ def read_mapping(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def read_trans_size(path: Path) -> np.ndarray:
-    from ppipe.artifact import read_cut_bytes
+    from ppipe.profiles.artifact import read_cut_bytes
 
     return read_cut_bytes(Path(path))
 
@@ -187,7 +187,7 @@ def read_trans_size(path: Path) -> np.ndarray:
 # ---------------------------------------------------------------- layer graphs
 
 @dataclass
-class LayerGraph:
+class LayerChain:
     """A model as a chain of layers: per-GPU latencies and the cuts between them."""
 
     model: str
@@ -272,8 +272,8 @@ def build_cut_bytes(model: str, layers: list[str], cuts: list[tuple[str, list[st
     return out
 
 
-def load_layer_graph(root: Path, model: str, gpus: Sequence[str] | None = None) -> LayerGraph:
-    """Read a model's node profiles, cuts and shapes into a :class:`LayerGraph`."""
+def load_layer_graph(root: Path, model: str, gpus: Sequence[str] | None = None) -> LayerChain:
+    """Read a model's node profiles, cuts and shapes into a :class:`LayerChain`."""
     root = Path(root)
     available = layer_gpus(root, model)
     if not available:
@@ -304,7 +304,7 @@ def load_layer_graph(root: Path, model: str, gpus: Sequence[str] | None = None) 
     cuts = read_cuts(root / CUTS / f"{model}.json")
     shapes = read_shapes(root / SHAPES / f"{model}.json")
     cut_bytes = build_cut_bytes(model, layers, cuts, shapes, where=f"{root / CUTS / (model + '.json')}")
-    return LayerGraph(model=model, layers=layers, latency=latency, cut_bytes=cut_bytes,
+    return LayerChain(model=model, layers=layers, latency=latency, cut_bytes=cut_bytes,
                       cut_tensors=[t for _, t in cuts[1:-2]], source=str(root))
 
 
@@ -347,7 +347,7 @@ def boundaries_from_ids(ids: np.ndarray, where: str = "mapping") -> list[int]:
 
 def read_reference_chunking(root: Path, model: str) -> ReferenceChunking | None:
     """The reference mapping of ``model`` (first tag in TAG_ORDER), or None if absent."""
-    from ppipe.artifact import TAG_ORDER
+    from ppipe.profiles.artifact import TAG_ORDER
 
     for tag in TAG_ORDER:
         mp = mapping_path(root, model, tag)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from ppipe.configs import PipelineConfig
-from ppipe.milp import MilpModel
+from ppipe.planning.configs import PipelineConfig
+from ppipe.planning.milp import MilpModel
 
 
 def gpu_unit(configs: Iterable[PipelineConfig]) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ppipe import __version__
-from ppipe.graph import Layer, LayerGraph
+from ppipe.zoo.graph import Layer, ModelGraph
 
 # ATen op name (overload packet) -> layer kind.
 _VIEW_OPS = {
@@ -99,7 +99,7 @@ def _flatten_tensors(obj: Any, out: list) -> list:
 
 
 def extract_graph(model, input_shapes: list[tuple[int, ...]], name: str, *, task: str = "",
-                  source: str = "", notes: str = "") -> LayerGraph:
+                  source: str = "", notes: str = "") -> ModelGraph:
     """Run ``model`` once on meta tensors of ``input_shapes`` (batch 1) and record its layer graph."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -246,7 +246,7 @@ def extract_graph(model, input_shapes: list[tuple[int, ...]], name: str, *, task
     import numpy as np
     import torchvision
 
-    return LayerGraph(
+    return ModelGraph(
         model=name, layers=layers, tensor_bytes=np.asarray(tb, dtype=float),
         tensor_producer=np.asarray(tp, dtype=int), tensor_last_use=np.asarray(tu, dtype=int),
         inputs=[list(s) for s in input_shapes], task=task, source=source, notes=notes,
@@ -395,7 +395,7 @@ def zoo_spec(name: str) -> ModelSpec:
     raise KeyError(name)
 
 
-def extract_spec(spec: ModelSpec) -> LayerGraph:
+def extract_spec(spec: ModelSpec) -> ModelGraph:
     import torch
 
     try:

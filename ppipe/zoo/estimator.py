@@ -52,7 +52,7 @@ import numpy as np
 
 from ppipe.jsonio import read_json
 from ppipe.errors import DataError, InputError
-from ppipe.graph import LayerGraph
+from ppipe.zoo.graph import ModelGraph
 from ppipe.paths import SHIPPED_DATA, SHIPPED_GPU_CATALOG, user_data_dir
 
 ESTIMATOR_FILE = SHIPPED_DATA / "estimator.json"
@@ -163,7 +163,7 @@ class GraphFeatures:
     fuse_prev: np.ndarray  # bool: fused into the layer before it (if in the same chunk)
 
     @classmethod
-    def of(cls, g: LayerGraph) -> "GraphFeatures":
+    def of(cls, g: ModelGraph) -> "GraphFeatures":
         L = len(g.layers)
         flops = g.array("flops")
         act = g.array("in_bytes") + g.array("out_bytes")
@@ -374,18 +374,18 @@ class Estimator:
             self.params[name] = p
         return spec, p
 
-    def chunk_latency(self, g: LayerGraph | GraphFeatures, gpu: str, k: int, batches, starts: list[int]) -> np.ndarray:
+    def chunk_latency(self, g: ModelGraph | GraphFeatures, gpu: str, k: int, batches, starts: list[int]) -> np.ndarray:
         feat = g if isinstance(g, GraphFeatures) else GraphFeatures.of(g)
         spec, p = self.gpu(gpu)
         return chunk_times(feat, spec, p, k, batches, starts)
 
-    def layer_latency(self, g: LayerGraph | GraphFeatures, gpu: str, k: int = 1, batch: int = 1) -> np.ndarray:
+    def layer_latency(self, g: ModelGraph | GraphFeatures, gpu: str, k: int = 1, batch: int = 1) -> np.ndarray:
         """(L,) µs per layer when the whole model is one engine."""
         feat = g if isinstance(g, GraphFeatures) else GraphFeatures.of(g)
         spec, p = self.gpu(gpu)
         return layer_times(feat, spec, p, k, [batch])[:, 0]
 
-    def model_latency(self, g: LayerGraph | GraphFeatures, gpu: str, k: int = 1, batch: int = 1) -> float:
+    def model_latency(self, g: ModelGraph | GraphFeatures, gpu: str, k: int = 1, batch: int = 1) -> float:
         """Whole model as one engine, µs."""
         feat = g if isinstance(g, GraphFeatures) else GraphFeatures.of(g)
         return float(self.chunk_latency(feat, gpu, k, [batch], [0])[0, 0])

@@ -1,0 +1,164 @@
+"""The HiGHS backend (``highspy``): the default, embedded and licence-free."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ppipe.errors import SolverError
+from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.status import Status
+
+
+def available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("highspy") is not None
+
+
+_highs_banner_done = False
+_highs_threads: int | None = None  # what the process-wide HiGHS scheduler was started with
+
+
+def new_highs(threads: int | None = None):
+    """A quiet Highs instance with a consistent thread count.
+
+    HiGHS starts one global scheduler per process with the first run's ``threads``
+    and refuses (model status "Not Set") any later run asking for another count, so
+    the first request wins and later ones follow it."""
+    global _highs_threads
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)
+    if _highs_threads is None:
+        _highs_threads = int(threads or 0)
+    if _highs_threads:
+        h.setOptionValue("threads", _highs_threads)
+    return h
+
+
+def _new_highs():
+    """A Highs instance; the first one per process prints a banner on C-level stdout,
+    which would corrupt ``--json`` output, so that one is made with fd 1 muted."""
+    global _highs_banner_done
+    import os
+    import sys
+
+    import highspy
+
+    if _highs_banner_done:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    _highs_banner_done = True
+    return h
+
+def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
+    import highspy
+
+    h = new_highs(opts.threads)
+    h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    h.setOptionValue("random_seed", int(opts.seed))
+    if opts.time_limit is not None:
+        h.setOptionValue("time_limit", max(float(opts.time_limit), 1e-3))
+    n = model.num_vars
+    cost = np.zeros(n)
+    for i, v in model.obj.items():
+        cost[i] = v
+    h.addVars(n, np.asarray(model.lb), np.asarray(model.ub))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+    ints = np.flatnonzero(np.asarray(model.integer, dtype=bool)).astype(np.int32)
+    if len(ints):
+        h.changeColsIntegrality(len(ints), ints, np.full(len(ints), highspy.HighsVarType.kInteger))
+    m = model.num_rows
+    starts = np.zeros(m, dtype=np.int32)
+    pos = 0
+    for r in range(m):
+        starts[r] = pos
+        pos += len(model.row_idx[r])
+    index = np.fromiter((i for row in model.row_idx for i in row), dtype=np.int32, count=pos)
+    value = np.fromiter((v for row in model.row_val for v in row), dtype=float, count=pos)
+    h.addRows(m, np.asarray(model.row_lo), np.asarray(model.row_hi), pos, starts, index, value)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize)
+
+    start = time.perf_counter()
+    cancelled = {"flag": False}
+    last_report = {"t": -1.0}
+    sign = 1.0
+
+    def report(out, message: str = "") -> None:
+        if opts.progress is None:
+            return
+        inc = out.mip_primal_bound
+        bnd = out.mip_dual_bound
+        inc = None if not math.isfinite(inc) or abs(inc) >= 1e30 else sign * inc
+        bnd = None if not math.isfinite(bnd) or abs(bnd) >= 1e30 else sign * bnd
+        opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start, message))
+
+    def on_interrupt(e) -> None:
+        if opts.cancel is not None and opts.cancel.is_set():
+            cancelled["flag"] = True
+            e.interrupt()
+        now = time.perf_counter() - start
+        if now - last_report["t"] >= 0.2:
+            last_report["t"] = now
+            report(e.data_out)
+
+    def on_improving(e) -> None:
+        report(e.data_out, "improved")
+
+    if opts.progress is not None or opts.cancel is not None:
+        h.cbMipInterrupt.subscribe(on_interrupt)
+        h.cbSimplexInterrupt.subscribe(on_interrupt)
+        h.cbMipImprovingSolution.subscribe(on_improving)
+    if opts.cancel is not None and opts.cancel.is_set():
+        return MilpResult(Status.CANCELLED, solver="highs", message="cancelled before start")
+    try:
+        run_status = h.run()
+    except Exception as exc:  # pragma: no cover - solver internals
+        raise SolverError(f"HiGHS failed: {exc}") from None
+    seconds = time.perf_counter() - start
+    ms = h.getModelStatus()
+    if run_status == highspy.HighsStatus.kError and ms == highspy.HighsModelStatus.kNotset:
+        return MilpResult(Status.ERROR, seconds=seconds, solver="highs", message="HiGHS refused to run the model")
+    info = h.getInfo()
+    MS = highspy.HighsModelStatus
+    values = None
+    sol = h.getSolution()
+    if info.primal_solution_status == 2 or ms == MS.kOptimal:
+        values = np.asarray(sol.col_value, dtype=float)
+    obj = info.objective_function_value if values is not None else None
+    bound = info.mip_dual_bound if math.isfinite(info.mip_dual_bound) and abs(info.mip_dual_bound) < 1e30 else None
+    if ms == MS.kOptimal:
+        status = Status.OPTIMAL
+    elif ms in (MS.kInfeasible,):
+        status = Status.INFEASIBLE
+    elif ms == MS.kTimeLimit:
+        status = Status.TIME_LIMIT
+    elif ms == MS.kInterrupt or cancelled["flag"]:
+        status = Status.CANCELLED
+    elif ms == MS.kUnboundedOrInfeasible:
+        status = Status.INFEASIBLE
+    else:
+        status = Status.ERROR
+    gap = relative_gap(obj, bound) if values is not None else None
+    if status == Status.OPTIMAL and gap is None:
+        gap = 0.0
+    duals = None
+    if values is not None and not model.num_integer and sol.dual_valid:
+        duals = np.asarray(sol.row_dual, dtype=float)
+    return MilpResult(status, obj, bound, gap, seconds, values, "highs", h.modelStatusToString(ms),
+                      {"vars": model.num_vars, "integer": model.num_integer, "rows": model.num_rows,
+                       "nodes": int(info.mip_node_count)}, duals)
+
+

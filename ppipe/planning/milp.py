@@ -1,0 +1,120 @@
+"""A tiny solver-neutral MILP model and result (as in linopy and PuLP).
+
+The planner states its problem once (:class:`MilpModel`) and any backend of
+:mod:`ppipe.planning.solvers` solves it. Results are solver-neutral
+(:class:`MilpResult`: status, objective, bound, gap, time, values, and row
+duals for a pure LP). A progress callback sees (incumbent, bound, gap, elapsed)
+and a ``threading.Event`` cancels a solve, keeping the best solution so far.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from ppipe.planning.status import Status
+
+INF = math.inf
+
+
+@dataclass
+class Progress:
+    incumbent: float | None
+    bound: float | None
+    gap: float | None
+    elapsed: float
+    message: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class SolveOptions:
+    time_limit: float | None = None
+    mip_rel_gap: float = 1e-6
+    threads: int | None = None
+    progress: Optional[ProgressCallback] = None
+    cancel: Optional[threading.Event] = None
+    seed: int = 0
+
+
+class MilpModel:
+    """Variables, linear rows and a linear objective (maximised or minimised)."""
+
+    def __init__(self, name: str = "ppipe"):
+        self.name = name
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+        self.integer: list[bool] = []
+        self.names: list[str] = []
+        self.obj: dict[int, float] = {}
+        self.maximize = True
+        self.row_lo: list[float] = []
+        self.row_hi: list[float] = []
+        self.row_idx: list[list[int]] = []
+        self.row_val: list[list[float]] = []
+
+    @property
+    def num_vars(self) -> int:
+        return len(self.lb)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_lo)
+
+    @property
+    def num_integer(self) -> int:
+        return sum(self.integer)
+
+    def var(self, lb: float = 0.0, ub: float = INF, integer: bool = False, name: str = "") -> int:
+        self.lb.append(float(lb))
+        self.ub.append(float(ub))
+        self.integer.append(bool(integer))
+        self.names.append(name or f"v{len(self.lb) - 1}")
+        return len(self.lb) - 1
+
+    def row(self, terms: dict[int, float] | list[tuple[int, float]], lo: float = -INF, hi: float = INF) -> int:
+        items = terms.items() if isinstance(terms, dict) else terms
+        idx, val = [], []
+        for i, v in items:
+            if v != 0:
+                idx.append(int(i))
+                val.append(float(v))
+        self.row_idx.append(idx)
+        self.row_val.append(val)
+        self.row_lo.append(float(lo))
+        self.row_hi.append(float(hi))
+        return len(self.row_lo) - 1
+
+    def objective(self, terms: dict[int, float], maximize: bool = True) -> None:
+        self.obj = dict(terms)
+        self.maximize = maximize
+
+
+@dataclass
+class MilpResult:
+    status: Status
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    values: np.ndarray | None = None
+    solver: str = ""
+    message: str = ""
+    stats: dict = field(default_factory=dict)
+    duals: np.ndarray | None = None  # row duals of a pure LP (no integer variables)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.values is not None
+
+
+def relative_gap(incumbent: float | None, bound: float | None) -> float | None:
+    if incumbent is None or bound is None or not math.isfinite(incumbent) or not math.isfinite(bound):
+        return None
+    return abs(bound - incumbent) / max(abs(incumbent), 1e-10)

@@ -1,0 +1,277 @@
+"""The planners: PPipe's MILP, NP, DART-r and the single-model NP (SPEC 3 and 4).
+
+Each scheduler takes a :class:`~ppipe.planning.problem.PlanningProblem` and returns a
+solver-neutral :class:`SolveResult` (status, objective, bound, gap, time,
+plan). The MILP is stated over pre-enumerated SLO-feasible pipeline
+configurations (:mod:`ppipe.configs`) and solved by any backend in
+:mod:`ppipe.milp`.
+
+MILP (per model d, configuration c with partitions p on GPU type g_p, split k_p):
+  y_c in {0,1}  configuration used (at most one pipeline per "slot", see below)
+  n_cp in Z+    instances of partition p;  n_cp <= limit[g_p] k_p y_c
+  x_c >= 0      pipeline throughput;       x_c <= t_cp n_cp
+  z_dqg in Z+   GPUs of type g at position q for model d: 12 z >= sum (12/k) n
+  sum_dq z_dqg <= limit[g];  T <= sum_c x_c / w_d;  maximise T.
+Slots: the reference gives each model |G|^P slots (type tuples) holding one
+configuration that uses a prefix of the tuple; a set of pipelines fits iff for
+every type prefix v, #configurations whose sequence starts with v <= |G|^(P-|v|).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional
+
+from ppipe.planning.configs import PipelineConfig, batch_build_us, enumerate_configs
+from ppipe.errors import InputError
+from ppipe.planning.loss_budget import solve_single
+from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.results import SolveResult
+from ppipe.planning.solvers import solve_model
+from ppipe.planning.status import Status
+from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
+from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
+from ppipe.planning.problem import PlanningProblem
+
+# ------------------------------------------------------------------ helpers
+
+def config_doc(problem: PlanningProblem, d: int, max_parts: int, mps_levels: list[int]) -> dict:
+    spec = problem.models[d]
+    c = problem.cluster
+    return {
+        "dnn_name": spec.name, "gpu_name_arr": list(c.gpus), "sla": spec.sla,
+        "num_mps_levels": list(mps_levels), "max_num_parts": max_parts, "bs_same": True,
+        "transmit_time_us_arr": list(spec.transmit_us), "est_xput": spec.est_xput,
+        "batch_build_factor": problem.batch_build_factor, "hist_adjustment": spec.hist_adjustment,
+        "hist_adjustment_w_scheduling": 0, "num_gpu_per_server_arr": list(c.gpus_per_server),
+        "force_sum_gpu_integer_per_partition": True, "bw_gbps": c.bw_gbps, "runtime_fmt": 1,
+    }
+
+
+def _pipeline(problem: PlanningProblem, d: int, cfg: PipelineConfig, counts: list[int]) -> Pipeline:
+    spec = problem.models[d]
+    c = problem.cluster
+    parts = []
+    for st, n in zip(cfg.stages, counts):
+        parts.append(Partition(
+            dnn=spec.name, layers=[st.start, st.end], gpu=c.gpus[st.gpu], mps=st.k - 1, bs=cfg.batch,
+            num_gpu_per_server=c.gpus_per_server[st.gpu], num_gpu=n / st.k, lat_infer=st.lat_infer,
+            lat_trans=st.lat_trans, xput=n * st.xput))
+    return Pipeline(
+        xput=min(p.xput for p in parts), partitions=parts, est_xput=spec.est_xput,
+        est_batch_build_lat=batch_build_us(cfg.batch, spec.est_xput, problem.batch_build_factor),
+        batch_build_factor=problem.batch_build_factor, hist_adjustment=spec.hist_adjustment,
+        hist_adjustment_w_scheduling=0)
+
+
+def objective_of(problem: PlanningProblem, xputs: list[float]) -> float:
+    return min(x / m.weight for x, m in zip(xputs, problem.models))
+
+
+def _infeasible(problem: PlanningProblem, scheduler: str, solver: str, message: str, t0: float) -> SolveResult:
+    return SolveResult(status=Status.INFEASIBLE, solve_seconds=time.perf_counter() - t0, scheduler=scheduler,
+                       solver=solver, message=message)
+
+
+# ------------------------------------------------------------------ the MILP
+
+@dataclass
+class MilpPlanModel:
+    model: MilpModel
+    configs: list[list[PipelineConfig]]
+    y: list[list[int]]
+    n: list[list[list[int]]]
+    x: list[list[int]]
+    T: int
+
+
+def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], max_parts: int,
+               slots: bool = True) -> MilpPlanModel:
+    """The MILP over configurations; ``slots=False`` drops the one-pipeline-per-slot
+    rows and the binaries (a relaxation, used to bound and to test)."""
+    c = problem.cluster
+    G = len(c.gpus)
+    M = MilpModel("ppipe")
+    T = M.var(0.0, name="T")
+    ys, ns, xs = [], [], []
+    usage: dict[tuple[int, int, int], list[tuple[int, float]]] = {}
+    unit = gpu_unit(cfg for cfgs in configs for cfg in cfgs)
+    for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
+        yd, nd, xd = [], [], []
+        for ci, cfg in enumerate(cfgs):
+            y = M.var(0, 1, integer=True, name=f"y[{d},{ci}]") if slots else None
+            x = M.var(0.0, name=f"x[{d},{ci}]")
+            # Throughput cap: all GPUs of each type it uses (ignoring rounding); instances
+            # beyond what the cap needs are never useful, so their bounds can shrink too.
+            per_type: dict[int, float] = {}
+            for st in cfg.stages:
+                per_type[st.gpu] = per_type.get(st.gpu, 0.0) + 1.0 / (st.k * st.xput)
+            cap = min(c.limits[g] / v for g, v in per_type.items())
+            ncs = []
+            for q, st in enumerate(cfg.stages):
+                nmax = min(c.limits[st.gpu] * st.k, math.ceil(cap / st.xput - 1e-9))
+                n = M.var(0, nmax, integer=True, name=f"n[{d},{ci},{q}]")
+                if slots:
+                    M.row({n: 1.0, y: -float(nmax)}, hi=0.0)
+                M.row({x: 1.0, n: -st.xput}, hi=0.0)
+                usage.setdefault((d, q, st.gpu), []).append((n, unit // st.k))
+                ncs.append(n)
+            if slots:
+                M.row({x: 1.0, y: -cap}, hi=0.0)
+            else:
+                M.ub[x] = cap
+            yd.append(y)
+            xd.append(x)
+            nd.append(ncs)
+        ys.append(yd)
+        ns.append(nd)
+        xs.append(xd)
+        # T <= sum x / w
+        M.row({T: 1.0, **{x: -1.0 / spec.weight for x in xd}}, hi=0.0)
+        if slots:
+            add_slot_rows(M, [(cfg.gpu_seq, y) for cfg, y in zip(cfgs, yd)], G, max_parts)
+    add_pool_rows(M, usage, c.limits, unit)
+    M.objective({T: 1.0}, maximize=True)
+    return MilpPlanModel(M, configs, ys, ns, xs, T)
+
+
+def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpResult, max_parts: int,
+                        mps_levels: list[int]) -> Plan:
+    vals = res.values
+    models = []
+    for d, cfgs in enumerate(mpm.configs):
+        pipes = []
+        for ci, cfg in enumerate(cfgs):
+            counts = [int(round(vals[n])) for n in mpm.n[d][ci]]
+            y = mpm.y[d][ci]
+            if (y is not None and vals[y] < 0.5) or min(counts) <= 0:
+                continue
+            pipes.append(_pipeline(problem, d, cfg, counts))
+        xput = sum(p.xput for p in pipes)
+        models.append(ModelPlan(xput=xput, config=config_doc(problem, d, max_parts, mps_levels),
+                                sla=problem.models[d].sla, pipelines=pipes))
+    return Plan(models)
+
+
+METHODS = ("auto", "direct", "loss-budget")
+
+
+def pick_method(problem: PlanningProblem, method: str = "auto") -> str:
+    """``auto``: the loss-budget search for one model with P >= 3 (thousands of
+    near-equal configurations, where the direct MILP proves optimality slowly),
+    the direct MILP otherwise."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r} (use {', '.join(METHODS)})")
+    if method == "auto":
+        return "loss-budget" if len(problem.models) == 1 and problem.max_parts >= 3 else "direct"
+    if method == "loss-budget" and len(problem.models) != 1:
+        raise InputError("the loss-budget method plans one model at a time")
+    return method
+
+
+def _solve_loss_budget(problem: PlanningProblem, configs: list[PipelineConfig], scheduler: str, solver: str,
+                       opts: SolveOptions, fallback: bool, on_message, mps_levels: list[int],
+                       t0: float) -> SolveResult | None:
+    spec = problem.models[0]
+    w = spec.weight
+    progress = opts.progress
+    if progress is not None:
+        def scaled(p: Progress) -> None:
+            progress(Progress(None if p.incumbent is None else p.incumbent / w,
+                              None if p.bound is None else p.bound / w, p.gap, p.elapsed, p.message))
+        opts = replace(opts, progress=scaled)
+    lb = solve_single(configs, problem.cluster.limits, problem.max_parts, opts, solver, fallback, on_message)
+    if lb is None:
+        return None
+    res = lb.result
+    stats = dict(res.stats, configs=[len(configs)], method="loss-budget",
+                 build_seconds=time.perf_counter() - t0 - res.seconds)
+    bound = None if res.bound is None else res.bound / w
+    if res.objective is None:
+        return SolveResult(status=res.status if res.status != Status.OPTIMAL else Status.ERROR, bound=bound,
+                           solve_seconds=time.perf_counter() - t0, scheduler=scheduler, solver=res.solver,
+                           message=res.message, stats=stats)
+    pipes = [_pipeline(problem, 0, configs[ci], counts) for ci, counts in sorted(lb.counts.items())]
+    xput = sum(p.xput for p in pipes)
+    plan = Plan([ModelPlan(xput=xput, config=config_doc(problem, 0, problem.max_parts, mps_levels),
+                           sla=spec.sla, pipelines=pipes)])
+    objective = xput / w
+    if objective <= 0:
+        return SolveResult(status=Status.INFEASIBLE, objective=0.0, bound=bound,
+                           solve_seconds=time.perf_counter() - t0, scheduler=scheduler, solver=res.solver,
+                           message=f"no GPUs can serve {spec.name} within the SLO", stats=stats)
+    bound = max(bound, objective) if bound is not None else None
+    return SolveResult(status=res.status, objective=objective, bound=bound, gap=relative_gap(objective, bound),
+                       solve_seconds=time.perf_counter() - t0, plan=plan, scheduler=scheduler, solver=res.solver,
+                       message=res.message, stats=stats)
+
+
+def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "highs",
+               opts: SolveOptions | None = None, fallback: bool = True,
+               on_message: Optional[Callable[[str], None]] = None, method: str = "auto") -> SolveResult:
+    """Solve the (PPipe) MILP for ``problem`` as stated (P, MPS levels, est_xput).
+
+    ``method`` picks the direct MILP or the exact loss-budget search
+    (:mod:`ppipe.loss_budget`); both return a proven optimum."""
+    opts = opts or SolveOptions()
+    t0 = time.perf_counter()
+    method = pick_method(problem, method)
+    max_parts = problem.max_parts
+    mps_levels = [1] * len(problem.cluster.gpus) if problem.whole_gpus_only else list(problem.cluster.mps_levels)
+    configs = [enumerate_configs(problem, d) for d in range(len(problem.models))]
+    for spec, cfgs in zip(problem.models, configs):
+        if not cfgs:
+            return _infeasible(problem, scheduler, solver,
+                               f"no pipeline of {spec.name} meets its SLO of {spec.sla / 1000:.1f} ms on "
+                               f"{', '.join(problem.cluster.gpus)}", t0)
+    if method == "loss-budget":
+        out = _solve_loss_budget(problem, configs[0], scheduler, solver, opts, fallback, on_message, mps_levels, t0)
+        if out is not None:
+            return out
+    mpm = build_milp(problem, configs, max_parts)
+    res = solve_model(mpm.model, opts, solver=solver, fallback=fallback, on_fallback=on_message)
+    stats = dict(res.stats, configs=[len(c) for c in configs], method="direct",
+                 build_seconds=time.perf_counter() - t0 - res.seconds)
+    if res.has_solution and problem.fill_leftover and len(problem.models) > 1 and res.status != Status.CANCELLED:
+        res = _fill_leftover(problem, mpm, res, opts, solver, fallback, t0)
+        stats["filled"] = True
+    if not res.has_solution:
+        status = res.status if res.status != Status.OPTIMAL else Status.ERROR
+        return SolveResult(status=status, bound=res.bound, solve_seconds=time.perf_counter() - t0,
+                           scheduler=scheduler, solver=res.solver, message=res.message, stats=stats)
+    plan = _plan_from_solution(problem, mpm, res, max_parts, mps_levels)
+    objective = objective_of(problem, [m.xput for m in plan.models])
+    if objective <= 0:
+        starved = [m.name for m in plan.models if m.xput <= 0]
+        return SolveResult(status=Status.INFEASIBLE, objective=0.0, bound=res.bound,
+                           solve_seconds=time.perf_counter() - t0, scheduler=scheduler, solver=res.solver,
+                           message=f"no GPUs can serve {', '.join(starved)} within the SLO", stats=stats)
+    return SolveResult(status=res.status, objective=objective, bound=res.bound, gap=res.gap,
+                       solve_seconds=time.perf_counter() - t0, plan=plan, scheduler=scheduler, solver=res.solver,
+                       message=res.message, stats=stats)
+
+
+def _fill_leftover(problem: PlanningProblem, mpm: MilpPlanModel, first: MilpResult, opts: SolveOptions,
+                   solver: str, fallback: bool, t0: float) -> MilpResult:
+    """Second solve: keep T at its optimum and maximise sum_d throughput_d / w_d, so
+    GPUs the max-min optimum leaves idle go to the models. Status, bound and gap
+    stay those of the max-min solve."""
+    M = mpm.model
+    T_star = float(first.values[mpm.T])
+    M.row({mpm.T: 1.0}, lo=T_star * (1 - 1e-7))
+    M.objective({x: 1.0 / spec.weight for spec, xd in zip(problem.models, mpm.x) for x in xd}, maximize=True)
+    left = None if opts.time_limit is None else max(opts.time_limit - (time.perf_counter() - t0), 0.5)
+    second = solve_model(M, replace(opts, time_limit=left, progress=None), solver=solver, fallback=fallback)
+    if not second.has_solution:
+        return first
+    return replace(first, values=second.values, seconds=first.seconds + second.seconds)
+
+
+def solve_ppipe(problem: PlanningProblem, *, solver: str = "highs", opts: SolveOptions | None = None,
+                fallback: bool = True, on_message: Optional[Callable[[str], None]] = None, method: str = "auto",
+                **_ignored) -> SolveResult:
+    """The PPipe scheduler: the MILP over pools, partitions, MPS splits and batch sizes."""
+    return solve_milp(problem, "ppipe", solver=solver, opts=opts, fallback=fallback, on_message=on_message,
+                      method=method)

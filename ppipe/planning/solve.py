@@ -1,0 +1,73 @@
+"""One entry point for every scheduler: :func:`solve`.
+
+It looks the scheduler up in :mod:`ppipe.schedulers`, runs the est_xput flow
+first when the problem has none (SPEC section 4), and handles cancellation once
+for every caller: a cancelled solve reports ``cancelled`` with the best plan it
+found, whichever phase it was in.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Callable, Optional
+
+from ppipe import schedulers
+from ppipe.errors import InputError
+from ppipe.planfile.plan import Plan
+from ppipe.planning.baselines import solve_np
+from ppipe.planning.milp import Progress, SolveOptions
+from ppipe.planning.planner import METHODS, pick_method
+from ppipe.planning.problem import PlanningProblem
+from ppipe.planning.results import SolveResult
+from ppipe.planning.solvers import DEFAULT_SOLVER, SOLVERS
+from ppipe.planning.status import Status
+
+
+def estimate_xput(problem: PlanningProblem, solver: str = DEFAULT_SOLVER, opts: SolveOptions | None = None,
+                  fallback: bool = True) -> list[float]:
+    """The est_xput flow: NP without est_xput; its per-model throughputs."""
+    base = solve_np(problem.with_est_xput([None] * len(problem.models)), solver=solver,
+                    opts=replace(opts or SolveOptions(), progress=None), fallback=fallback)
+    if base.plan is None:
+        raise InputError(f"cannot estimate throughputs: NP is {base.status} ({base.message})")
+    return [m.xput for m in base.plan.models]
+
+
+def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = DEFAULT_SOLVER,
+          opts: SolveOptions | None = None, estimate: bool = True, fallback: bool = True,
+          on_message: Optional[Callable[[str], None]] = None, np_plan: Plan | None = None,
+          method: str = "auto") -> SolveResult:
+    """Plan ``problem`` with ``scheduler``; fills est_xput with the NP flow first when
+    ``estimate`` and the problem has none."""
+    entry = schedulers.get(scheduler)
+    SOLVERS.get(solver)  # an unknown solver fails before any work
+    if method not in METHODS or scheduler == "ppipe":
+        pick_method(problem, method)  # a bad method fails before the est_xput solve
+    opts = opts or SolveOptions()
+    t0 = time.perf_counter()
+    if estimate and any(m.est_xput is None for m in problem.models):
+        if opts.progress:
+            opts.progress(Progress(None, None, None, 0.0, "estimating throughputs (NP without est_xput)"))
+        try:
+            est = estimate_xput(problem, solver, opts, fallback)
+        except InputError as exc:
+            return _cancelled(opts, SolveResult(status=Status.INFEASIBLE, message=str(exc), scheduler=scheduler,
+                                                solver=solver, solve_seconds=time.perf_counter() - t0))
+        problem = problem.with_est_xput(est)
+    res = entry.solve_function()(problem, solver=solver, opts=opts, fallback=fallback, on_message=on_message,
+                                 np_plan=np_plan, method=method)
+    res = replace(res, scheduler=scheduler, est_xput=[m.est_xput for m in problem.models],
+                  solve_seconds=time.perf_counter() - t0)
+    return _cancelled(opts, res)
+
+
+def _cancelled(opts: SolveOptions, res: SolveResult) -> SolveResult:
+    """A solve whose cancel event was set reports ``cancelled``, keeping the best plan."""
+    if opts.cancel is None or not opts.cancel.is_set():
+        return res
+    if res.plan is None:
+        return replace(res, status=Status.CANCELLED, message="cancelled before a plan was found")
+    if res.status in (Status.OPTIMAL, Status.TIME_LIMIT):
+        return replace(res, status=Status.CANCELLED)
+    return res
