@@ -40,7 +40,7 @@ def main() -> int:
         "precision": "TF32 engines (fp32 tensors), as the artifact's block-timing-tf32",
         "calibration_models": [m.name for m in models],
         "in_sample": {k: round(ev[k]["median"], 4) for k in ("whole_b1", "whole_b8", "chunk_b1", "chunk_b8", "mps_chunks")},
-        "notes": ("Per-GPU parameters of ppipe.estimator fitted to the PPipe artifact's block timings"
+        "notes": ("Per-GPU parameters of ppipe.zoo.estimator fitted to the PPipe artifact's block timings"
                   " (V100, T4, L4 with MPS k=1..4, P4 k=1). Entries with calibrated=false are derived"
                   " from the calibrated GPUs and recomputed at load time; see bench/bench_estimator.py"
                   " for held-out errors."),

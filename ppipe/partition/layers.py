@@ -47,7 +47,7 @@ CUTS = Path("models/cuts-no-const")
 SHAPES = Path("models/shapes")
 MAPPINGS = Path("prepartition_mappings")
 #: The reference names every mapping ``ilpprepart10`` whatever K is; kept so
-#: that written folders are read back by :mod:`ppipe.artifact`.
+#: that written folders are read back by :mod:`ppipe.profiles.artifact`.
 MAPPING_STEM = "ilpprepart10"
 #: GPUs listed in this order first, others after in name order.
 GPU_ORDER = ("V100", "L4", "T4", "P4")

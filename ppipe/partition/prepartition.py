@@ -88,11 +88,6 @@ class ChunkingResult:
     def tag(self) -> str:
         return format_tag(self.lb, self.ub)
 
-    def ranges(self, n_layers: int) -> list[tuple[int, int]]:
-        """Layer ranges [start, end) of the chunks."""
-        ends = list(self.boundaries[1:]) + [n_layers]
-        return list(zip(self.boundaries, ends))
-
 
 # ---------------------------------------------------------------- validation
 

@@ -12,16 +12,20 @@ from pathlib import Path
 
 from ppipe import schedulers
 
-_NAME_RE = re.compile(
-    r"^(?P<models>.+)_(?P<weights>[0-9.]+(?:-[0-9.]+)*)_(?P<gpus>[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)_"
-    r"(?P<counts>\d+(?:-\d+)*)_bw-gbps-(?P<bw>[0-9.]+)_sla-multiplier-(?P<mult>[0-9.]+)_(?P<tag>[A-Za-z0-9-]+)$")
+_TAIL = (r"_(?P<gpus>[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)_(?P<counts>\d+(?:-\d+)*)_bw-gbps-(?P<bw>[0-9.]+)"
+         r"_sla-multiplier-(?P<mult>[0-9.]+)_(?P<tag>[A-Za-z0-9-]+)$")
+_NAME_RE = re.compile(r"^(?P<models>.+)_(?P<weights>[0-9.]+(?:-[0-9.]+)*)" + _TAIL)
+#: The artifact names single-model plans without weights (``MODEL_L4-T4_25-75_...``).
+_NAME_NO_WEIGHTS_RE = re.compile(r"^(?P<models>.+)" + _TAIL)
+_REST_RE = re.compile(r"^_(?P<weights>[0-9.]+(?:-[0-9.]+)*)" + _TAIL)
+_REST_NO_WEIGHTS_RE = re.compile(r"^" + _TAIL)
 
 
 @dataclass
 class PlanName:
     """What the artifact's file-name convention records about a plan."""
 
-    weights: list[float]
+    weights: list[float]  # empty when the name has none (single-model plans)
     gpus: list[str]
     counts: list[int]
     bw_gbps: float
@@ -44,11 +48,21 @@ def plan_file_name(models: list[str], weights: list[float], gpus: list[str], cou
             f"sla-multiplier-{_num(slo_multiplier)}_{tag}.json")
 
 
-def parse_plan_file_name(path: str | Path) -> PlanName | None:
+def parse_plan_file_name(path: str | Path, models: list[str] | None = None) -> PlanName | None:
+    """What a plan's file name records. A name ending in digits is ambiguous without
+    the models (``wide_resnet101_2_L4-T4_...``: weight 2, or no weights?); give the
+    plan's ``models`` to read it exactly."""
     stem = Path(path).name
     if stem.endswith(".json"):
         stem = stem[:-5]
-    m = _NAME_RE.match(stem)
+    m = None
+    if models:
+        prefix = "-".join(models)
+        if stem.startswith(prefix + "_"):
+            rest = stem[len(prefix):]
+            m = _REST_RE.match(rest) or _REST_NO_WEIGHTS_RE.match(rest)
+    if m is None:
+        m = _NAME_RE.match(stem) or _NAME_NO_WEIGHTS_RE.match(stem)
     if not m:
         return None
     try:
@@ -56,7 +70,8 @@ def parse_plan_file_name(path: str | Path) -> PlanName | None:
         counts = [int(c) for c in m["counts"].split("-")]
         if len(gpus) != len(counts):
             return None
-        return PlanName(weights=[float(w) for w in m["weights"].split("-")], gpus=gpus, counts=counts,
+        weights = [float(w) for w in m["weights"].split("-")] if m.groupdict().get("weights") else []
+        return PlanName(weights=weights, gpus=gpus, counts=counts,
                         bw_gbps=float(m["bw"]), slo_multiplier=float(m["mult"]),
                         scheduler=schedulers.by_tag(m["tag"]) or m["tag"])
     except ValueError:

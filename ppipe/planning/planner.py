@@ -3,8 +3,8 @@
 Each scheduler takes a :class:`~ppipe.planning.problem.PlanningProblem` and returns a
 solver-neutral :class:`SolveResult` (status, objective, bound, gap, time,
 plan). The MILP is stated over pre-enumerated SLO-feasible pipeline
-configurations (:mod:`ppipe.configs`) and solved by any backend in
-:mod:`ppipe.milp`.
+configurations (:mod:`ppipe.planning.configs`) and solved by any backend in
+:mod:`ppipe.planning.solvers`.
 
 MILP (per model d, configuration c with partitions p on GPU type g_p, split k_p):
   y_c in {0,1}  configuration used (at most one pipeline per "slot", see below)
@@ -214,7 +214,7 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
     """Solve the (PPipe) MILP for ``problem`` as stated (P, MPS levels, est_xput).
 
     ``method`` picks the direct MILP or the exact loss-budget search
-    (:mod:`ppipe.loss_budget`); both return a proven optimum."""
+    (:mod:`ppipe.planning.loss_budget`); both return a proven optimum."""
     opts = opts or SolveOptions()
     t0 = time.perf_counter()
     method = pick_method(problem, method)

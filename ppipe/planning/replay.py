@@ -33,7 +33,7 @@ def replay_problem(path: str | Path, store: ProfileStore, counts: list[int] | No
                    weights: list[float] | None = None, max_parts: int | None = None) -> Replay:
     path = Path(path)
     ref = read_plan(path)
-    name = parse_plan_file_name(path)
+    name = parse_plan_file_name(path, ref.model_names)
     if name is None and (counts is None or weights is None):
         raise InputError(f"{path.name}: file name does not follow the artifact convention; "
                          "give --gpus counts and --weights")
@@ -48,6 +48,11 @@ def replay_problem(path: str | Path, store: ProfileStore, counts: list[int] | No
             bw_gbps=float(c0["bw_gbps"]),
         )
         w = list(weights if weights is not None else name.weights)
+        if not w and len(ref.models) == 1:
+            w = [1.0]  # single-model plans carry no weights in their names
+        if not w:
+            raise InputError(f"{path.name}: the file name gives no weights for {len(ref.models)} models; "
+                             "give --weights")
         if len(w) != len(ref.models):
             raise InputError(f"{len(w)} weights for {len(ref.models)} models")
         models = []

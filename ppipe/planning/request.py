@@ -18,8 +18,6 @@ from ppipe.textparse import parse_csv_list
 
 #: Weights a paper group gets when the user gives none (the paper's main set).
 GROUP_DEFAULT_WEIGHTS = "maf19"
-#: Bandwidth when no GPU of the mix is in the catalog (Gbit/s).
-FALLBACK_BW_GBPS = 10.0
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Rows both planner MILPs share: GPU use rounded up per pool, and the slot rule.
 
-The direct MILP (:mod:`ppipe.planner`) counts instances per configuration; the
-loss-budget MILP (:mod:`ppipe.loss_budget`) picks whole pipelines. Both account
+The direct MILP (:mod:`ppipe.planning.planner`) counts instances per configuration; the
+loss-budget MILP (:mod:`ppipe.planning.loss_budget`) picks whole pipelines. Both account
 GPUs and slots the same way, stated once here.
 """
 

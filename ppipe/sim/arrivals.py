@@ -20,12 +20,15 @@ failed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from ppipe.errors import InputError
+from ppipe.errors import DataError, InputError
+from ppipe.registry import Registry
 
 
 def _check_load(load: float) -> float:
@@ -170,3 +173,94 @@ class FixedArrivals(ArrivalProcess):
 
     def describe(self) -> dict:
         return {"kind": "fixed", "requests": int(len(self.times_us))}
+
+
+# ------------------------------------------------------------ the arrival table
+
+ArrivalFactory = Callable[[float], ArrivalProcess]
+
+
+@dataclass(frozen=True)
+class ArrivalKind:
+    """A kind of arrival process users can ask for by name (CLI flags, experiment specs).
+
+    ``spec`` validates options into a JSON-able spec (errors now, not in a worker);
+    ``factory`` turns a spec into ``load -> ArrivalProcess``; ``label`` describes it."""
+
+    name: str
+    spec: Callable[..., dict]
+    factory: Callable[[dict], ArrivalFactory]
+    label: Callable[[dict], str]
+    description: str = ""
+
+
+ARRIVALS: Registry[ArrivalKind] = Registry("arrival process")
+
+_TRACE_CACHE: dict[str, np.ndarray] = {}
+
+
+def _trace_times(path: str) -> np.ndarray:
+    """A trace's times in seconds, read once per process."""
+    from ppipe.sim.traces import read_trace_seconds
+
+    if path not in _TRACE_CACHE:
+        _TRACE_CACHE[path] = read_trace_seconds(path)
+    return _TRACE_CACHE[path]
+
+
+def _poisson_spec(**_ignored) -> dict:
+    return {"kind": "poisson"}
+
+
+def _bursty_spec(ratio: float = 4.0, burst_fraction: float = 0.2, burst_s: float = 1.0, **_ignored) -> dict:
+    BurstyArrivals(1.0, ratio, burst_fraction, burst_s)  # validate
+    return {"kind": "bursty", "ratio": ratio, "burst_fraction": burst_fraction, "burst_s": burst_s}
+
+
+def _trace_spec(trace: str | os.PathLike | None = None, **_ignored) -> dict:
+    if trace is None:
+        raise InputError("trace arrivals need a trace file (--trace FILE)")
+    path = Path(trace).resolve()
+    times = _trace_times(str(path))  # one-line error now rather than in a worker
+    if len(times) < 2:
+        raise DataError(f"{path}: a trace needs at least two arrivals")
+    return {"kind": "trace", "path": str(path), "arrivals_in_file": int(len(times)),
+            "span_s": float(times[-1] - times[0])}
+
+
+def _bursty_factory(spec: dict) -> ArrivalFactory:
+    r, f, s = spec.get("ratio", 4.0), spec.get("burst_fraction", 0.2), spec.get("burst_s", 1.0)
+    return lambda load: BurstyArrivals(load, r, f, s)
+
+
+def _trace_factory(spec: dict) -> ArrivalFactory:
+    path = spec["path"]
+    times = _trace_times(path)
+    return lambda load: TraceArrivals(path, load, times_s=times)
+
+
+def _bursty_label(a: dict) -> str:
+    return (f"bursty (synthetic MMPP: ratio {a.get('ratio', 4.0):g}, burst share "
+            f"{a.get('burst_fraction', 0.2):g}, mean burst {a.get('burst_s', 1.0):g} s)")
+
+
+ARRIVALS.register(ArrivalKind("poisson", _poisson_spec, lambda spec: PoissonArrivals, lambda a: "Poisson",
+                              "Poisson arrivals at the offered load"))
+ARRIVALS.register(ArrivalKind("bursty", _bursty_spec, _bursty_factory, _bursty_label,
+                              "a two-state Markov-modulated Poisson process"))
+ARRIVALS.register(ArrivalKind("trace", _trace_spec, _trace_factory, lambda a: f"trace {Path(a['path']).name}",
+                              "a real trace folded and rescaled to the offered load"))
+
+
+def arrivals_spec(kind: str, **options) -> dict:
+    """A validated, JSON-able description of an arrival process (``kind`` from the table)."""
+    return ARRIVALS.get(kind).spec(**options)
+
+
+def arrival_factory(spec: dict) -> ArrivalFactory:
+    """``load -> ArrivalProcess`` for a spec made by :func:`arrivals_spec`."""
+    return ARRIVALS.get(spec.get("kind", "")).factory(spec)
+
+
+def arrivals_label(spec: dict) -> str:
+    return ARRIVALS.get(spec.get("kind", "")).label(spec)

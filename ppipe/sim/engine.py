@@ -25,6 +25,7 @@ import numpy as np
 from ppipe.errors import InputError
 from ppipe.planfile.plan import ModelPlan
 from ppipe.profiles.model import ModelProfile
+from ppipe.sim import balancers
 from ppipe.sim import kernel as K
 from ppipe.sim.arrivals import ArrivalProcess, FixedArrivals, PoissonArrivals
 from ppipe.sim.layout import Layout, build_layout
@@ -76,6 +77,7 @@ class Simulation:
             raise InputError(f"unknown accounting {accounting!r} (choose {' or '.join(ACCOUNTINGS)})")
         if not duration_s > 0:
             raise InputError(f"duration must be positive, got {duration_s:g} s")
+        balancers.get(balancer)  # an unknown name is an error, whatever the layout says
         self.layout = layout if layout is not None else build_layout(model_plan, profile, balancer)
         self.accounting = accounting
         self.seed = seed
@@ -117,7 +119,7 @@ class Simulation:
         hcap = nent + n * st + 16
         self.HK = np.zeros(hcap, dtype=np.int64)
         self.HV = np.zeros(hcap, dtype=np.int64)
-        if lay.balancer == "nexus" and lay.n_inner:
+        if balancers.get(lay.balancer).inner_queues and lay.n_inner:
             self.IQ = np.zeros((lay.n_inner, max(n, 1)), dtype=np.int64)
         else:
             self.IQ = np.zeros((1, 1), dtype=np.int64)
@@ -138,7 +140,7 @@ class Simulation:
         G[K.G_FAIL_LIMIT] = -1 if fail_limit is None else int(fail_limit)
         G[K.G_WIN0] = WARMUP_US
         G[K.G_WIN1] = self.duration_us
-        G[K.G_BAL] = K.BAL_RESERVATION if lay.balancer == "reservation" else K.BAL_NEXUS
+        G[K.G_BAL] = balancers.get(lay.balancer).code
         G[K.G_SLA] = lay.sla_us
         G[K.G_NSTAGE] = st
         G[K.G_FRONT_UID] = nent - 2

@@ -38,7 +38,7 @@ bandwidth) is never estimated slower under the same parameters.
 
 The few parameters per GPU type (eta_c, eta_m, tau, chunk_us, gamma, e_w3,
 e_group, e_dw, m_norm, tile) are fitted to the PPipe artifact's block timings (see
-:mod:`ppipe.calibrate`) and stored in ``data/estimator.json``. GPU types that
+:mod:`ppipe.zoo.calibrate`) and stored in ``data/estimator.json``. GPU types that
 the artifact did not profile inherit them from the most similar calibrated GPU
 (:func:`derive_params`), applied to their own data-sheet figures.
 """

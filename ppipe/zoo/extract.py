@@ -8,7 +8,7 @@ bytes of weights it reads, the activation tensors it reads and writes, and the
 module it ran in. Operators that touch no activation (weight transposes,
 constants) are folded away; an inference batch norm right after a convolution
 is folded into it, as TensorRT and ONNX export do. Every remaining operator is
-one layer of the graph (:mod:`ppipe.graph`).
+one layer of the graph (:mod:`ppipe.zoo.graph`).
 
 torch and torchvision are imported only inside the functions of this module;
 ``import ppipe`` never needs them.
