@@ -20,7 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ppipe.experiments.runner import ExperimentConfig, arrivals_spec, run_experiment  # noqa: E402
+from ppipe.experiments.runner import run_experiment  # noqa: E402
+from ppipe.experiments.spec import ExperimentSpec  # noqa: E402
+from ppipe.sim.arrivals import arrivals_spec  # noqa: E402
 from ppipe.experiments.settings import build_settings  # noqa: E402
 from ppipe.experiments.figures import load_results, summarize  # noqa: E402
 
@@ -39,11 +41,11 @@ def main() -> int:
     args = ap.parse_args()
     out = Path(args.out or f"/tmp/ppipe-bench-{args.set}")
     if args.set == "maf21":
-        arrivals = arrivals_spec("trace", args.trace) if args.trace else arrivals_spec("bursty")
+        arrivals = arrivals_spec("trace", trace=args.trace) if args.trace else arrivals_spec("bursty")
     else:
         arrivals = arrivals_spec("poisson")
-    cfg = ExperimentConfig.for_set(args.set, arrivals=arrivals, duration_s=args.duration,
-                                   seeds=list(range(args.seeds)), time_limit=args.time_limit)
+    spec = ExperimentSpec.for_set(args.set, arrivals=arrivals, duration_s=args.duration,
+                                  seeds=list(range(args.seeds)), time_limit=args.time_limit)
     settings = build_settings(args.set)
     t0 = time.perf_counter()
 
@@ -53,11 +55,11 @@ def main() -> int:
                   f"({info.get('wall_seconds', 0):.1f} s, elapsed {time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr, flush=True)
 
-    rep = run_experiment(settings, cfg, out, workers=args.workers, on_event=progress)
+    rep = run_experiment(settings, spec, out, workers=args.workers, on_event=progress)
     wall = time.perf_counter() - t0
     s = summarize(load_results(out), args.accounting, out=out)
     d = s["sets"][args.set]
-    print(f"{args.set}: {len(settings)} settings ({rep.skipped} already done), arrivals {cfg.arrivals_label()}, "
+    print(f"{args.set}: {len(settings)} settings ({rep.skipped} already done), arrivals {spec.arrivals_label()}, "
           f"{args.accounting} accounting, {args.seeds} seed(s) x {args.duration:g} s")
     paper = d.get("paper", {}).get("mean_lf99", {})
     ref = d.get("reference_plans_our_simulator", {})

@@ -19,8 +19,11 @@ import pytest
 
 from ppipe.cli import run
 from ppipe.errors import InputError
-from ppipe.experiments.runner import ExperimentConfig, run_experiment
+from ppipe.experiments.outdir import COLUMNS
+from ppipe.experiments.runner import run_experiment
 from ppipe.experiments.settings import build_settings
+from ppipe.experiments.spec import ExperimentSpec
+from ppipe.experiments.sweeping import load_base
 from ppipe.experiments import figures as F
 from ppipe.experiments import runner as R
 
@@ -53,14 +56,14 @@ def test_settings_sets():
         build_settings("ablation", ["G1"])
 
 
-def test_config_validation():
-    cfg = ExperimentConfig.for_set("maf19", grid=[80, 100, 80])
-    assert cfg.grid == [100, 80] and cfg.max_parts == 2 and cfg.slo_discount == 0.4
-    assert ExperimentConfig.for_set("ablation").max_parts == 3
+def test_spec_validation():
+    spec = ExperimentSpec.for_set("maf19", grid=[80, 100, 80])
+    assert spec.grid == [100, 80] and spec.max_parts == 2 and spec.slo_discount == 0.4
+    assert ExperimentSpec.for_set("ablation").max_parts == 3
     with pytest.raises(InputError):
-        ExperimentConfig.for_set("maf19", grid=[0])
+        ExperimentSpec.for_set("maf19", grid=[0])
     with pytest.raises(InputError):
-        ExperimentConfig.for_set("maf19", duration_s=0)
+        ExperimentSpec.for_set("maf19", duration_s=0)
 
 
 # ------------------------------------------------------------------ figures data (no artifact needed)
@@ -105,16 +108,16 @@ def test_figure_data_conventions():
 def full_run(tmp_path_factory, artifact_dir):
     """G2 on HC2, uninterrupted: the reference for the resume tests."""
     out = tmp_path_factory.mktemp("exp-full")
-    cfg = ExperimentConfig.for_set("maf19", data=str(artifact_dir), **SMALL)
+    spec = ExperimentSpec.for_set("maf19", data=str(artifact_dir), **SMALL)
     events = []
-    rep = run_experiment(build_settings("maf19", ["G2"], ["HC2"]), cfg, out, on_event=lambda k, i: events.append(k))
+    rep = run_experiment(build_settings("maf19", ["G2"], ["HC2"]), spec, out, on_event=lambda k, i: events.append(k))
     assert events == ["start", "setting"] and not rep.failed
     return out
 
 
 def test_table_and_outputs(full_run):
     df = pd.read_csv(full_run / "results.csv")
-    assert list(df.columns) == R.COLUMNS
+    assert list(df.columns) == COLUMNS
     # one row per (setting, scheduler, model, load factor)
     assert len(df) == 3 * 3 * 3
     assert not df.duplicated(["setting", "scheduler", "model", "load_factor"]).any()
@@ -140,7 +143,7 @@ def test_resume_after_interrupt_in_process(full_run, tmp_path, artifact_dir, mon
     """Interrupted after the first variant: the re-run computes only the rest, solves
     nothing again, and the table equals the uninterrupted run's."""
     out = tmp_path / "exp"
-    cfg = ExperimentConfig.for_set("maf19", data=str(artifact_dir), **SMALL)
+    spec = ExperimentSpec.for_set("maf19", data=str(artifact_dir), **SMALL)
     settings = build_settings("maf19", ["G2"], ["HC2"])
     real_sweep = R.sweep_variant
     calls = []
@@ -153,7 +156,7 @@ def test_resume_after_interrupt_in_process(full_run, tmp_path, artifact_dir, mon
 
     monkeypatch.setattr(R, "sweep_variant", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(settings, cfg, out)
+        run_experiment(settings, spec, out)
     parts = sorted(p.name for p in (out / "parts" / "G2_HC2").iterdir())
     assert parts == ["ppipe.csv", "timing.json"]  # nothing half-written
     monkeypatch.setattr(R, "sweep_variant", real_sweep)
@@ -166,11 +169,11 @@ def test_resume_after_interrupt_in_process(full_run, tmp_path, artifact_dir, mon
     monkeypatch.setattr(ppipe.planning.solve, "solve", no_solve)
     monkeypatch.setattr(ppipe.planning.solve, "estimate_xput", no_solve)
     events = []
-    rep = run_experiment(settings, cfg, out, on_event=lambda k, i: events.append((k, i)))
+    rep = run_experiment(settings, spec, out, on_event=lambda k, i: events.append((k, i)))
     assert rep.computed[0]["computed"] == ["np", "dart-r"]
     assert (out / "results.csv").read_bytes() == (full_run / "results.csv").read_bytes()
     # a third run finds everything done
-    rep = run_experiment(settings, cfg, out)
+    rep = run_experiment(settings, spec, out)
     assert rep.skipped == 1 and not rep.computed
 
 
@@ -210,8 +213,8 @@ def test_stale_temp_files_removed_on_resume(full_run, tmp_path, artifact_dir):
     shutil.copytree(full_run, out)
     stale = out / "parts" / "G2_HC2" / ".timing.json.abc123.tmp"
     stale.write_text("{half")
-    cfg = ExperimentConfig.for_set("maf19", data=str(artifact_dir), **SMALL)
-    rep = run_experiment(build_settings("maf19", ["G2"], ["HC2"]), cfg, out)
+    spec = ExperimentSpec.for_set("maf19", data=str(artifact_dir), **SMALL)
+    rep = run_experiment(build_settings("maf19", ["G2"], ["HC2"]), spec, out)
     assert rep.skipped == 1
     assert not stale.exists() and (out / "parts" / "G2_HC2" / "ppipe.csv").exists()
 
@@ -290,14 +293,14 @@ def test_load_base_objective(full_run):
 
     plan = read_plan(next((full_run / "plans" / "G2_HC2").glob("*_v4.json")))
     s = build_settings("maf19", ["G2"], ["HC2"])[0]
-    cfg = ExperimentConfig.for_set("maf19", load_base="plan")
-    assert R.load_base(plan, s, cfg) == [m.xput for m in plan.models]
-    obj = R.load_base(plan, s, ExperimentConfig.for_set("maf19"))
-    T = min(m.xput / w for m, w in zip(plan.models, cfg.weights))
-    assert obj == pytest.approx([w * T for w in cfg.weights])
+    spec = ExperimentSpec.for_set("maf19", load_base="plan")
+    assert load_base(plan, s, spec) == [m.xput for m in plan.models]
+    obj = load_base(plan, s, ExperimentSpec.for_set("maf19"))
+    T = min(m.xput / w for m, w in zip(plan.models, spec.weights))
+    assert obj == pytest.approx([w * T for w in spec.weights])
     assert all(o <= m.xput + 1e-6 for o, m in zip(obj, plan.models))
     with pytest.raises(InputError, match="load base"):
-        ExperimentConfig.for_set("maf19", load_base="x")
+        ExperimentSpec.for_set("maf19", load_base="x")
 
 
 def test_failed_settings_exit_nonzero(tmp_path, artifact_dir, capsys, monkeypatch):

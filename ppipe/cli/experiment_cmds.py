@@ -53,15 +53,15 @@ def _check(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, accounting: str) -> None:
+def _run(settings, spec, out: Path, workers: int, fresh: bool, as_json: bool, accounting: str) -> None:
     from ppipe.experiments.figures import load_results, summarize
     from ppipe.experiments.runner import run_experiment
 
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
-    err_console.print(f"{cfg.set}: {len(settings)} settings, arrivals: {cfg.arrivals_label()}; "
-                      f"load factor 100 = {'the PPipe plan throughput' if cfg.load_base == 'plan' else 'weight x PPipe objective'}; "
-                      f"{len(cfg.grid)} load factors x {len(cfg.seeds)} seed(s) x {cfg.duration_s:g} s; "
+    err_console.print(f"{spec.set}: {len(settings)} settings, arrivals: {spec.arrivals_label()}; "
+                      f"load factor 100 = {'the PPipe plan throughput' if spec.load_base == 'plan' else 'weight x PPipe objective'}; "
+                      f"{len(spec.grid)} load factors x {len(spec.seeds)} seed(s) x {spec.duration_s:g} s; "
                       f"results in {out}", markup=False, soft_wrap=True)
     t0 = time.perf_counter()
     if err_console.is_terminal:
@@ -83,7 +83,7 @@ def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, acc
                     if not info["ok"]:
                         prog.console.print(f"{info['setting']}: {info['message']}", markup=False)
 
-            rep = run_experiment(settings, cfg, out, workers=workers, on_event=on_event, fresh=fresh)
+            rep = run_experiment(settings, spec, out, workers=workers, on_event=on_event, fresh=fresh)
     else:
         done = [0]
 
@@ -99,13 +99,13 @@ def _run(settings, cfg, out: Path, workers: int, fresh: bool, as_json: bool, acc
             err_console.print(f"[{done[0]}/{len(settings)}] {info['setting']} {status} "
                               f"({info.get('wall_seconds', 0):.1f} s; elapsed {el:.0f} s)", markup=False, soft_wrap=True)
 
-        rep = run_experiment(settings, cfg, out, workers=workers, on_event=on_event, fresh=fresh)
+        rep = run_experiment(settings, spec, out, workers=workers, on_event=on_event, fresh=fresh)
     wall = time.perf_counter() - t0
     df = load_results(out)
     selected = {s.id for s in settings}
-    df = df[(df["set"] == cfg.set) & (df["setting"].isin(selected))]
+    df = df[(df["set"] == spec.set) & (df["setting"].isin(selected))]
     summary = summarize(df, accounting, out=out)
-    summary.update(wall_seconds=wall, out=str(out), set=cfg.set, arrivals=cfg.arrivals_label(),
+    summary.update(wall_seconds=wall, out=str(out), set=spec.set, arrivals=spec.arrivals_label(),
                    settings={"total": rep.total, "skipped": rep.skipped, "computed": len(rep.computed),
                              "failed": [{"setting": r["setting"], "message": r["message"]} for r in rep.failed]})
     if as_json:
@@ -145,7 +145,8 @@ def main_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """The main sets: 6 model groups x 4 clusters, PPipe vs NP vs DART-r (SPEC sections 5 and 8)."""
-    from ppipe.experiments.runner import ExperimentConfig, arrivals_spec
+    from ppipe.experiments.spec import ExperimentSpec
+    from ppipe.sim.arrivals import arrivals_spec
     from ppipe.experiments.settings import build_settings
 
     _check(set_name, ("maf19", "maf21"), "set")
@@ -157,19 +158,19 @@ def main_cmd(
             raise InputError("--trace applies to --set maf21 (maf19 uses Poisson arrivals)")
         arrivals = arrivals_spec("poisson")
     elif trace is not None:
-        arrivals = arrivals_spec("trace", trace)
+        arrivals = arrivals_spec("trace", trace=trace)
     else:
         arrivals = arrivals_spec("bursty", ratio=burst_ratio, burst_fraction=burst_fraction, burst_s=burst_seconds)
     settings = build_settings(set_name, parse_csv_list(groups, "group") or None,
                               parse_csv_list(clusters, "cluster") or None,
                               parse_csv_list(schedulers, "scheduler") or None)
-    cfg = ExperimentConfig.for_set(set_name, arrivals=arrivals, duration_s=duration, seeds=list(range(seeds)),
-                                   grid=_grid(load_factors), time_limit=time_limit, solver=solver,
-                                   load_base=load_base, data=str(data) if data else None)
+    spec = ExperimentSpec.for_set(set_name, arrivals=arrivals, duration_s=duration, seeds=list(range(seeds)),
+                                  grid=_grid(load_factors), time_limit=time_limit, solver=solver,
+                                  load_base=load_base, data=str(data) if data else None)
     if set_name == "maf21" and trace is None:
         err_console.print("maf21: no --trace given, using the synthetic bursty generator "
                           "(the MAF'21 trace is not available here)", markup=False)
-    _run(settings, cfg, out or Path("ppipe-experiments") / set_name, workers, fresh, as_json, accounting)
+    _run(settings, spec, out or Path("ppipe-experiments") / set_name, workers, fresh, as_json, accounting)
 
 
 @experiment_app.command("ablation")
@@ -192,7 +193,8 @@ def ablation_cmd(
 ) -> None:
     """The ablation: each model alone on HC2 (P = 3, discount 0.1); single-model NP vs PPipe with the
     Nexus-style balancer vs PPipe with resource reservation (Fig. 10)."""
-    from ppipe.experiments.runner import ExperimentConfig, arrivals_spec
+    from ppipe.experiments.spec import ExperimentSpec
+    from ppipe.sim.arrivals import arrivals_spec
     from ppipe.experiments.settings import build_settings
 
     _check(accounting, ("true", "reference"), "accounting")
@@ -201,10 +203,10 @@ def ablation_cmd(
     settings = build_settings("ablation", None, parse_csv_list(clusters, "cluster") or None,
                               parse_csv_list(schedulers, "scheduler") or None,
                               parse_csv_list(models, "model") or None)
-    cfg = ExperimentConfig.for_set("ablation", arrivals=arrivals_spec("poisson"), duration_s=duration,
-                                   seeds=list(range(seeds)), grid=_grid(load_factors), time_limit=time_limit,
-                                   solver=solver, max_parts=max_parts, data=str(data) if data else None)
-    _run(settings, cfg, out or Path("ppipe-experiments") / "ablation", workers, fresh, as_json, accounting)
+    spec = ExperimentSpec.for_set("ablation", arrivals=arrivals_spec("poisson"), duration_s=duration,
+                                  seeds=list(range(seeds)), grid=_grid(load_factors), time_limit=time_limit,
+                                  solver=solver, max_parts=max_parts, data=str(data) if data else None)
+    _run(settings, spec, out or Path("ppipe-experiments") / "ablation", workers, fresh, as_json, accounting)
 
 
 # ------------------------------------------------------------------ tables

@@ -1,7 +1,8 @@
 """The numbers behind the paper's figures, from an experiment's results table.
 
-All functions take the tidy table written by :mod:`ppipe.experiments.runner`
-(one row per setting, scheduler, model and load factor) and return plain
+All functions take the tidy table of an experiment's output folder
+(:mod:`ppipe.experiments.outdir`: one row per setting, scheduler, model and
+load factor; written by :mod:`ppipe.experiments.runner`) and return plain
 dicts/lists, so the CLI can draw them in a terminal and write images, and a
 notebook can use them as they are.
 
@@ -26,6 +27,7 @@ import math
 from pathlib import Path
 
 from ppipe.experiments import variants as V
+from ppipe.experiments.outdir import RESULTS_FILE, OutDir
 
 CLUSTER_ORDER = ("HC1", "HC2", "HC3", "HC4")
 CLUSTER_LABELS = {"HC1": "HC1 L4+P4", "HC2": "HC2 L4+T4", "HC3": "HC3 V100+P4", "HC4": "HC4 V100+T4"}
@@ -51,7 +53,7 @@ def load_results(path: str | Path):
     from ppipe.errors import DataError
 
     p = Path(path)
-    f = p / "results.csv" if p.is_dir() else p
+    f = p / RESULTS_FILE if p.is_dir() else p
     if not f.exists():
         raise DataError(f"{p}: no results.csv (run `ppipe experiment main --out {p}` first)")
     try:
@@ -251,9 +253,8 @@ def summarize(df, accounting: str = "true", out=None) -> dict:
 
 
 def solve_times(out) -> dict:
-    """Per planner: count, mean, max solve seconds and statuses, from plans/*/solve.json."""
-    from ppipe.experiments.runner import OutDir
-
+    """Per planner: count, mean, max solve seconds and statuses, from plans/*/solve.json
+    (``out``: an :class:`OutDir` or the folder's path)."""
     root = out.root if isinstance(out, OutDir) else Path(out)
     per: dict = {}
     for f in sorted((root / "plans").glob("*/solve.json")):

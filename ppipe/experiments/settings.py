@@ -17,7 +17,7 @@ Which variants a set runs comes from :mod:`ppipe.experiments.variants`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ppipe.errors import InputError
 from ppipe.experiments.variants import for_set as variants_for_set
@@ -58,11 +58,6 @@ class Setting:
     def id(self) -> str:
         """A file-name-safe identifier, unique within the set."""
         return f"{self.group}_{self.cluster}"
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["id"] = self.id
-        return d
 
 
 def ablation_models() -> list[str]:
