@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ppipe.experiments.figures import load_results, summarize  # noqa: E402
 from ppipe.experiments.runner import run_experiment  # noqa: E402
+from ppipe.experiments.settings import build_settings  # noqa: E402
 from ppipe.experiments.spec import ExperimentSpec  # noqa: E402
 from ppipe.sim.arrivals import arrivals_spec  # noqa: E402
-from ppipe.experiments.settings import build_settings  # noqa: E402
-from ppipe.experiments.figures import load_results, summarize  # noqa: E402
 
 
 def main() -> int:
@@ -34,14 +34,18 @@ def main() -> int:
     ap.add_argument("--out", default=None, help="output folder (default /tmp/ppipe-bench-<set>)")
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--trace", default=None, help="maf21: arrival trace CSV (default: synthetic bursty)")
+    ap.add_argument("--trace", default=None, help="maf21: arrival trace CSV (default: $PPIPE_TRACES, else the calibrated generator)")
+    ap.add_argument("--arrivals", default="auto", help="maf21: auto, trace, calibrated or bursty")
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--accounting", default="true", choices=["true", "reference"])
     ap.add_argument("--json", default=None, help="also write the summary here")
     args = ap.parse_args()
     out = Path(args.out or f"/tmp/ppipe-bench-{args.set}")
     if args.set == "maf21":
-        arrivals = arrivals_spec("trace", trace=args.trace) if args.trace else arrivals_spec("bursty")
+        from ppipe.experiments.spec import maf21_arrivals
+
+        arrivals, note = maf21_arrivals(args.arrivals, args.trace)
+        print(note, file=sys.stderr)
     else:
         arrivals = arrivals_spec("poisson")
     spec = ExperimentSpec.for_set(args.set, arrivals=arrivals, duration_s=args.duration,

@@ -103,7 +103,7 @@ def test_solver_backends_say_if_available():
 def test_arrival_kinds():
     from ppipe.sim.arrivals import ARRIVALS, BurstyArrivals, arrival_factory, arrivals_label, arrivals_spec
 
-    assert ARRIVALS.names() == ("poisson", "bursty", "trace")
+    assert ARRIVALS.names() == ("poisson", "bursty", "trace", "calibrated")
     spec = arrivals_spec("bursty", ratio=3.0)
     assert isinstance(arrival_factory(spec)(10.0), BurstyArrivals)
     assert "ratio 3" in arrivals_label(spec)

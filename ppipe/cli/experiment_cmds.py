@@ -16,10 +16,10 @@ import typer
 
 from ppipe.cli import app
 from ppipe.cli.common import DataOption, JsonOption, err_console, out_console, parse_csv_list, print_json
-from ppipe.cli.sim_cmds import BurstFractionOption, BurstRatioOption, BurstSecondsOption
 from ppipe.errors import InputError
 
 EXIT_SETTINGS_FAILED = 1  # the run finished, but some settings have no results
+EXIT_INTERRUPTED = 130
 
 experiment_app = typer.Typer(
     name="experiment", no_args_is_help=True,
@@ -33,6 +33,9 @@ LoadFactorsOption = typer.Option(None, "--load-factors", help="Load factors to r
 SolverOption = typer.Option("highs", "--solver", help="highs (default) or gurobi.")
 FreshOption = typer.Option(False, "--fresh", help="Discard the folder's earlier results and plans first.")
 AccountingOption = typer.Option("true", "--accounting", help="Late requests in the summary: true (all) or reference (the artifact parser's).")
+ExecutorOption = typer.Option("local", "--executor", help="Where settings run: local (a process pool, default) or ray (pip install 'ppipe[ray]').")
+AddressOption = typer.Option(None, "--address", help="ray: the cluster to connect to (default $RAY_ADDRESS, else a Ray instance started here with --workers CPUs).")
+ShardOption = typer.Option(None, "--shard", help="Run only shard I of N (I/N, e.g. 0/4): the settings sorted by id, every N-th; combine the folders with `ppipe experiment merge`.")
 
 
 def _grid(value: Optional[str]) -> Optional[list[int]]:
@@ -53,53 +56,116 @@ def _check(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _run(settings, spec, out: Path, workers: int, fresh: bool, as_json: bool, accounting: str) -> None:
-    from ppipe.experiments.figures import load_results, summarize
-    from ppipe.experiments.runner import run_experiment
+def _run(settings, spec, out: Path, workers: int, fresh: bool, as_json: bool, accounting: str,
+         executor: str = "local", address: Optional[str] = None, shard: Optional[str] = None) -> None:
+    from ppipe.experiments.executors import get as get_executor
+    from ppipe.experiments.settings import parse_shard
+    from ppipe.experiments.settings import shard as shard_of
 
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
+    ex = get_executor(executor)
+    ex.runner()  # not installed: one line now
+    if address is not None and "address" not in ex.options:
+        raise InputError(f"--address applies to --executor ray, not {executor}")
+    options = {"address": address} if address is not None else {}
+    sh = parse_shard(shard)
+    total_all = len(settings)
+    if sh is not None:
+        settings = shard_of(settings, *sh)
+        err_console.print(f"shard {sh[0]}/{sh[1]}: {len(settings)} of {total_all} settings", markup=False)
+        if not settings:
+            raise InputError(f"shard {shard} of {total_all} settings is empty")
+    try:
+        _run_inner(settings, spec, out, workers, fresh, as_json, accounting, executor, options)
+    except KeyboardInterrupt:
+        err_console.print("ppipe: interrupted; re-run to resume", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _progress_line(state: dict) -> str:
+    s = f"{state['done']}/{state['total']} done, {state['running']} running, {state['failed']} failed"
+    if state.get("cpus"):
+        s += f", {state['cpus']} CPUs ({state['executor']})"
+    return s
+
+
+def _run_inner(settings, spec, out: Path, workers: int, fresh: bool, as_json: bool, accounting: str,
+               executor: str, options: dict) -> None:
+    from ppipe.experiments.figures import load_results, summarize
+    from ppipe.experiments.runner import run_experiment
+
     err_console.print(f"{spec.set}: {len(settings)} settings, arrivals: {spec.arrivals_label()}; "
                       f"load factor 100 = {'the PPipe plan throughput' if spec.load_base == 'plan' else 'weight x PPipe objective'}; "
                       f"{len(spec.grid)} load factors x {len(spec.seeds)} seed(s) x {spec.duration_s:g} s; "
                       f"results in {out}", markup=False, soft_wrap=True)
     t0 = time.perf_counter()
-    if err_console.is_terminal:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+    state = {"done": 0, "total": len(settings), "running": 0, "failed": 0, "cpus": None, "executor": executor}
+    run_kw = dict(workers=workers, fresh=fresh, executor=executor, executor_options=options)
 
-        with Progress(TextColumn("settings"), BarColumn(), MofNCompleteColumn(), TextColumn("elapsed"),
-                      TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.description}"),
-                      console=err_console, transient=False) as prog:
-            task = prog.add_task("", total=len(settings))
+    def track(kind: str, info: dict) -> None:
+        if kind == "start":
+            state["done"] = info["done"]
+        elif kind == "status":
+            state["running"] = info.get("running", state["running"])
+            state["cpus"] = info.get("cpus") or state["cpus"]
+        else:
+            state["done"] += 1
+            state["failed"] += 0 if info["ok"] else 1
+            state["running"] = max(0, min(state["running"], state["total"] - state["done"]))
+
+    if err_console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(TextColumn("settings"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
+                      TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                      TextColumn("{task.description}"), console=err_console, transient=False) as prog:
+            task = prog.add_task("", total=len(settings), state="")
 
             def on_event(kind: str, info: dict) -> None:
+                track(kind, info)
                 if kind == "start":
                     prog.update(task, completed=info["done"])
                     if info["done"]:
                         prog.console.print(f"resuming: {info['done']} of {info['total']} settings already done")
-                else:
+                elif kind == "setting":
                     prog.update(task, advance=1, description=info["setting"] + ("" if info["ok"] else " FAILED"))
                     if not info["ok"]:
                         prog.console.print(f"{info['setting']}: {info['message']}", markup=False)
+                label = f"{state['running']} running, {state['failed']} failed" + (
+                    f", {state['cpus']} CPUs" if executor == "ray" and state["cpus"] else "")
+                prog.update(task, state=label)
 
-            rep = run_experiment(settings, spec, out, workers=workers, on_event=on_event, fresh=fresh)
+            rep = run_experiment(settings, spec, out, on_event=on_event, **run_kw)
     else:
-        done = [0]
-
         def on_event(kind: str, info: dict) -> None:
+            track(kind, info)
             if kind == "start":
-                done[0] = info["done"]
                 if info["done"]:
                     err_console.print(f"resuming: {info['done']} of {info['total']} settings already done")
                 return
-            done[0] += 1
+            if kind != "setting":
+                return
             el = time.perf_counter() - t0
+            new_done = state["done"] - (len(settings) - len(pending_ids))
+            eta = el / new_done * (state["total"] - state["done"]) if new_done > 0 else None
             status = "ok" if info["ok"] else f"FAILED: {info['message']}"
-            err_console.print(f"[{done[0]}/{len(settings)}] {info['setting']} {status} "
-                              f"({info.get('wall_seconds', 0):.1f} s; elapsed {el:.0f} s)", markup=False, soft_wrap=True)
+            err_console.print(f"[{_progress_line(state)}] {info['setting']} {status} "
+                              f"({info.get('wall_seconds', 0):.1f} s; elapsed {el:.0f} s"
+                              + (f", ETA {eta:.0f} s)" if eta is not None else ")"), markup=False, soft_wrap=True)
 
-        rep = run_experiment(settings, spec, out, workers=workers, on_event=on_event, fresh=fresh)
+        from ppipe.experiments.outdir import OutDir
+
+        od = OutDir(out)
+        pending_ids = [s.id for s in settings if fresh or not od.done(s)]
+        rep = run_experiment(settings, spec, out, on_event=on_event, **run_kw)
     wall = time.perf_counter() - t0
     df = load_results(out)
     selected = {s.id for s in settings}
@@ -123,7 +189,7 @@ def _run(settings, spec, out: Path, workers: int, fresh: bool, as_json: bool, ac
 
 @experiment_app.command("main")
 def main_cmd(
-    set_name: str = typer.Option("maf19", "--set", help="maf19 (Poisson arrivals) or maf21 (bursty: --trace FILE, else synthetic)."),
+    set_name: str = typer.Option("maf19", "--set", help="maf19 (Poisson arrivals) or maf21 (bursty: --trace FILE, else $PPIPE_TRACES, else a generator calibrated to the Azure code trace)."),
     groups: Optional[str] = typer.Option(None, "--groups", help="Model groups, e.g. G1,G2 (default all six)."),
     clusters: Optional[str] = typer.Option(None, "--clusters", help="Clusters, e.g. HC1,HC3 (default HC1..HC4)."),
     schedulers: Optional[str] = typer.Option(None, "--schedulers", help="Schedulers to evaluate: ppipe,np,dart-r (default all; PPipe is always solved for load factor 100)."),
@@ -132,45 +198,51 @@ def main_cmd(
     seeds: int = SeedsOption,
     duration: float = DurationOption,
     load_factors: Optional[str] = LoadFactorsOption,
-    trace: Optional[Path] = typer.Option(None, "--trace", help="maf21: arrival trace CSV (MAF'21 end_timestamp+duration, or TIMESTAMP) folded to each load."),
-    burst_ratio: float = BurstRatioOption,
-    burst_fraction: float = BurstFractionOption,
-    burst_seconds: float = BurstSecondsOption,
+    trace: Optional[Path] = typer.Option(None, "--trace", help="maf21: arrival trace CSV (MAF'21 end_timestamp+duration, or TIMESTAMP) folded to each load (default $PPIPE_TRACES: a file, or a folder holding one)."),
+    arrivals_kind: str = typer.Option("auto", "--arrivals", help="maf21: auto (a trace when one is at hand, else calibrated), trace, calibrated (fitted to the Azure code trace's burstiness) or bursty (the uncalibrated MMPP, --burst-*)."),
+    burst_ratio: Optional[float] = typer.Option(None, "--burst-ratio", help="bursty: arrival rate in a burst / between bursts (default 4)."),
+    burst_fraction: Optional[float] = typer.Option(None, "--burst-fraction", help="bursty: long-run share of time in bursts (default 0.2)."),
+    burst_seconds: Optional[float] = typer.Option(None, "--burst-seconds", help="bursty: mean burst length in s (default 1)."),
     load_base: str = typer.Option("objective", "--load-base", help="Load factor 100: objective (default: weight x the PPipe plan's max-min objective, as the artifact's plans record it) or plan (the capacity the plan provisions per model)."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Solver time limit per plan in seconds (the artifact's main sets use 60)."),
     solver: str = SolverOption,
     fresh: bool = FreshOption,
     accounting: str = AccountingOption,
+    executor: str = ExecutorOption,
+    address: Optional[str] = AddressOption,
+    shard: Optional[str] = ShardOption,
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The main sets: 6 model groups x 4 clusters, PPipe vs NP vs DART-r (SPEC sections 5 and 8)."""
+    from ppipe.experiments.settings import build_settings
     from ppipe.experiments.spec import ExperimentSpec
     from ppipe.sim.arrivals import arrivals_spec
-    from ppipe.experiments.settings import build_settings
 
     _check(set_name, ("maf19", "maf21"), "set")
     _check(accounting, ("true", "reference"), "accounting")
     if seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {seeds}")
+    note = None
     if set_name == "maf19":
-        if trace is not None:
-            raise InputError("--trace applies to --set maf21 (maf19 uses Poisson arrivals)")
+        if trace is not None or arrivals_kind != "auto" or any(
+                v is not None for v in (burst_ratio, burst_fraction, burst_seconds)):
+            raise InputError("--trace, --arrivals and --burst-* apply to --set maf21 (maf19 uses Poisson arrivals)")
         arrivals = arrivals_spec("poisson")
-    elif trace is not None:
-        arrivals = arrivals_spec("trace", trace=trace)
     else:
-        arrivals = arrivals_spec("bursty", ratio=burst_ratio, burst_fraction=burst_fraction, burst_s=burst_seconds)
+        from ppipe.experiments.spec import maf21_arrivals
+
+        arrivals, note = maf21_arrivals(arrivals_kind, trace, burst_ratio, burst_fraction, burst_seconds)
     settings = build_settings(set_name, parse_csv_list(groups, "group") or None,
                               parse_csv_list(clusters, "cluster") or None,
                               parse_csv_list(schedulers, "scheduler") or None)
     spec = ExperimentSpec.for_set(set_name, arrivals=arrivals, duration_s=duration, seeds=list(range(seeds)),
                                   grid=_grid(load_factors), time_limit=time_limit, solver=solver,
                                   load_base=load_base, data=str(data) if data else None)
-    if set_name == "maf21" and trace is None:
-        err_console.print("maf21: no --trace given, using the synthetic bursty generator "
-                          "(the MAF'21 trace is not available here)", markup=False)
-    _run(settings, spec, out or Path("ppipe-experiments") / set_name, workers, fresh, as_json, accounting)
+    if note:
+        err_console.print(note, markup=False, soft_wrap=True)
+    _run(settings, spec, out or Path("ppipe-experiments") / set_name, workers, fresh, as_json, accounting,
+         executor, address, shard)
 
 
 @experiment_app.command("ablation")
@@ -188,14 +260,17 @@ def ablation_cmd(
     solver: str = SolverOption,
     fresh: bool = FreshOption,
     accounting: str = AccountingOption,
+    executor: str = ExecutorOption,
+    address: Optional[str] = AddressOption,
+    shard: Optional[str] = ShardOption,
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The ablation: each model alone on HC2 (P = 3, discount 0.1); single-model NP vs PPipe with the
     Nexus-style balancer vs PPipe with resource reservation (Fig. 10)."""
+    from ppipe.experiments.settings import build_settings
     from ppipe.experiments.spec import ExperimentSpec
     from ppipe.sim.arrivals import arrivals_spec
-    from ppipe.experiments.settings import build_settings
 
     _check(accounting, ("true", "reference"), "accounting")
     if seeds < 1:
@@ -206,7 +281,37 @@ def ablation_cmd(
     spec = ExperimentSpec.for_set("ablation", arrivals=arrivals_spec("poisson"), duration_s=duration,
                                   seeds=list(range(seeds)), grid=_grid(load_factors), time_limit=time_limit,
                                   solver=solver, max_parts=max_parts, data=str(data) if data else None)
-    _run(settings, spec, out or Path("ppipe-experiments") / "ablation", workers, fresh, as_json, accounting)
+    _run(settings, spec, out or Path("ppipe-experiments") / "ablation", workers, fresh, as_json, accounting,
+         executor, address, shard)
+
+
+@experiment_app.command("merge")
+def merge_cmd(
+    out: Path = typer.Argument(..., metavar="OUT", help="The combined folder (created, or one of the same experiment)."),
+    dirs: list[Path] = typer.Argument(..., metavar="DIR...", help="Experiment folders of one specification, e.g. the --shard runs."),
+    accounting: str = AccountingOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Combine experiment folders (e.g. `--shard i/n` runs) into one; their fingerprints must match."""
+    from ppipe.atomic import write_json_atomic
+    from ppipe.experiments.figures import load_results, summarize
+    from ppipe.experiments.outdir import OutDir, merge_folders
+
+    _check(accounting, ("true", "reference"), "accounting")
+    for d in dirs:
+        if not d.is_dir():
+            raise InputError(f"{d}: no such folder")
+    info = merge_folders(out, [str(d) for d in dirs])
+    df = load_results(out)
+    summary = summarize(df, accounting, out=OutDir(out))
+    summary["merged_from"] = info["sources"]
+    write_json_atomic(OutDir(out).summary, summary)
+    if as_json:
+        print_json(dict(summary, out=str(out), settings_merged=info["settings"]))
+        return
+    _print_summary(summary)
+    out_console.print(f"merged {info['settings']} settings from {len(dirs)} folders into {out}; "
+                      f"charts: ppipe figures {out}")
 
 
 # ------------------------------------------------------------------ tables
@@ -393,7 +498,7 @@ def _draw_fig7(data: dict) -> None:
             plt.ylim(max(0.0, min(lo, 90.0) - 2), 100.5)
         plt.theme("clear")
         _heading(f"Fig. 7 ({st}): SLO attainment % vs load factor, {d['group']} (mean over its models); "
-                 f"line at 99 %")
+                 f"line at 99 %; arrivals: {'; '.join(d.get('arrivals', [])) or '?'}")
         _render(plt.build())
         t = Table(title=f"Fig. 7 ({st}): attainment % of {d['group']} (mean over its models)", header_style="bold",
                   title_justify="left")

@@ -139,7 +139,7 @@ def fig7(df, group: str | None = None) -> dict:
                     "attainment": [100.0 * float(x) for x in m["attainment"]],
                     "attainment_reference": [100.0 * float(x) for x in m["attainment_reference"]],
                     "models": int(d["model"].nunique())}
-        out[st] = {"group": g, "curves": curves}
+        out[st] = {"group": g, "curves": curves, "arrivals": sorted(str(a) for a in dg["arrivals"].unique())}
     return out
 
 

@@ -151,3 +151,66 @@ def merge_results(out: OutDir):
         df = df.reset_index(drop=True)[COLUMNS]
     write_text_atomic(out.results, df.to_csv(index=False))
     return df
+
+
+def read_fingerprint(root: Path) -> dict:
+    """The stored spec document of an experiment folder (one-line errors)."""
+    path = Path(root) / SPEC_FILE
+    if not path.is_file():
+        raise InputError(f"{root}: not an experiment folder (no {SPEC_FILE})")
+    try:
+        doc = json.loads(path.read_text())
+        doc["config"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise DataError(f"{path}: not an experiment configuration file") from None
+    return doc
+
+
+def merge_folders(target: str | os.PathLike, sources: list[str | os.PathLike]) -> dict:
+    """Combine experiment folders of one specification (e.g. shards) into ``target``.
+
+    Every source's fingerprint must equal the first's (and the target's, if it exists);
+    each setting's plans and parts are copied from the first source that finished it
+    (else from the first that has any of its files), then ``results.csv`` is merged
+    exactly as a single run merges it. Returns {"settings": n, "sources": [...]}."""
+    if not sources:
+        raise InputError("merge needs at least one folder")
+    out = OutDir(target)
+    docs = [(Path(s), read_fingerprint(Path(s))) for s in sources]
+    first_path, first = docs[0]
+    for path, doc in docs[1:]:
+        if doc["config"] != first["config"]:
+            diff = sorted(k for k in set(doc["config"]) | set(first["config"])
+                          if doc["config"].get(k) != first["config"].get(k))
+            raise InputError(f"{path} holds another configuration than {first_path} "
+                             f"(differs in {', '.join(diff[:3])}); only shards of one experiment merge")
+    if out.spec.exists():
+        if read_fingerprint(out.root)["config"] != first["config"]:
+            raise InputError(f"{out.root} holds results of another configuration; merge into a new folder")
+    else:
+        write_json_atomic(out.spec, {k: first[k] for k in ("format", "version", "config", "time_limit", "data")
+                                     if k in first})
+    remove_stale_temp_files(out.root)
+    chosen: dict[str, Path] = {}
+    for path, _ in docs:
+        for kind in ("parts", "plans"):
+            for d in sorted((path / kind).glob("*")) if (path / kind).is_dir() else []:
+                sid = d.name
+                done = any((path / "parts" / sid).glob("*.csv")) and not (path / "parts" / sid / "failed.json").exists()
+                prev = chosen.get(sid)
+                if prev is None or (done and not (any((prev / "parts" / sid).glob("*.csv")))):
+                    chosen[sid] = path
+    for sid in sorted(chosen):
+        src = chosen[sid]
+        for kind in ("plans", "parts"):
+            sd, td = src / kind / sid, out.root / kind / sid
+            if not sd.is_dir() or sd.resolve() == td.resolve():
+                continue
+            for f in sorted(sd.iterdir()):
+                if f.is_file() and not f.name.startswith("."):
+                    text = f.read_text(encoding="utf-8")
+                    t = td / f.name
+                    if not t.exists() or t.read_text(encoding="utf-8") != text:
+                        write_text_atomic(t, text)
+    merge_results(out)
+    return {"settings": len(chosen), "sources": [str(p) for p, _ in docs]}

@@ -76,7 +76,8 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
                     ax.plot(x, cv["attainment"], "--o", markersize=3, color=COLORS.get(s),
                             label=variant_label(s))
                 ax.axhline(99.0, color="black", linewidth=0.5)
-                ax.set_title(f"{hc} ({data[st]['group']}, {st})")
+                ax.set_title(f"{hc} ({data[st]['group']}, {st})" + (
+                    f"\n{'; '.join(data[st].get('arrivals', []))}" if st != "maf19" else ""), fontsize=8)
                 ax.set_xlabel("Load factor")
                 ax.set_xlim(0, 1.02)
                 ax.set_ylim(max(0.0, lo - 2), 101)

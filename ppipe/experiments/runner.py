@@ -1,7 +1,8 @@
 """Run an experiment set: solve every setting's plans, then sweep every model's load factors.
 
 Work is split into *settings* (one planning problem each, see
-:mod:`ppipe.experiments.settings`), run one per process with ``workers`` > 1.
+:mod:`ppipe.experiments.settings`), run by an executor
+(:mod:`ppipe.experiments.executors`: a local process pool, or Ray tasks).
 For a setting, :func:`run_setting`
 
 1. solves its plans or loads them (:mod:`ppipe.experiments.solving`);
@@ -27,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -99,10 +99,16 @@ class RunReport:
 
 
 def run_experiment(settings: Sequence[Setting], spec: ExperimentSpec, out_root: str | os.PathLike,
-                   workers: int = 1, on_event: Optional[Event] = None, fresh: bool = False) -> RunReport:
-    """Run (or finish) every setting; ``on_event(kind, info)`` sees "start" and "setting".
+                   workers: int = 1, on_event: Optional[Event] = None, fresh: bool = False,
+                   executor: str = "local", executor_options: dict | None = None) -> RunReport:
+    """Run (or finish) every setting with an executor (:mod:`ppipe.experiments.executors`);
+    ``on_event(kind, info)`` sees "start", "status" (what is running, the CPUs) and "setting".
 
-    Solves use one solver thread, so a run gives the same plans whatever ``workers`` is."""
+    Solves use one solver thread, so a run gives the same plans whatever ``workers`` or the
+    executor is, and the same folder."""
+    from ppipe.experiments.executors import get as get_executor
+
+    run_fn = get_executor(executor).runner()  # unknown / not installed: one line, before any work
     out = OutDir(out_root)
     prepare_out(out, spec, fresh=fresh)
     t0 = time.perf_counter()
@@ -110,37 +116,21 @@ def run_experiment(settings: Sequence[Setting], spec: ExperimentSpec, out_root: 
     rep = RunReport(total=len(settings), skipped=len(settings) - len(pending))
     emit = on_event or (lambda kind, info: None)
     emit("start", {"total": len(settings), "done": rep.skipped, "pending": len(pending),
-                   "workers": workers})
+                   "workers": workers, "executor": executor})
 
     def finished(r: dict) -> None:
         (rep.computed if r["ok"] else rep.failed).append(r)
         merge_results(out)
         emit("setting", r)
 
-    if workers <= 1 or len(pending) <= 1:
-        for s in pending:
-            finished(run_setting(s, spec, str(out.root), threads=1))
-    else:
-        ex = ProcessPoolExecutor(max_workers=min(workers, len(pending)))
-        try:
-            futs = {ex.submit(run_setting, s, spec, str(out.root), 1) for s in pending}
-            while futs:
-                done, futs = wait(futs, return_when=FIRST_COMPLETED)
-                for f in done:
-                    finished(f.result())
-        except BaseException:
-            procs = list(getattr(ex, "_processes", {}).values())
-            ex.shutdown(wait=False, cancel_futures=True)
-            for p in procs:  # our own workers only
-                if p.is_alive():
-                    p.terminate()
-            raise
-        ex.shutdown(wait=True)
+    if pending:
+        run_fn(pending, spec, str(out.root), finished, lambda info: emit("status", info), workers=workers,
+               **(executor_options or {}))
     df = merge_results(out)
     rep.wall_seconds = time.perf_counter() - t0
     summary = summarize(df, out=out)
     summary["run"] = {"settings": rep.total, "skipped": rep.skipped, "computed": len(rep.computed),
                       "failed": [{"setting": r["setting"], "message": r["message"]} for r in rep.failed],
-                      "wall_seconds": rep.wall_seconds, "workers": workers}
+                      "wall_seconds": rep.wall_seconds, "workers": workers, "executor": executor}
     write_json_atomic(out.summary, summary)
     return rep

@@ -108,3 +108,26 @@ def build_settings(set_name: str, groups: list[str] | None = None, clusters: lis
     gs = _pick(groups, list(MODEL_GROUPS), "group")
     hcs = _pick(clusters, list(CLUSTER_PRESETS), "cluster")
     return [Setting(set_name, g, hc, tuple(MODEL_GROUPS[g]), chosen) for g in gs for hc in hcs]
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` -> (i, n) with 0 <= i < n; None for None."""
+    if value is None:
+        return None
+    i, sep, n = value.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        i_, n_ = int(i), int(n)
+    except ValueError:
+        raise InputError(f"malformed shard {value!r}: expected I/N, e.g. 0/4") from None
+    if n_ < 1 or not 0 <= i_ < n_:
+        raise InputError(f"shard {value!r}: need 0 <= I < N")
+    return i_, n_
+
+
+def shard(settings: list[Setting], index: int, count: int) -> list[Setting]:
+    """Shard ``index`` of ``count``: the settings sorted by id, every ``count``-th from ``index``
+    (deterministic, disjoint, and together all of them)."""
+    ordered = sorted(settings, key=lambda s: (s.set, s.id))
+    return [s for k, s in enumerate(ordered) if k % count == index]

@@ -56,8 +56,8 @@ def solve_setting(s: Setting, spec: ExperimentSpec, out: OutDir, threads: int | 
 
     Returns {planner: {"plan": Plan | None, "status", "objective", "solve_seconds", ...}}.
     """
-    from ppipe.planning.milp import SolveOptions
     from ppipe.planfile.plan import read_plan, write_plan
+    from ppipe.planning.milp import SolveOptions
     from ppipe.planning.solve import estimate_xput, solve
 
     problem = build_setting_problem(s, spec)

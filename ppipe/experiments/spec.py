@@ -90,3 +90,75 @@ class ExperimentSpec:
 
     def arrivals_label(self) -> str:
         return arrivals_label(self.arrivals)
+
+
+#: Arrival choices of the maf21 set: "auto" = a real trace when one is at hand (--trace, else
+#: $PPIPE_TRACES), else the generator calibrated to the code trace's burstiness.
+MAF21_ARRIVALS = ("auto", "trace", "calibrated", "bursty")
+TRACES_ENV = "PPIPE_TRACES"
+
+
+def _trace_from_env() -> "str | None":
+    """The trace $PPIPE_TRACES names: a file, or in a folder the trace the shipped fit was made
+    from, else its first CSV by name. None when unset; a one-line error when it names nothing."""
+    import os
+    from pathlib import Path
+
+    value = os.environ.get(TRACES_ENV)
+    if not value:
+        return None
+    p = Path(value).expanduser()
+    if p.is_file():
+        return str(p)
+    if p.is_dir():
+        from ppipe.sim.arrivals import DEFAULT_FIT
+        from ppipe.sim.burstiness import load_fit
+
+        try:
+            preferred = load_fit(DEFAULT_FIT).get("trace")
+        except InputError:
+            preferred = None
+        if preferred and (p / preferred).is_file():
+            return str(p / preferred)
+        csvs = sorted(p.glob("*.csv"))
+        if csvs:
+            return str(csvs[0])
+        raise InputError(f"${TRACES_ENV}={value}: no .csv trace in that folder")
+    raise InputError(f"${TRACES_ENV}={value}: no such file or folder")
+
+
+def maf21_arrivals(choice: str = "auto", trace=None, ratio: float | None = None,
+                   burst_fraction: float | None = None, burst_s: float | None = None) -> tuple[dict, str]:
+    """The maf21 set's arrival spec and a one-line note saying which process was chosen and why.
+
+    ``auto``: ``trace`` if given, else the trace ``$PPIPE_TRACES`` names, else (or with burst
+    options) the synthetic MMPP with those options, else the calibrated generator."""
+    from ppipe.sim.arrivals import arrivals_spec
+
+    if choice not in MAF21_ARRIVALS:
+        raise InputError(f"unknown arrivals {choice!r} (choose {', '.join(MAF21_ARRIVALS)})")
+    burst = {k: v for k, v in (("ratio", ratio), ("burst_fraction", burst_fraction), ("burst_s", burst_s))
+             if v is not None}
+    if choice == "auto":
+        if trace is not None:
+            choice = "trace"
+        elif burst:
+            choice = "bursty"
+        else:
+            trace = _trace_from_env()
+            choice = "trace" if trace else "calibrated"
+            if trace:
+                a = arrivals_spec("trace", trace=trace)
+                return a, f"maf21 arrivals: real trace {a['path']} (from ${TRACES_ENV})"
+    if choice == "trace":
+        trace = trace if trace is not None else _trace_from_env()
+        if trace is None:
+            raise InputError(f"--arrivals trace needs --trace FILE or ${TRACES_ENV}")
+        a = arrivals_spec("trace", trace=trace)
+        return a, f"maf21 arrivals: real trace {a['path']}"
+    if choice == "bursty":
+        a = arrivals_spec("bursty", **burst)
+        return a, f"maf21 arrivals: {arrivals_label(a)} (uncalibrated)"
+    a = arrivals_spec("calibrated")
+    return a, (f"maf21 arrivals: no trace given (--trace or ${TRACES_ENV}); {arrivals_label(a)}, "
+               f"folded like the trace")

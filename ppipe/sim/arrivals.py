@@ -16,6 +16,10 @@ failed.
   ``burst_s`` = mean burst length in seconds (exponential); calm periods last
   ``burst_s x (1 - f) / f`` on average. The long-run mean rate is ``load``.
   ``ratio = 1`` is plain Poisson.
+- :class:`CalibratedArrivals`: a generator fitted to a real trace's burstiness
+  (:mod:`ppipe.sim.burstiness`, parameters shipped in ``data/arrivals/``): each
+  call draws a synthetic trace like the original (same span, same mean rate)
+  and folds it to ``load`` exactly as :class:`TraceArrivals` folds the real one.
 """
 
 from __future__ import annotations
@@ -161,6 +165,36 @@ class TraceArrivals(ArrivalProcess):
 
 
 @dataclass
+class CalibratedArrivals(ArrivalProcess):
+    """A synthetic trace drawn from fitted parameters (``params``, see
+    :class:`ppipe.sim.burstiness.SuperposedMMPP`) over ``span_s``, folded to ``load``."""
+
+    load: float
+    params: dict
+    span_s: float
+    name: str = ""
+
+    def __post_init__(self):
+        from ppipe.sim.burstiness import SuperposedMMPP
+
+        self.load = _check_load(self.load)
+        self._model = SuperposedMMPP.from_json(self.params)
+        if not self.span_s > 0:
+            raise InputError(f"calibrated arrivals need a positive span, got {self.span_s:g}")
+
+    def generate(self, duration_us: int, rng: np.random.Generator) -> np.ndarray:
+        from ppipe.sim.traces import trace_arrivals_us
+
+        t = self._model.sample(self.span_s, rng)
+        if len(t) < 2:
+            return np.zeros(0, dtype=np.int64)
+        return trace_arrivals_us(t, self.load, duration_us)
+
+    def describe(self) -> dict:
+        return {"kind": "calibrated", "load": self.load, "fit": self.name}
+
+
+@dataclass
 class FixedArrivals(ArrivalProcess):
     """Given arrival times (µs); for tests and replays."""
 
@@ -228,6 +262,30 @@ def _trace_spec(trace: str | os.PathLike | None = None, **_ignored) -> dict:
             "span_s": float(times[-1] - times[0])}
 
 
+#: The shipped fit ``calibrated`` arrivals use unless told otherwise (``data/arrivals/<name>.json``).
+DEFAULT_FIT = "azure-llm-code"
+
+
+def _calibrated_spec(fit: str | None = None, **_ignored) -> dict:
+    """The fit's parameters go into the spec, so a refit changes an experiment's fingerprint."""
+    from ppipe.sim.burstiness import load_fit
+
+    name = fit or DEFAULT_FIT
+    doc = load_fit(name)
+    return {"kind": "calibrated", "fit": name, "trace": doc.get("trace"), "fit_date": doc.get("fit_date"),
+            "model": doc.get("model"), "span_s": float(doc["trace_span_s"]), "params": doc["params"]}
+
+
+def _calibrated_factory(spec: dict) -> ArrivalFactory:
+    params, span, name = spec["params"], float(spec["span_s"]), spec.get("fit", "")
+    return lambda load: CalibratedArrivals(load, params, span, name)
+
+
+def _calibrated_label(a: dict) -> str:
+    return (f"calibrated generator (superposed MMPP fitted to {a.get('trace') or a.get('fit')}, "
+            f"fit {a.get('fit_date') or '?'})")
+
+
 def _bursty_factory(spec: dict) -> ArrivalFactory:
     r, f, s = spec.get("ratio", 4.0), spec.get("burst_fraction", 0.2), spec.get("burst_s", 1.0)
     return lambda load: BurstyArrivals(load, r, f, s)
@@ -250,6 +308,8 @@ ARRIVALS.register(ArrivalKind("bursty", _bursty_spec, _bursty_factory, _bursty_l
                               "a two-state Markov-modulated Poisson process"))
 ARRIVALS.register(ArrivalKind("trace", _trace_spec, _trace_factory, lambda a: f"trace {Path(a['path']).name}",
                               "a real trace folded and rescaled to the offered load"))
+ARRIVALS.register(ArrivalKind("calibrated", _calibrated_spec, _calibrated_factory, _calibrated_label,
+                              "a generator fitted to a real trace's burstiness, folded like the trace"))
 
 
 def arrivals_spec(kind: str, **options) -> dict:
