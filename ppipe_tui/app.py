@@ -3,17 +3,19 @@
 ``ppipe-tui [--data DIR] [--plans DIR] [--demo] [PLAN]``
 
 The app has one screen per step of the workflow (Textual modes, so each keeps
-its state): F2 set-up, F3 solve, F4 plan, F5 simulate, F6 sweep, F7 saved
-plans; F1 or ? for help, Ctrl+P for the command palette. Solves, simulations
-and sweeps run in thread workers and report back with messages; a failure in
-one becomes an error dialog and the app keeps running.
+its state), listed once in :data:`ppipe_tui.screens.table.SCREENS`: F2 set-up,
+F3 solve, F4 plan, F5 simulate, F6 sweep, F7 saved plans; F1 or ? for help,
+Ctrl+P for the command palette. Screens get the shared Session when their mode
+is created and post requests (:mod:`ppipe_tui.messages`) up to the app. Solves,
+simulations and sweeps run in thread workers and report back with messages; a
+failure in one becomes an error dialog and the app keeps running.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
+from functools import partial
 from pathlib import Path
 from typing import Iterable
 
@@ -25,38 +27,42 @@ from textual.worker import Worker, WorkerState
 
 from ppipe.errors import PPipeError
 from ppipe.planfile.plan import write_plan
-from ppipe_tui.messages import ModelsLoaded, SolveDone, SolveProgress
+from ppipe_tui.messages import (
+    CancelSolve,
+    GotoMode,
+    ModelsLoaded,
+    OpenPlan,
+    OpenRun,
+    SavePlan,
+    ShowError,
+    SimulateModel,
+    SolveDone,
+    SolveProgress,
+    StartSolve,
+)
 from ppipe_tui.runners import run_solve
+from ppipe_tui.screens.base import PPipeScreen, ScreenSpec
 from ppipe_tui.screens.dialogs import ConfirmDialog, ErrorDialog, InputDialog
-from ppipe_tui.screens.files import FilesScreen
-from ppipe_tui.screens.help import HelpScreen
-from ppipe_tui.screens.plan import PlanScreen
+from ppipe_tui.screens.help import HelpScreen, help_markdown
 from ppipe_tui.screens.setup import SetupScreen
 from ppipe_tui.screens.sim import SimScreen
-from ppipe_tui.screens.solve import SolveScreen
-from ppipe_tui.screens.sweep import SweepScreen
-from ppipe_tui.state import PlanEntry, compare_schedulers, Session, SolveRun, load_model_info, validate
+from ppipe_tui.screens.table import SCREENS
+from ppipe_tui.state import PlanEntry, Session, SolveRun, compare_schedulers, load_model_info, validate
+
+
+def screen_bindings(screens: tuple[ScreenSpec, ...] = SCREENS) -> list[Binding]:
+    """One F-key per screen; the footer shows them as one range, the top bar names each screen."""
+    span = f"{screens[0].key_label}-{screens[-1].key_label}"
+    return [Binding(s.key, f"goto({s.mode!r})", "Screens" if i == 0 else s.title, show=i == 0,
+                    key_display=span if i == 0 else None) for i, s in enumerate(screens)]
+
 
 class PPipeApp(App):
     TITLE = "ppipe"
     CSS_PATH = "app.tcss"
-    MODES = {
-        "setup": SetupScreen,
-        "solve": SolveScreen,
-        "plan": PlanScreen,
-        "sim": SimScreen,
-        "sweep": SweepScreen,
-        "files": FilesScreen,
-    }
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
-        # The footer shows the screen keys as one range; the top bar names each screen.
-        Binding("f2", "goto('setup')", "Screens", key_display="F2-F7"),
-        Binding("f3", "goto('solve')", "Solve", show=False),
-        Binding("f4", "goto('plan')", "Plan", show=False),
-        Binding("f5", "goto('sim')", "Simulate", show=False),
-        Binding("f6", "goto('sweep')", "Sweep", show=False),
-        Binding("f7", "goto('files')", "Saved plans", show=False),
+        *screen_bindings(),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -65,8 +71,22 @@ class PPipeApp(App):
         super().__init__()
         self.session = session if session is not None else Session(data, Path(plan_dir) if plan_dir else None)
         self.initial_plan = Path(plan) if plan else None
-        #: perf_counter of the last handled action (the responsiveness test reads it)
-        self.last_action_at = 0.0
+        #: the screen of each mode, once the mode was first shown
+        self._screens: dict[str, PPipeScreen] = {}
+        nav = tuple(spec.nav_item for spec in SCREENS)
+        for spec in SCREENS:
+            self.add_mode(spec.mode, partial(self._create_screen, spec, nav))
+
+    def _create_screen(self, spec: ScreenSpec, nav) -> PPipeScreen:
+        """A mode's screen, made the first time the mode is shown, with the session injected."""
+        screen = spec.screen_class(self.session, spec.mode, nav)
+        self._screens[spec.mode] = screen
+        return screen
+
+    @property
+    def last_action_at(self) -> float:
+        """perf_counter of the last handled key action (the responsiveness test reads it)."""
+        return self.session.last_action_at
 
     # ------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -91,17 +111,13 @@ class PPipeApp(App):
             self.notify("No model profiles found: start with --data DIR, set PPIPE_ARTIFACT, or try --demo.",
                         severity="warning", timeout=10)
 
-    def mode_screen(self, mode: str) -> Screen | None:
-        stack = self._screen_stacks.get(mode)
-        return stack[0] if stack else None
+    def mode_screen(self, mode: str) -> PPipeScreen | None:
+        """The screen of ``mode`` (None until the mode was first shown)."""
+        return self._screens.get(mode)
 
     # ---------------------------------------------------------- navigation
-    def mark_action(self) -> None:
-        """Note when an action ran (the responsiveness test compares it with the key press)."""
-        self.last_action_at = time.perf_counter()
-
     async def action_goto(self, mode: str) -> None:
-        self.mark_action()
+        self.session.mark_action()
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
         elif isinstance(self.screen, ModalScreen):
@@ -110,26 +126,36 @@ class PPipeApp(App):
         if self.current_mode != mode:
             await self.switch_mode(mode)
 
+    @on(GotoMode)
+    async def _goto(self, message: GotoMode) -> None:
+        await self.action_goto(message.mode)
+
     def action_help(self) -> None:
-        self.mark_action()
+        self.session.mark_action()
         if not isinstance(self.screen, HelpScreen):
             if not self.is_screen_installed("help"):
-                self.install_screen(HelpScreen(), "help")  # built once: Markdown is slow to lay out
+                # built once: Markdown is slow to lay out
+                self.install_screen(HelpScreen(help_markdown(SCREENS)), "help")
             self.push_screen("help")
 
     def show_error(self, title: str, message: str) -> None:
         self.push_screen(ErrorDialog(title, message))
 
+    @on(ShowError)
+    def _show_error(self, message: ShowError) -> None:
+        self.show_error(message.title, message.message)
+
     async def _on_screen(self, mode: str, action: str) -> None:
+        """Run a screen's action (from the palette): go there first."""
         await self.action_goto(mode)
-        await self.screen.run_action(action)
+        screen = self.mode_screen(mode)
+        if screen is not None and self.screen is screen:
+            await screen.run_action(action)
 
     # -------------------------------------------------------------- solves
-    async def action_solve(self) -> None:
-        await self._start_solve(None)
-
-    async def action_compare(self) -> None:
-        await self._start_solve(compare_schedulers())
+    @on(StartSolve)
+    async def _solve_requested(self, message: StartSolve) -> None:
+        await self._start_solve(compare_schedulers() if message.compare else None)
 
     async def _start_solve(self, schedulers: tuple[str, ...] | None) -> None:
         s = self.session
@@ -226,7 +252,8 @@ class PPipeApp(App):
             self.notify(f"{summary}. Enter opens a plan; F6 compares them under load.", title="Plans ready",
                         timeout=8)
 
-    def action_cancel_solve(self) -> None:
+    @on(CancelSolve)
+    def _cancel_solve(self) -> None:
         running = [r for r in self.session.runs if not r.finished]
         if not running:
             self.notify("No solve is running.")
@@ -235,8 +262,9 @@ class PPipeApp(App):
             r.cancel.set()
         self.notify("Cancelling: the best plan found so far is kept.")
 
-    def open_run(self, run_id: int) -> None:
-        run = self._run(run_id)
+    @on(OpenRun)
+    def _open_run(self, message: OpenRun) -> None:
+        run = self._run(message.run_id)
         if run is None or run.result is None or run.result.plan is None:
             self.notify("That solve has no plan (yet).", severity="warning")
             return
@@ -260,15 +288,12 @@ class PPipeApp(App):
         self.notify(f"opened {Path(path).name}")
         return True
 
-    def action_open_plan(self) -> None:
-        def done(path: str | None) -> None:
-            if path:
-                self.open_plan_file(Path(path).expanduser())
+    @on(OpenPlan)
+    def _open_plan(self, message: OpenPlan) -> None:
+        self.open_plan_file(message.path)
 
-        self.push_screen(InputDialog("Open plan", "Plan file (ppipe or PPipe-artifact JSON):",
-                                     str(self.session.plan_dir) + "/"), done)
-
-    def action_save_plan(self) -> None:
+    @on(SavePlan)
+    def _save_plan(self) -> None:
         entry = self.session.current
         if entry is None:
             self.notify("No plan to save yet.", severity="warning")
@@ -302,12 +327,12 @@ class PPipeApp(App):
 
         self.push_screen(InputDialog("Save plan", "Save the plan as:", str(default)), chosen)
 
-    async def simulate_model(self, index: int) -> None:
+    @on(SimulateModel)
+    async def _simulate_model(self, message: SimulateModel) -> None:
         await self.action_goto("sim")
         scr = self.screen
         if isinstance(scr, SimScreen):
-            scr.choose_model(index)
-            scr.query_one("#sim-lf").focus()
+            scr.choose_model(message.index)
 
     # ------------------------------------------------------------- errors
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -330,37 +355,12 @@ class PPipeApp(App):
 
     # ------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        go = self.action_goto
-        on_screen = self._on_screen
         yield SystemCommand("Help (F1, ?)", "Keys and the workflow", self.action_help)
-        yield SystemCommand("Set-up (F2)", "Choose models, GPU mix and settings", lambda: go("setup"))
-        yield SystemCommand("Solve (Ctrl+R)", "Plan the set-up with the chosen scheduler", self.action_solve)
-        yield SystemCommand("Compare NP, DART-r and PPipe (Ctrl+T)", "Solve the set-up with all three side by side",
-                            self.action_compare)
-        yield SystemCommand("Solve progress (F3)", "Incumbent, bound and gap of the running solves",
-                            lambda: go("solve"))
-        yield SystemCommand("Cancel solve (Escape on F3)", "Stop solving, keep the best plan so far",
-                            self.action_cancel_solve)
-        yield SystemCommand("Plan (F4)", "The current plan as a tree", lambda: go("plan"))
-        yield SystemCommand("Save plan (Ctrl+S)", "Write the current plan to a file", self.action_save_plan)
-        yield SystemCommand("Open plan file", "Read a plan (ppipe or PPipe-artifact JSON) from a path",
-                            self.action_open_plan)
-        yield SystemCommand("Simulate (F5)", "Run a model of the plan under load", lambda: go("sim"))
-        yield SystemCommand("Start simulation (Ctrl+R on F5)", "Start or restart the simulation",
-                            lambda: on_screen("sim", "start"))
-        yield SystemCommand("Pause or resume simulation (Space)", "", lambda: on_screen("sim", "pause"))
-        yield SystemCommand("Simulate faster (+)", "", lambda: on_screen("sim", "faster"))
-        yield SystemCommand("Simulate slower (-)", "", lambda: on_screen("sim", "slower"))
-        yield SystemCommand("Stop simulation (Escape on F5)", "", lambda: on_screen("sim", "stop"))
-        yield SystemCommand("Load-factor sweep (F6)", "Attainment vs load for NP, DART-r and PPipe",
-                            lambda: go("sweep"))
-        yield SystemCommand("Run sweep (Ctrl+R on F6)", "", lambda: on_screen("sweep", "run_sweep"))
-        yield SystemCommand("Stop sweep (Escape on F6)", "", lambda: on_screen("sweep", "stop"))
-        yield SystemCommand("Saved plans (F7)", "Browse, open, rename, delete, export plan files",
-                            lambda: go("files"))
-        yield SystemCommand("Rename plan file (R on F7)", "", lambda: on_screen("files", "rename"))
-        yield SystemCommand("Delete plan file (D on F7)", "", lambda: on_screen("files", "delete"))
-        yield SystemCommand("Export plan file (X on F7)", "", lambda: on_screen("files", "export"))
+        for spec in SCREENS:
+            yield SystemCommand(f"{spec.title} screen ({spec.key_label})", spec.summary,
+                                partial(self.action_goto, spec.mode))
+            for cmd in spec.screen_class.PALETTE:
+                yield SystemCommand(cmd.title, cmd.help, partial(self._on_screen, spec.mode, cmd.action))
         yield SystemCommand("Quit (Ctrl+Q)", "Leave ppipe-tui", self.action_quit)
         for cmd in super().get_system_commands(screen):
             if cmd.title not in ("Quit",):

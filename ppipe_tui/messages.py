@@ -1,4 +1,4 @@
-"""Messages that carry worker results back to the UI thread."""
+"""Messages: worker results coming back to the UI thread, and requests screens make of the app."""
 
 from __future__ import annotations
 
@@ -56,3 +56,65 @@ class SweepDone(Message):
         self.run_id = run_id
         self.error = error
         self.cancelled = cancelled
+
+
+# ------------------------------------------------- requests a screen makes of the app
+# Screens never call the app: they post one of these (it bubbles up to the app, which
+# handles it with ``@on``) and read the shared Session for everything else.
+
+
+class ShowError(Message):
+    """Show an error dialog (something failed; the app keeps running)."""
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__()
+        self.title = title
+        self.message = message
+
+
+class OpenPlan(Message):
+    """Make the plan in this file the current plan and show it (F4)."""
+
+    def __init__(self, path) -> None:
+        super().__init__()
+        self.path = path
+
+
+class OpenRun(Message):
+    """Make this solve's plan the current plan and show it (F4)."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+
+class SavePlan(Message):
+    """Ask for a file name and save the current plan."""
+
+
+class StartSolve(Message):
+    """Solve the set-up: with its scheduler, or every scheduler of the comparison."""
+
+    def __init__(self, compare: bool = False) -> None:
+        super().__init__()
+        self.compare = compare
+
+
+class CancelSolve(Message):
+    """Stop the running solves (each keeps its best plan so far)."""
+
+
+class SimulateModel(Message):
+    """Go to the simulation (F5) with this model of the current plan chosen."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+
+class GotoMode(Message):
+    """Show another screen of the workflow."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode

@@ -17,10 +17,10 @@ from typing import Callable
 
 import numpy as np
 
-from ppipe.planning.milp import Progress, SolveOptions
-from ppipe.sim.metrics import attainment
 from ppipe.planfile.plan import ModelPlan
+from ppipe.planning.milp import Progress, SolveOptions
 from ppipe.profiles.model import ModelProfile
+from ppipe.sim.metrics import attainment
 
 #: Simulation speeds (simulated seconds per wall second); None = as fast as it goes.
 SPEEDS: tuple[float | None, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, None)
@@ -239,8 +239,8 @@ def parse_grid(text: str) -> list[int]:
 def run_sweep(plans: dict[str, ModelPlan], profile: ModelProfile, x_ppipe: float, grid: list[int], seed: int,
               duration_s: float, on_point: Callable[[str, object], None], cancelled: Callable[[], bool]) -> None:
     """Run every grid point of every plan (ascending), reporting each as it is done."""
-    from ppipe.sim.lfsearch import run_point
     from ppipe.sim.layout import build_layout
+    from ppipe.sim.lfsearch import run_point
 
     for sched, mp in plans.items():
         layout = build_layout(mp, profile, "reservation")

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ppipe import schedulers
-from ppipe.errors import PPipeError
-from ppipe.planning.solvers import SOLVERS
 from ppipe.catalog.gpus import GpuCatalog
+from ppipe.errors import InputError, PPipeError
 from ppipe.paths import DEFAULT_PLAN_DIR
-from ppipe.planfile.plan import Plan, read_plan
 from ppipe.planfile.naming import parse_plan_file_name, plan_file_name
-from ppipe.planning.problem import (CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, ClusterSpec, PlanningProblem, build_problem)
+from ppipe.planfile.plan import Plan, read_plan
+from ppipe.planning.problem import PlanningProblem, build_problem
+from ppipe.planning.request import GpuRow, build_cluster, parse_weights, preset_rows
+from ppipe.planning.solvers import SOLVERS
 from ppipe.profiles.store import ProfileStore
-
 
 
 def scheduler_label(name: str | None) -> str:
@@ -79,7 +79,9 @@ def load_model_info(store: ProfileStore) -> list[ModelInfo]:
 # ---------------------------------------------------------------- set-up form
 
 @dataclass
-class GpuRow:
+class GpuFields:
+    """One GPU type's row of the form, as typed (``ppipe.planning.request.GpuRow`` once checked)."""
+
     count: str = "0"
     mps: str = "1"
     server: str = "1"
@@ -91,7 +93,7 @@ class SetupForm:
 
     models: list[str] = field(default_factory=list)
     preset: str = DEFAULT_PRESET
-    gpus: dict[str, GpuRow] = field(default_factory=dict)
+    gpus: dict[str, GpuFields] = field(default_factory=dict)
     bw: str = ""
     weights: str = ""
     slo_multiplier: str = "5"
@@ -105,13 +107,14 @@ class SetupForm:
     def default(cls, catalog: GpuCatalog, preset: str = DEFAULT_PRESET) -> "SetupForm":
         # high-class GPUs first, as in the paper's clusters (and plan file names: L4-T4_25-75)
         types = sorted(catalog, key=lambda g: g.gpu_class != "high")
-        form = cls(gpus={g.name: GpuRow("0", str(g.mps_levels), str(g.gpus_per_server)) for g in types})
+        form = cls(gpus={g.name: GpuFields("0", str(g.mps_levels), str(g.gpus_per_server)) for g in types})
         form.apply_preset(preset, catalog)
         return form
 
     def apply_preset(self, name: str, catalog: GpuCatalog) -> None:
-        spec = CLUSTER_PRESETS.get(name)
-        if spec is None:
+        try:
+            rows, bw = preset_rows(name)
+        except InputError:  # "custom": the rows as they are
             self.preset = "custom"
             return
         self.preset = name
@@ -119,10 +122,9 @@ class SetupForm:
             row.count = "0"
             if g in catalog:
                 row.mps, row.server = str(catalog.get(g).mps_levels), str(catalog.get(g).gpus_per_server)
-        for g, c, m, s in zip(spec.gpus, spec.limits, spec.mps_levels, spec.gpus_per_server):
-            self.gpus.setdefault(g, GpuRow())
-            self.gpus[g] = GpuRow(str(c), str(m), str(s))
-        self.bw = _num(spec.bw_gbps)
+        for r in rows:
+            self.gpus[r.gpu] = GpuFields(str(r.count), str(r.mps), str(r.per_server))
+        self.bw = _num(bw)
 
     def field_value(self, key: str) -> str:
         if key.startswith("gpu."):
@@ -133,7 +135,7 @@ class SetupForm:
     def set_field(self, key: str, value: str) -> None:
         if key.startswith("gpu."):
             _, g, what = key.split(".", 2)
-            setattr(self.gpus.setdefault(g, GpuRow()), what, value)
+            setattr(self.gpus.setdefault(g, GpuFields()), what, value)
         else:
             setattr(self, key, value)
 
@@ -169,24 +171,15 @@ def _float(text: str, what: str, lo: float = 0.0, lo_open: bool = True, hi: floa
     return v, None
 
 
-def parse_weights(text: str, n: int) -> tuple[list[float] | None, str | None]:
-    t = text.strip()
-    if not t:
-        return [1.0] * n, None
-    if t.lower() in WEIGHT_PRESETS:
-        w = WEIGHT_PRESETS[t.lower()]
-        if len(w) != n:
-            return None, f"{t} has {len(w)} weights, {n} model(s) chosen"
-        return list(w), None
+def weights_problem(text: str, n: int) -> str | None:
+    """The weights field's problem for ``n`` chosen models (the core's one-line message), or None."""
+    if not n:
+        return None  # nothing to weigh yet: the models field says so
     try:
-        w = [float(x) for x in t.replace(";", ",").split(",") if x.strip()]
-    except ValueError:
-        return None, "weights: numbers like 0.3,0.33,0.37 or maf19"
-    if any(not (x > 0 and math.isfinite(x)) for x in w):
-        return None, "weights must be > 0"
-    if n and len(w) != n:
-        return None, f"{len(w)} weight(s) for {n} model(s)"
-    return w, None
+        parse_weights(text, n)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def check_field(form: SetupForm, key: str) -> str | None:
@@ -204,7 +197,7 @@ def check_field(form: SetupForm, key: str) -> str | None:
     if key == "bw":
         return None if not v.strip() else _float(v, "bandwidth")[1]
     if key == "weights":
-        return parse_weights(v, len(form.models))[1]
+        return weights_problem(v, len(form.models))
     if key == "slo_multiplier":
         return _float(v, "SLO multiplier")[1]
     if key == "slo_discount":
@@ -252,7 +245,7 @@ def validate(form: SetupForm, store: ProfileStore, catalog: GpuCatalog,
         msg = check_field(form, key)
         if msg:
             errors[key] = msg
-    rows = []
+    rows: list[GpuRow] = []
     for g, row in form.gpus.items():
         for what in ("count", "mps", "server"):
             msg = check_field(form, f"gpu.{g}.{what}")
@@ -261,7 +254,7 @@ def validate(form: SetupForm, store: ProfileStore, catalog: GpuCatalog,
         if not any(k.startswith(f"gpu.{g}.") for k in errors):
             c = int(row.count)
             if c > 0:
-                rows.append((g, c, int(row.mps), int(row.server)))
+                rows.append(GpuRow(g, c, int(row.mps), int(row.server)))
     if not any(k.startswith("gpu.") for k in errors) and not rows:
         errors["gpus"] = "the GPU mix has no GPUs: give a count or pick a preset"
     profiles = []
@@ -271,30 +264,20 @@ def validate(form: SetupForm, store: ProfileStore, catalog: GpuCatalog,
         except PPipeError as exc:
             errors["models"] = str(exc)
     if rows and profiles and "gpus" not in errors:
-        missing = [f"{p.name} lacks {g}" for p in profiles for g, *_ in rows if not p.has(g, 1)]
+        missing = [f"{p.name} lacks {r.gpu}" for p in profiles for r in rows if not p.has(r.gpu, 1)]
         if missing:
             errors["gpus"] = "no profile: " + "; ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
     if errors:
         return None, errors
-    names = [r[0] for r in rows]
-    if form.bw.strip():
-        bw = float(form.bw)
-    else:
-        bw = min((catalog.get(g).network_gbps for g in names if g in catalog), default=10.0)
     try:
-        cluster = ClusterSpec(tuple(names), tuple(r[1] for r in rows), tuple(r[2] for r in rows),
-                              tuple(r[3] for r in rows), float(bw))
-        weights, _ = parse_weights(form.weights, len(profiles))
+        cluster = build_cluster(rows, float(form.bw) if form.bw.strip() else None, catalog)
+        weights = parse_weights(form.weights, len(profiles))
         problem = build_problem(profiles, cluster, weights, max_parts=int(form.max_parts),
                                 slo_multiplier=float(form.slo_multiplier), slo_discount=float(form.slo_discount))
     except PPipeError as exc:
         return None, {"gpus": str(exc)}
     tl = float(form.time_limit) if form.time_limit.strip() else None
     return SolveRequest(problem, tuple(schedulers or (form.scheduler,)), form.solver, tl), {}
-
-
-def group_members(group: str, store: ProfileStore) -> list[str]:
-    return [m for m in MODEL_GROUPS.get(group, []) if m in store]
 
 
 # ----------------------------------------------------------------- solves
@@ -451,6 +434,12 @@ class Session:
         self.current: PlanEntry | None = None
         #: latest plan per scheduler, for the side-by-side views (keyed by problem)
         self.by_scheduler: dict[str, PlanEntry] = {}
+        #: perf_counter of the last handled key action (the responsiveness test reads it)
+        self.last_action_at = 0.0
+
+    def mark_action(self) -> None:
+        """Note when an action ran (the responsiveness test compares it with the key press)."""
+        self.last_action_at = time.perf_counter()
 
     @property
     def solving(self) -> bool:

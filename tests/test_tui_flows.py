@@ -12,12 +12,13 @@ import pytest
 
 pytest.importorskip("textual")
 
+from tui_helpers import press, screen_text, type_text, wait_for, wait_mode, wait_screen, write_demo_plans  # noqa: E402
+
 from ppipe_tui.app import PPipeApp, main  # noqa: E402
 from ppipe_tui.demo import write_demo_profiles  # noqa: E402
 from ppipe_tui.screens.dialogs import ErrorDialog  # noqa: E402
 from ppipe_tui.screens.help import HelpScreen  # noqa: E402
 from ppipe_tui.state import Session  # noqa: E402
-from ppipe_tui.testing import press, screen_text, type_text, wait_for, wait_mode, wait_screen, write_demo_plans  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +249,7 @@ async def test_invalid_values_are_flagged_in_place(demo_data, plans_dir):
         scr = app.screen
         err = scr.query_one("#field-slo_multiplier .field-error").render()
         assert "SLO multiplier" in str(err)
-        assert "2 weight(s) for 1 model(s)" in str(scr.query_one("#field-weights .field-error").render())
+        assert "2 weights for 1 models" in str(scr.query_one("#field-weights .field-error").render())
         await press(pilot, "ctrl+r")
         assert app.current_mode == "setup" and not app.session.runs
         # a GPU type the models have no profile for
@@ -309,6 +310,37 @@ async def test_help_palette_and_no_color(demo_data, plans_dir, monkeypatch):
     wide = make_app(demo_data, plans_dir)
     async with wide.run_test(size=(120, 40)) as pilot:
         assert wide.screen.has_class("-wide")
+
+
+async def test_one_table_drives_modes_keys_nav_palette_and_help(demo_data, plans_dir):
+    from ppipe_tui.messages import GotoMode, ShowError
+    from ppipe_tui.screens.table import SCREENS
+
+    app = make_app(demo_data, plans_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_mode(pilot, app, "setup")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for spec in SCREENS:
+            await press(pilot, spec.key)
+            assert await wait_mode(pilot, app, spec.mode)
+            assert type(app.screen) is spec.screen_class and app.mode_screen(spec.mode) is app.screen
+            assert app.screen.session is app.session  # injected when the mode was made
+            nav = screen_text(app).splitlines()[0]
+            assert f"{spec.key_label} {spec.title}" in nav
+            assert any(spec.title in t and spec.key_label in t for t in titles), spec.title
+            for cmd in spec.screen_class.PALETTE:
+                assert cmd.title in titles
+        await press(pilot, "f1")
+        assert await wait_screen(pilot, app, HelpScreen)
+        for spec in SCREENS:
+            assert f"**{spec.key_label} {spec.title}**" in app.screen.text
+        await press(pilot, "escape")
+        # a screen's requests reach the app as messages
+        app.screen.post_message(GotoMode("plan"))
+        assert await wait_mode(pilot, app, "plan")
+        app.screen.post_message(ShowError("Test", "posted by a screen"))
+        assert await wait_screen(pilot, app, ErrorDialog)
+        assert "posted by a screen" in screen_text(app)
 
 
 def test_main_rejects_bad_arguments(tmp_path, capsys):

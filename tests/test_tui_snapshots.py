@@ -8,6 +8,10 @@ times, relative paths. Regenerate after an intended change with
     PPIPE_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/test_tui_snapshots.py
 
 and review the diff of the .txt files like any other change.
+
+A snapshot is taken once the screen shows the data it is about (a few strings of the
+golden, polled for with a generous deadline) and has stopped changing; never after a
+fixed wait, so a loaded machine makes the test slower, not wrong.
 """
 
 from __future__ import annotations
@@ -20,18 +24,18 @@ import pytest
 
 pytest.importorskip("textual")
 
+from tui_helpers import demo_plan, press, stable_text, type_text, wait_for, wait_mode, wait_screen, write_demo_plans  # noqa: E402
+
 from ppipe.catalog.gpus import GpuCatalog, GpuType  # noqa: E402
 from ppipe.planning.milp import Progress  # noqa: E402
-from ppipe.planning.results import SolveResult  # noqa: E402
 from ppipe.planning.problem import ClusterSpec, build_problem  # noqa: E402
+from ppipe.planning.results import SolveResult  # noqa: E402
 from ppipe.profiles.store import ProfileStore  # noqa: E402
 from ppipe_tui.app import PPipeApp  # noqa: E402
 from ppipe_tui.demo import write_demo_profiles  # noqa: E402
 from ppipe_tui.screens.dialogs import ErrorDialog  # noqa: E402
 from ppipe_tui.screens.help import HelpScreen  # noqa: E402
 from ppipe_tui.state import PlanEntry, Session, SolveRequest, SolveRun  # noqa: E402
-from ppipe_tui.testing import (demo_plan, press, screen_text, type_text, wait_for, wait_mode,  # noqa: E402
-                               wait_screen, write_demo_plans)
 
 GOLDEN = Path(__file__).resolve().parent / "snapshots_tui"
 UPDATE = os.environ.get("PPIPE_UPDATE_SNAPSHOTS") == "1"
@@ -99,8 +103,8 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         assert await wait_mode(pilot, app, "plan")
         # plan: the tree, and a pipeline's latency budget
         await press(pilot, "down", "down")
-        await pilot.pause(0.1)
-        snap.check("plan", screen_text(app))
+        snap.check("plan", await stable_text(pilot, app, "alpha-net pipeline 0: L4 > T4", "latency budget",
+                                             "GPU use"))
 
         # set-up with a model ticked
         await press(pilot, "f2")
@@ -108,15 +112,13 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         assert await wait_for(pilot, lambda: session.models is not None)
         await type_text(pilot, "alpha")
         await press(pilot, "enter")
-        await pilot.pause(0.1)
-        snap.check("setup", screen_text(app))
+        snap.check("setup", await stable_text(pilot, app, "[x] alpha-net", "Time limit s   60"))
 
         # solve: three finished solves side by side
         session.runs = fake_runs(session.store)
         await press(pilot, "f3")
         assert await wait_mode(pilot, app, "solve")
-        await pilot.pause(0.1)
-        snap.check("solve", screen_text(app))
+        snap.check("solve", await stable_text(pilot, app, "done: alpha-net, beta-det", "483.90", "NP: optimal"))
 
         # simulation of the PPipe demo plan at full speed, to the end
         session.set_current(PlanEntry.from_file(plans["ppipe"]))
@@ -130,8 +132,7 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         await type_text(pilot, "4")
         await press(pilot, "ctrl+r", *["plus"] * 8)
         assert await wait_for(pilot, lambda: sim.state == "finished", 60)
-        await pilot.pause(0.2)
-        snap.check("sim", screen_text(app))
+        snap.check("sim", await stable_text(pilot, app, "finished, speed max", "GPU use: L4"))
 
         # sweep: PPipe and NP (sibling plan files) at two load factors
         await press(pilot, "f6")
@@ -143,23 +144,27 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         await type_text(pilot, "2")
         await press(pilot, "ctrl+r")
         assert await wait_for(pilot, lambda: sweep.state == "done", 60)
-        await pilot.pause(0.2)
-        snap.check("sweep", screen_text(app))
+        snap.check("sweep", await stable_text(pilot, app, "done: alpha-net, plans NP, PPipe", "120:98%", "120:84%"))
 
         # saved plans
         await press(pilot, "f7")
         assert await wait_mode(pilot, app, "files")
-        snap.check("files", screen_text(app))
+        snap.check("files", await stable_text(pilot, app, "L4:6,T4:8", "broken.json", "bad", "- beta-det"))
 
         # a corrupt file opens as an error dialog
         await press(pilot, "down", "down")  # broken.json sorts last
         await press(pilot, "enter")
         assert await wait_screen(pilot, app, ErrorDialog)
-        snap.check("error", screen_text(app))
+        snap.check("error", await stable_text(pilot, app, "Error: Cannot open plan", "L4:6,T4:8",
+                                              "cannot be read"))
         await press(pilot, "enter")
+        # the files screen redraws its table when the dialog goes: let it, it shows behind the help
+        assert await wait_for(pilot, lambda: app.screen is app.mode_screen("files"))
+        await stable_text(pilot, app, "L4:6,T4:8")
 
         # help
         await press(pilot, "f1")
         assert await wait_screen(pilot, app, HelpScreen)
-        snap.check("help", screen_text(app))
+        behind = ("L4:6,T4:8",) if size[1] >= 40 else ()  # the table shows around the help at 120x40
+        snap.check("help", await stable_text(pilot, app, "The workflow", "1. F2 Set-up", *behind))
     assert not snap.failures, "\n\n".join(snap.failures)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-
 import pytest
+from tui_helpers import demo_plan, write_demo_plans
 
 from ppipe.catalog.gpus import GpuCatalog
+from ppipe.errors import InputError
+from ppipe.planning.request import parse_weights
 from ppipe.profiles.store import ProfileStore
 from ppipe_tui.demo import demo_profile, write_demo_profiles
 from ppipe_tui.formatting import bar, shorten
 from ppipe_tui.runners import QUANTUM_US, SimDriver, SimSettings, downsample, parse_grid
-from ppipe_tui.state import (PlanEntry, Session, SetupForm, check_field, parse_weights, sibling_plans,
-                             validate)
-from ppipe_tui.testing import demo_plan, write_demo_plans
+from ppipe_tui.state import PlanEntry, Session, SetupForm, check_field, sibling_plans, validate
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +55,20 @@ def test_each_field_is_checked_on_its_own(catalog, key, value, needle):
 
 
 def test_weights_and_missing_profiles(store, catalog):
-    assert parse_weights("", 2) == ([1.0, 1.0], None)
-    assert parse_weights("maf19", 3)[0] == [0.30, 0.33, 0.37]
-    assert "3 weights" in parse_weights("maf21", 2)[1]
-    assert "> 0" in parse_weights("1,-1", 2)[1]
+    assert parse_weights("", 2) == [1.0, 1.0]
+    assert parse_weights("maf19", 3) == [0.30, 0.33, 0.37]
     form = SetupForm.default(catalog)
+    form.models = ["alpha-net", "beta-det"]
+    # the weights field shows the core's one-line message in place
+    for text, needle in (("maf21", "3 weights"), ("1,-1", "> 0"), ("1,x", "malformed weights"), ("1", "1 weights")):
+        form.weights = text
+        msg = check_field(form, "weights")
+        assert msg and needle in msg, (text, msg)
+        with pytest.raises(InputError):
+            parse_weights(text, 2)
+    form.weights = "0.5,0.5"
+    assert check_field(form, "weights") is None
+    form.weights = ""
     form.models = ["alpha-net"]
     form.gpus["V100"].count = "4"
     _, errors = validate(form, store, catalog)

@@ -17,7 +17,8 @@ from ppipe.errors import PPipeError
 from ppipe.planfile.naming import parse_plan_file_name
 from ppipe.planfile.plan import read_plan, summary_rows, write_plan
 from ppipe_tui.formatting import rate, shorten
-from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.messages import OpenPlan, ShowError
+from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.screens.dialogs import ConfirmDialog, InputDialog
 from ppipe_tui.state import scheduler_label
 
@@ -32,8 +33,13 @@ class PlanFiles(DataTable):
 
 
 class FilesScreen(PPipeScreen):
-    MODE = "files"
     BINDINGS = [Binding("ctrl+o", "focus_folder", "Folder")]
+    PALETTE = (
+        Command("Open plan file", "Read a plan (ppipe or PPipe-artifact JSON) from a path", "open_path"),
+        Command("Rename plan file (R on F7)", "", "rename"),
+        Command("Delete plan file (D on F7)", "", "delete"),
+        Command("Export plan file (X on F7)", "", "export"),
+    )
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="files-top"):
@@ -134,7 +140,17 @@ class FilesScreen(PPipeScreen):
     def action_open_plan(self) -> None:
         p = self.current_file()
         if p is not None:
-            self.ppipe.open_plan_file(p)
+            self.post_message(OpenPlan(p))
+
+    def action_open_path(self) -> None:
+        """Open a plan file by its path (any folder)."""
+
+        def done(path: str | None) -> None:
+            if path:
+                self.post_message(OpenPlan(Path(path).expanduser()))
+
+        self.app.push_screen(InputDialog("Open plan", "Plan file (ppipe or PPipe-artifact JSON):",
+                                         str(self.session.plan_dir) + "/"), done)
 
     def action_rename(self) -> None:
         p = self.current_file()
@@ -146,12 +162,12 @@ class FilesScreen(PPipeScreen):
                 return
             target = p.with_name(name if name.endswith(".json") else name + ".json")
             if target.exists():
-                self.ppipe.show_error("Rename", f"{target.name} exists already")
+                self.post_message(ShowError("Rename", f"{target.name} exists already"))
                 return
             try:
                 p.rename(target)
             except OSError as exc:
-                self.ppipe.show_error("Rename", str(exc))
+                self.post_message(ShowError("Rename", str(exc)))
                 return
             cur = self.session.current
             if cur is not None and cur.path == p:
@@ -172,7 +188,7 @@ class FilesScreen(PPipeScreen):
             try:
                 p.unlink()
             except OSError as exc:
-                self.ppipe.show_error("Delete", str(exc))
+                self.post_message(ShowError("Delete", str(exc)))
                 return
             self.notify(f"deleted {p.name}")
             self.reload()
@@ -191,7 +207,7 @@ class FilesScreen(PPipeScreen):
             try:
                 out = export_plan(p, Path(dest).expanduser())
             except (OSError, PPipeError) as exc:
-                self.ppipe.show_error("Export", str(exc))
+                self.post_message(ShowError("Export", str(exc)))
                 return
             self.notify(f"exported to {out}")
             self.reload()

@@ -8,16 +8,20 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import Static, Tree
 
-from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.messages import SavePlan, SimulateModel
+from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.widgets.plan import GpuUseTable, NodeRef, PlanTree, details
 
 
 class PlanScreen(PPipeScreen):
-    MODE = "plan"
     BINDINGS = [
-        Binding("ctrl+s", "app.save_plan", "Save"),
+        Binding("ctrl+s", "save_plan", "Save"),
         Binding("s", "simulate", "Simulate"),
     ]
+    PALETTE = (
+        Command("Save plan (Ctrl+S)", "Write the current plan to a file", "save_plan"),
+        Command("Simulate the highlighted model (S)", "Go to F5 with this model chosen", "simulate"),
+    )
 
     def compose_body(self) -> ComposeResult:
         with Container(id="plan-body"):
@@ -59,8 +63,11 @@ class PlanScreen(PPipeScreen):
         ref = node.data if node is not None else None
         return max(ref.model, 0) if ref is not None else 0
 
-    async def action_simulate(self) -> None:
+    def action_save_plan(self) -> None:
+        self.post_message(SavePlan())
+
+    def action_simulate(self) -> None:
         if self.session.current is None:
             self.notify("No plan yet: solve one (F2) or open a saved plan (F7).", severity="warning")
             return
-        await self.ppipe.simulate_model(self.highlighted_model())
+        self.post_message(SimulateModel(self.highlighted_model()))

@@ -9,7 +9,9 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
 from ppipe import schedulers
-from ppipe_tui.screens.base import PPipeScreen
+from ppipe.planning.request import default_weights, parse_weights
+from ppipe_tui.messages import StartSolve
+from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.state import solver_names, validate
 from ppipe_tui.widgets.common import Field
 from ppipe_tui.widgets.setup import GpuMix, ModelPicker, gpu_input_id, preset_select
@@ -26,11 +28,14 @@ FIELDS = (
 
 
 class SetupScreen(PPipeScreen):
-    MODE = "setup"
     BINDINGS = [
-        Binding("ctrl+r", "app.solve", "Solve"),
-        Binding("ctrl+t", "app.compare", "Compare"),
+        Binding("ctrl+r", "solve", "Solve"),
+        Binding("ctrl+t", "compare", "Compare"),
     ]
+    PALETTE = (
+        Command("Solve (Ctrl+R)", "Plan the set-up with the chosen scheduler", "solve"),
+        Command("Compare NP, DART-r and PPipe (Ctrl+T)", "Solve the set-up with all three side by side", "compare"),
+    )
 
     def compose_body(self) -> ComposeResult:
         form = self.session.form
@@ -81,12 +86,15 @@ class SetupScreen(PPipeScreen):
     def _models_changed(self, event: ModelPicker.Changed) -> None:
         form = self.session.form
         form.models = list(event.models)
-        if event.group and not form.weights.strip() and len(form.models) == 3:
-            form.weights = "maf19"  # the paper's main sets (as `ppipe solve --group` does)
+        # a paper group gets the paper's weights unless some were typed (as `ppipe solve --group` does)
+        weights = default_weights(event.group, len(form.models), form.weights.strip() or None)
+        if weights is not None and not form.weights.strip():
+            form.weights = weights
             w = self.query_one("#field-weights", Field).input
             with w.prevent(Input.Changed):
-                w.value = "maf19"
-            self.notify("weights set to MAF19 (0.30, 0.33, 0.37) for the group", timeout=4)
+                w.value = weights
+            values = ", ".join(f"{w:.2f}" for w in parse_weights(weights, len(form.models)))
+            self.notify(f"weights set to {weights.upper()} ({values}) for the group", timeout=4)
         self.revalidate()
 
     @on(Input.Changed)
@@ -133,13 +141,19 @@ class SetupScreen(PPipeScreen):
         if event.value is not Select.NULL:
             self.session.form.solver = str(event.value)
 
+    def action_solve(self) -> None:
+        self.post_message(StartSolve())
+
+    def action_compare(self) -> None:
+        self.post_message(StartSolve(compare=True))
+
     @on(Button.Pressed, "#btn-solve")
-    def _solve(self) -> None:
-        self.app.run_action("app.solve")
+    def _solve_pressed(self) -> None:
+        self.action_solve()
 
     @on(Button.Pressed, "#btn-compare")
-    def _compare(self) -> None:
-        self.app.run_action("app.compare")
+    def _compare_pressed(self) -> None:
+        self.action_compare()
 
     # ---------------------------------------------------------- validation
     def revalidate(self) -> dict[str, str]:

@@ -14,9 +14,9 @@ from textual.worker import get_current_worker
 
 from ppipe.errors import PPipeError
 from ppipe_tui.formatting import pct, rate, shorten
-from ppipe_tui.messages import SimFailed, SimFrameReady
+from ppipe_tui.messages import ShowError, SimFailed, SimFrameReady
 from ppipe_tui.runners import TICK_S, SimControl, SimDriver, SimFrame, SimSettings, speed_label
-from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.widgets.common import set_text
 from ppipe_tui.widgets.sim import LEGEND, AttainmentChart, LatencyChart, PoolBars, QueueChart
 
@@ -31,7 +31,6 @@ class SimCharts(Container, can_focus=True):
 
 
 class SimScreen(PPipeScreen):
-    MODE = "sim"
     BINDINGS = [
         Binding("ctrl+r", "start", "Start"),
         Binding("space", "pause", "Pause"),
@@ -39,6 +38,13 @@ class SimScreen(PPipeScreen):
         Binding("minus", "slower", "Slower", key_display="-", group=SPEED),
         Binding("escape", "stop", "Stop"),
     ]
+    PALETTE = (
+        Command("Start simulation (Ctrl+R on F5)", "Start or restart the simulation", "start"),
+        Command("Pause or resume simulation (Space)", "", "pause"),
+        Command("Simulate faster (+)", "", "faster"),
+        Command("Simulate slower (-)", "", "slower"),
+        Command("Stop simulation (Escape on F5)", "", "stop"),
+    )
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sim-controls"):
@@ -86,10 +92,12 @@ class SimScreen(PPipeScreen):
         sel.value = 0
 
     def choose_model(self, index: int) -> None:
+        """Simulate this model of the current plan next; the load factor has the focus."""
         self.refresh_view()
         sel = self.query_one("#sim-model", Select)
         if self.session.current is not None and 0 <= index < len(self.session.current.plan.models):
             sel.value = index
+        self.query_one("#sim-lf").focus()
 
     def _settings(self) -> tuple[SimSettings | None, str | None, object]:
         entry = self.session.current
@@ -144,8 +152,8 @@ class SimScreen(PPipeScreen):
         try:
             profile = self.session.store.get(settings.model)
         except PPipeError as exc:
-            self.ppipe.show_error("No profile for this model", f"{exc}\n\nOpen ppipe-tui with --data DIR "
-                                  "(or set PPIPE_ARTIFACT) to simulate plans of these models.")
+            self.post_message(ShowError("No profile for this model", f"{exc}\n\nOpen ppipe-tui with --data DIR "
+                                        "(or set PPIPE_ARTIFACT) to simulate plans of these models."))
             return
         self.workers.cancel_group(self, "sim")
         self.run_id = next(_run_ids)
@@ -165,12 +173,12 @@ class SimScreen(PPipeScreen):
         self._status()
 
     def action_faster(self) -> None:
-        self.ppipe.mark_action()
+        self.session.mark_action()
         self.control.change_speed(+1)
         self._status()
 
     def action_slower(self) -> None:
-        self.ppipe.mark_action()
+        self.session.mark_action()
         self.control.change_speed(-1)
         self._status()
 
@@ -232,7 +240,7 @@ class SimScreen(PPipeScreen):
             return
         self.state = "failed"
         self._status()
-        self.ppipe.show_error("Simulation failed", message.error)
+        self.post_message(ShowError("Simulation failed", message.error))
 
     # -------------------------------------------------------------- drawing
     def draw(self) -> None:

@@ -11,7 +11,8 @@ from textual.containers import Container
 from textual.widgets import DataTable, Static
 
 from ppipe_tui.formatting import elapsed, num, pct
-from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.messages import CancelSolve, OpenRun
+from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.widgets.solve import SolvePanel
 
 
@@ -20,8 +21,8 @@ class ResultTable(DataTable):
 
 
 class SolveScreen(PPipeScreen):
-    MODE = "solve"
-    BINDINGS = [Binding("escape", "app.cancel_solve", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel_solve", "Cancel")]
+    PALETTE = (Command("Cancel solve (Escape on F3)", "Stop solving, keep the best plan so far", "cancel_solve"),)
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="solve-title", markup=False)
@@ -113,6 +114,9 @@ class SolveScreen(PPipeScreen):
         self._update_table()
         self._update_title()
 
+    def action_cancel_solve(self) -> None:
+        self.post_message(CancelSolve())
+
     @on(DataTable.RowSelected, "#solve-results")
     def _open(self, event: DataTable.RowSelected) -> None:
-        self.ppipe.open_run(int(event.row_key.value))
+        self.post_message(OpenRun(int(event.row_key.value)))

@@ -13,9 +13,9 @@ from textual.worker import get_current_worker
 
 from ppipe.errors import PPipeError
 from ppipe_tui.formatting import pct, rate
-from ppipe_tui.messages import SweepDone, SweepPointReady
+from ppipe_tui.messages import ShowError, SweepDone, SweepPointReady
 from ppipe_tui.runners import SweepCancelled, SweepCurve, downsample, parse_grid, run_sweep
-from ppipe_tui.screens.base import PPipeScreen
+from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.state import compare_schedulers, scheduler_label
 from ppipe_tui.widgets.common import Chart, slo_line
 
@@ -47,11 +47,14 @@ class SweepChart(Chart):
 
 
 class SweepScreen(PPipeScreen):
-    MODE = "sweep"
     BINDINGS = [
         Binding("ctrl+r", "run_sweep", "Run sweep"),
         Binding("escape", "stop", "Stop"),
     ]
+    PALETTE = (
+        Command("Run sweep (Ctrl+R on F6)", "", "run_sweep"),
+        Command("Stop sweep (Escape on F6)", "", "stop"),
+    )
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sweep-controls"):
@@ -146,7 +149,7 @@ class SweepScreen(PPipeScreen):
         try:
             profile = self.session.store.get(name)
         except PPipeError as exc:
-            self.ppipe.show_error("No profile for this model", str(exc))
+            self.post_message(ShowError("No profile for this model", str(exc)))
             return
         self.workers.cancel_group(self, "sweep")
         self.run_id = next(_ids)
@@ -190,7 +193,7 @@ class SweepScreen(PPipeScreen):
         self.state = "stopped" if message.cancelled else ("failed" if message.error else "done")
         self._redraw()
         if message.error:
-            self.ppipe.show_error("Sweep failed", message.error)
+            self.post_message(ShowError("Sweep failed", message.error))
 
     def _redraw(self) -> None:
         self.query_one(SweepChart).draw(self.curves)

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple, Sequence
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual_plotext import PlotextPlot
 
-#: (mode, key, long label, short label)
-NAV = (
-    ("setup", "F2", "Set-up", "Set-up"),
-    ("solve", "F3", "Solve", "Solve"),
-    ("plan", "F4", "Plan", "Plan"),
-    ("sim", "F5", "Simulate", "Sim"),
-    ("sweep", "F6", "Sweep", "Sweep"),
-    ("files", "F7", "Saved plans", "Files"),
-)
+
+class NavItem(NamedTuple):
+    """One screen in the top bar: its mode, key label, label, and label below 81 columns."""
+
+    mode: str
+    key: str
+    label: str
+    short: str
 
 
 class NavBar(Static):
     """The top line: where you are and the keys that go elsewhere (readable without colour)."""
 
-    def __init__(self, mode: str, **kw) -> None:
+    def __init__(self, mode: str, items: Sequence[NavItem], **kw) -> None:
         super().__init__(**kw)
         self.mode = mode
+        self.items = tuple(items)
 
     def on_mount(self) -> None:
         self._draw()
@@ -35,10 +37,9 @@ class NavBar(Static):
     def _draw(self) -> None:
         narrow = self.size.width and self.size.width < 81
         parts = []
-        for mode, key, long, short in NAV:
-            label = short if narrow else long
-            text = f"{key} {label}"
-            parts.append(f"[reverse][b] {text} [/b][/reverse]" if mode == self.mode else f" {text} ")
+        for item in self.items:
+            text = f"{item.key} {item.short if narrow else item.label}"
+            parts.append(f"[reverse][b] {text} [/b][/reverse]" if item.mode == self.mode else f" {text} ")
         self.update("[b]ppipe[/b] " + "".join(parts) + "  ^q Quit")
 
 

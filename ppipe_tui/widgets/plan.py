@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable, Tree
 
-from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
+from ppipe.planfile.plan import ModelPlan, Partition, Pipeline
 from ppipe_tui.formatting import bar, gpus, ms, pct, rate
 from ppipe_tui.state import PlanEntry
 

@@ -12,8 +12,9 @@ from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS
+from ppipe.planning.request import group_models
 from ppipe_tui.formatting import shorten
-from ppipe_tui.state import GpuRow, ModelInfo
+from ppipe_tui.state import GpuFields, ModelInfo
 from ppipe_tui.widgets.common import css_id, set_text
 
 
@@ -92,7 +93,7 @@ class ModelPicker(Vertical):
         self.models = models
         names = {m.name for m in models}
         sel = self.query_one("#model-group", Select)
-        opts = [(g, g) for g in MODEL_GROUPS if any(n in names for n in MODEL_GROUPS[g])]
+        opts = [(g, g) for g in MODEL_GROUPS if any(n in names for n in group_models(g))]
         sel.set_options(opts)
         sel.display = bool(opts)
         self._rebuild()
@@ -138,7 +139,7 @@ class ModelPicker(Vertical):
         group = next((g for g in MODEL_GROUPS if g.lower() == query), None)
         if group is not None:  # "g1": the paper's model group
             by_name = {m.name: m for m in self.models or []}
-            return [by_name[n] for n in MODEL_GROUPS[group] if n in by_name]
+            return [by_name[n] for n in group_models(group) if n in by_name]
         words = query.split()
         hits = [m for m in self.models or [] if all(w in m.name.lower() for w in words)]
         return sorted(hits, key=lambda m: (m.name.lower() != query, not m.name.lower().startswith(query)))
@@ -168,7 +169,7 @@ class ModelPicker(Vertical):
         if event.value is Select.NULL or not self.models:
             return
         names = {m.name for m in self.models}
-        self.chosen = [n for n in MODEL_GROUPS.get(str(event.value), []) if n in names]
+        self.chosen = [n for n in group_models(str(event.value)) if n in names]
         self._rebuild()
         self.post_message(self.Changed(list(self.chosen), group=str(event.value)))
 
@@ -200,7 +201,7 @@ def preset_select(preset: str) -> Select:
 class GpuMix(Vertical):
     """Cluster preset plus one row per GPU type: count, MPS levels, GPUs per server."""
 
-    def __init__(self, rows: dict[str, GpuRow], preset: str, **kw) -> None:
+    def __init__(self, rows: dict[str, GpuFields], preset: str, **kw) -> None:
         super().__init__(**kw)
         self.rows = rows
         self.preset = preset
@@ -221,7 +222,7 @@ class GpuMix(Vertical):
     def on_mount(self) -> None:
         self.border_title = "GPU mix"
 
-    def load(self, rows: dict[str, GpuRow]) -> None:
+    def load(self, rows: dict[str, GpuFields]) -> None:
         """Show new values (after a preset) without losing the rows."""
         self.rows = rows
         for g, row in rows.items():

@@ -1,73 +1,82 @@
-"""Helpers for driving the app in tests (Textual pilot) and for text snapshots."""
+"""Helpers for driving ppipe-tui in tests (Textual's pilot) and for text snapshots.
+
+Public Textual API only: keys go in as ``events.Key`` posted to the app, the screen
+comes out of ``App.export_screenshot`` (its SVG holds every character at its cell),
+and waiting is always for a state (with a generous deadline), never for a fixed time.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import io
+import html
 import re
 import time
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console
+from rich.cells import cell_len
+from textual import events
 
-from ppipe.planning.configs import batch_build_us, stage_xput
 from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
+from ppipe.planning.configs import batch_build_us, stage_xput
 from ppipe.profiles.model import ModelProfile
 from ppipe_tui.demo import demo_profile
+
+#: Rich's SVG export: a cell is 20 px high and 0.61 of that wide
+_CELL_WIDTH = 20 * 0.61
+_SVG_TEXT = re.compile(r'<text class="[^"]*" x="([^"]+)" y="[^"]*" textLength="[^"]*" '
+                       r'clip-path="url\(#[^"]*-line-(\d+)\)">(.*?)</text>')
 
 
 def screen_text(app) -> str:
     """The screen as plain text (what a terminal shows, without colour), trailing blanks cut."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system=None,
-                      record=True, legacy_windows=False, safe_box=False)
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens, simplify=True)
-    console.print(update)
-    text = console.export_text(styles=False)
-    lines = [line.rstrip() for line in text.splitlines()]
+    rows = [[" "] * width for _ in range(height)]
+    for x, y, text in _SVG_TEXT.findall(app.export_screenshot()):
+        row = rows[int(y)]
+        col = round(float(x) / _CELL_WIDTH)
+        for ch in html.unescape(text.replace("&#160;", " ")):
+            if 0 <= col < width:
+                row[col] = ch
+                for k in range(1, cell_len(ch)):  # a wide character covers the next cell
+                    if col + k < width:
+                        row[col + k] = ""
+            col += cell_len(ch)
+    lines = ["".join(r).rstrip() for r in rows]
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n"
 
 
-def normalise(text: str, replacements: dict[str, str] | None = None) -> str:
-    for old, new in (replacements or {}).items():
-        text = text.replace(old, new)
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    return text
-
-
-_CHARS = {"space": " ", "plus": "+", "minus": "-", "equals_sign": "=", "question_mark": "?", "full_stop": ".",
-          "comma": ",", "slash": "/", "underscore": "_", "colon": ":"}
+#: single characters whose Textual key name is a word
+_KEY_NAMES = {" ": "space", "+": "plus", "-": "minus", "=": "equals_sign", "?": "question_mark", ".": "full_stop",
+              ",": "comma", "/": "slash", "_": "underscore", ":": "colon"}
+_CHARACTERS = {name: char for char, name in _KEY_NAMES.items()}
 
 
 async def press(pilot, *keys: str) -> None:
-    """Like ``pilot.press`` without waiting for the *process* to go idle.
+    """Press keys (Textual key names, or single characters), each handled before the next.
 
-    ``pilot.press`` waits until CPU time stops advancing, which never happens
-    while a solver or simulation thread works, so every key would cost up to a
-    second. Here each key is sent and the screen's queued messages processed.
+    Like ``Pilot.press`` (a ``Key`` event posted to the app), but it waits for the app,
+    the screen and the focused widget to handle the key, not for the *process* to go
+    idle: ``Pilot.press`` waits up to a second per key while a solver or simulation
+    thread works (the responsiveness test took 50 s instead of 9, and spread its ten
+    timed keys over 20 s of load).
     """
-    from textual import events
-
     app = pilot.app
     for key in keys:
         if len(key) == 1:
-            name = {v: k for k, v in _CHARS.items()}.get(key, key)
-            char = key
+            name, char = _KEY_NAMES.get(key, key), key
         else:
-            name, char = key, _CHARS.get(key)
-        event = events.Key(name, char)
-        event.set_sender(app)
-        app._driver.send_message(event)
-        for _ in range(4):  # driver -> app -> screen -> focused widget -> messages it posts
+            name, char = key, _CHARACTERS.get(key)
+        app.post_message(events.Key(name, char))
+        for _ in range(4):  # app -> screen -> focused widget -> the messages it posts
             await _drain(app)
 
 
 async def _drain(app) -> None:
     """Wait until the app, the screen and the focused widget have handled what is queued now
-    (cheaper than ``pilot._wait_for_screen``, which pings every widget on the screen)."""
+    (cheaper than a full :func:`barrier`, which pings every widget of every screen shown)."""
     nodes = [app, app.screen]
     if app.focused is not None:
         nodes += list(app.focused.ancestors_with_self)
@@ -77,7 +86,7 @@ async def _drain(app) -> None:
         if node.call_later(done.set):
             pending.append(done.wait())
     if pending:
-        await asyncio.wait_for(asyncio.gather(*pending), 10)
+        await asyncio.wait_for(asyncio.gather(*pending), 30)
     await asyncio.sleep(0)
 
 
@@ -85,7 +94,25 @@ async def type_text(pilot, text: str) -> None:
     await press(pilot, *text)
 
 
-async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> bool:
+async def barrier(app, rounds: int = 2) -> None:
+    """Wait until the app and every widget of every screen shown (the top one and those behind
+    a dialog) have handled what was queued when called; twice, so the idle work (layout,
+    table sizes) that follows a round has run too."""
+    for _ in range(rounds):
+        nodes = [app]
+        for screen in app.screen_stack:
+            nodes += list(screen.walk_children(with_self=True))
+        pending = []
+        for node in nodes:
+            done = asyncio.Event()
+            if node.call_later(done.set):
+                pending.append(done.wait())
+        if pending:
+            await asyncio.wait_for(asyncio.gather(*pending), 30)
+        await asyncio.sleep(0)
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> bool:
     """Let the app run until ``predicate()`` holds (True) or ``timeout`` passes (False)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -96,30 +123,46 @@ async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 20.0, 
     return predicate()
 
 
-async def wait_mode(pilot, app, mode: str, timeout: float = 20.0) -> bool:
-    """Wait until ``mode`` is current and its screen is mounted and drawn."""
+async def settle(pilot) -> None:
+    """Let queued messages, refreshes and animations finish (no fixed wait)."""
+    await barrier(pilot.app)
+    await pilot.wait_for_scheduled_animations()
+    await barrier(pilot.app)
+
+
+async def wait_mode(pilot, app, mode: str, timeout: float = 30.0) -> bool:
+    """Wait until ``mode`` is current and its screen is mounted and settled."""
     ok = await wait_for(pilot, lambda: app.current_mode == mode and app.screen.is_mounted
-                        and getattr(app.screen, "MODE", None) == mode, timeout)
+                        and getattr(app.screen, "mode", None) == mode, timeout)
     if ok:
-        await pilot.pause(0.1)
-        await pilot.wait_for_scheduled_animations()
+        await settle(pilot)
     return ok
 
 
-async def wait_screen(pilot, app, cls, timeout: float = 10.0) -> bool:
-    """Wait until the top screen is a mounted ``cls`` (a dialog, help) and drawn."""
+async def wait_screen(pilot, app, cls, timeout: float = 30.0) -> bool:
+    """Wait until the top screen is a mounted ``cls`` (a dialog, help) and settled."""
     ok = await wait_for(pilot, lambda: isinstance(app.screen, cls) and app.screen.is_mounted
                         and bool(app.screen.children), timeout)
     if ok:
-        await pilot.pause(0.05)
+        await settle(pilot)
     return ok
 
 
-async def settle(pilot, seconds: float = 0.2) -> None:
-    """Give pending messages and refreshes a moment."""
-    await pilot.pause(seconds)
-    await pilot.wait_for_scheduled_animations()
-    await asyncio.sleep(0)
+async def stable_text(pilot, app, *needles: str, timeout: float = 60.0) -> str:
+    """The screen's text once it shows every one of ``needles`` and stays the same across a
+    full round of message handling (what a snapshot captures); after ``timeout``, the text
+    as it is (the golden comparison then shows what is missing)."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        await barrier(app)
+        text = screen_text(app)
+        if text == last and all(n in text for n in needles):
+            return text
+        if time.monotonic() > end:
+            return text
+        last = text
+        await asyncio.sleep(0.02)
 
 
 # ------------------------------------------------------------- fixed plans
