@@ -6,6 +6,6 @@ the CLI lives in :mod:`ppipe.cli` and the TUI in :mod:`ppipe_tui`.
 
 __version__ = "0.1.0"
 
-from ppipe.errors import PPipeError  # noqa: E402
+from ppipe.errors import ExitCode, PPipeError  # noqa: E402
 
-__all__ = ["PPipeError", "__version__"]
+__all__ = ["ExitCode", "PPipeError", "__version__"]

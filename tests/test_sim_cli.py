@@ -99,3 +99,30 @@ def test_plan_that_does_not_match_profiles(plans, artifact_dir, capsys, tmp_path
 def test_missing_plan_file(capsys):
     assert run(["simulate", "/nonexistent/plan.json", "--load", "10"]) != 0
     _err_line(capsys)
+
+
+@pytest.mark.parametrize("balancer", ["reservation", "nexus"])
+def test_simulate_same_numbers_on_every_kernel_backend(plans, artifact_dir, balancer):
+    """The compiled extension, numba's JIT and plain Python give bit-identical runs."""
+    import os
+    import subprocess
+    import sys
+
+    from ppipe.sim._jit import HAVE_NUMBA
+
+    v4, _ = plans
+    docs = {}
+    for backend in ("aot", "numba", "python") if HAVE_NUMBA else ("python",):
+        env = dict(os.environ, PPIPE_KERNEL=backend)
+        env.pop("PPIPE_NO_JIT", None)
+        out = subprocess.run([sys.executable, "-c", "from ppipe.cli import main; main()", "simulate", str(v4),
+                              "--load-factor", "90", "--duration", "0.5", "--balancer", balancer, "--data",
+                              str(artifact_dir), "--json"], env=env, capture_output=True, text=True, check=True)
+        doc = json.loads(out.stdout)
+        for key in ("wall_seconds", "requests_per_wall_second"):
+            doc.pop(key)
+        docs[backend] = doc
+    first = next(iter(docs.values()))
+    assert first["arrived"] > 100
+    for backend, doc in docs.items():
+        assert doc == first, backend

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ppipe.cli import app
 from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, print_json
+from ppipe.errors import ExitCode
 
 data_app = typer.Typer(help="Manage profile data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -33,7 +33,9 @@ def models_cmd(data: Optional[Path] = DataOption, slo_multiplier: float = typer.
         return
     if not rows:
         err_console.print("no models found; set PPIPE_ARTIFACT or pass --data (searched: " + store.describe() + ")")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
+    from rich.table import Table
+
     t = Table(title=f"{len(rows)} models", title_justify="left")
     for col in ("model", "chunks", "GPUs (MPS splits)", "runtime ms", "SLO ms", "provenance"):
         t.add_column(col, overflow="fold")
@@ -54,6 +56,8 @@ def gpus_cmd(catalog: Optional[list[Path]] = typer.Option(None, "--catalog", hel
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
     t = Table(title="GPU catalog", title_justify="left")
     for col in ("name", "class", "per server", "MPS", "net Gb/s", "FP32 TF", "TF32 TF", "FP16 TF", "mem GB/s"):
         t.add_column(col)
@@ -71,10 +75,10 @@ def data_import(src: Path = typer.Argument(..., help="Artifact data folder (the 
     """Convert artifact profiles into ppipe's own one-file-per-model format."""
     from rich.progress import Progress
 
-    from ppipe.cli.common import parse_csv_list
     from ppipe.paths import user_data_dir
     from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
     from ppipe.profiles.store import ProfileStore
+    from ppipe.textparse import parse_csv_list
 
     store = ProfileStore.open(src)
     dest = to or (user_data_dir() / "profiles")

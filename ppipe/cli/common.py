@@ -1,22 +1,58 @@
-"""Shared CLI plumbing: stderr console, JSON output, data-store options, errors."""
+"""Shared CLI plumbing: stderr console, JSON output, data-store options, live choices.
+
+Start-up matters (``ppipe --help`` and a ``ppipe simulate`` of a 30 s run each
+take well under a second): this module, like every command module, imports
+only typer at the top. rich is loaded by the first console use, the core
+library inside the commands that need it.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import typer
-from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
-from ppipe.errors import InputError
-from ppipe.textparse import parse_csv_list, parse_kv  # noqa: F401  (the CLI's parsers)
+# TODO(experiment_cmds): it still imports parse_csv_list from here; the CLI's
+# parsers live in ppipe.textparse. Drop this re-export once it imports that.
+from ppipe.textparse import parse_csv_list  # noqa: F401,E402
+
+
+class _LazyConsole:
+    """A ``rich.console.Console`` made on first use (rich costs ~40 ms to import)."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console = None
+
+    def get(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.get(), name)
+
+    # special methods are looked up on the type, not through __getattr__ (rich's
+    # Live/Progress use ``with console:``)
+    def __enter__(self):
+        return self.get().__enter__()
+
+    def __exit__(self, *exc):
+        return self.get().__exit__(*exc)
+
+    def __repr__(self) -> str:
+        return repr(self.get()) if self._console is not None else "<console, not yet made>"
+
 
 #: Diagnostics and progress go to stderr; data goes to stdout.
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = _LazyConsole(stderr=True, highlight=False)
+out_console = _LazyConsole(highlight=False)
 
 DataOption = typer.Option(None, "--data", help="Profile data folder (artifact layout or ppipe profiles); default: $PPIPE_ARTIFACT, then user and shipped profiles.")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
@@ -37,6 +73,8 @@ def _clean(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
     sys.stdout.flush()
 
@@ -45,3 +83,246 @@ def open_store(data: Optional[Path]):
     from ppipe.profiles.store import ProfileStore
 
     return ProfileStore.open(data)
+
+
+# ------------------------------------------------------------- live choices
+#
+# Options whose values name an entry of a registry (schedulers, solver
+# backends, balancers, arrival kinds) read that registry when used, not when
+# this module is imported, so an entry registered later (a plugin, a test)
+# is accepted and listed in --help with no other edit. A help text names the
+# list with a placeholder ("{schedulers}"); LiveChoicesCommand fills it in
+# when the help is shown, and registry_choice() checks a value when parsed:
+# an unknown name is an InputError (one line, exit 2) listing the known ones.
+# (typer 0.29 has no click_type=, and a typer.Choice would be fixed at import.)
+
+def _schedulers():
+    from ppipe.schedulers import SCHEDULERS
+
+    return SCHEDULERS
+
+
+def _solvers():
+    from ppipe.planning.solvers import SOLVERS
+
+    return SOLVERS
+
+
+def _balancers():
+    from ppipe.sim.balancers import BALANCERS
+
+    return BALANCERS
+
+
+def _arrivals():
+    from ppipe.sim.arrivals import ARRIVALS
+
+    return ARRIVALS
+
+
+#: placeholder -> the registry (a ppipe.registry.Registry), imported when asked for
+CHOICES: dict[str, Callable[[], Any]] = {
+    "schedulers": _schedulers,
+    "solvers": _solvers,
+    "balancers": _balancers,
+    "arrivals": _arrivals,
+}
+
+
+def choices_text(names: tuple[str, ...] | list[str], default: Optional[str] = None) -> str:
+    """``a (default), b, c or d``."""
+    shown = [f"{n} (default)" if n == default else n for n in names]
+    if len(shown) <= 1:
+        return shown[0] if shown else "none"
+    return ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def check_choice(kind: str, value: Optional[str]) -> Optional[str]:
+    """``value`` if the registry ``kind`` has it (None passes); else the registry's
+    InputError naming its entries."""
+    if value is not None:
+        CHOICES[kind]().get(value)
+    return value
+
+
+def registry_choice(kind: str) -> Callable[[Optional[str]], Optional[str]]:
+    """An option callback accepting the names the registry ``kind`` holds when the command runs."""
+    if kind not in CHOICES:
+        raise KeyError(kind)
+
+    def check(value: Optional[str]) -> Optional[str]:
+        return check_choice(kind, value)
+
+    return check
+
+
+def fill_choices(text: Optional[str], default: Any = None) -> Optional[str]:
+    """Replace ``{schedulers}``-style placeholders by the registries' names now."""
+    if not text or "{" not in text:
+        return text
+    for key, registry in CHOICES.items():
+        mark = "{" + key + "}"
+        if mark in text:
+            text = text.replace(mark, choices_text(registry().names(), default if isinstance(default, str) else None))
+    return text
+
+
+class LiveChoicesCommand(TyperCommand):
+    """A command whose option help may name registry entries (``{schedulers}``,
+    ``{solvers}``, ``{balancers}``, ``{arrivals}``), listed as they are when the
+    help is shown. Use with ``@app.command(cls=LiveChoicesCommand)``."""
+
+    def _fill(self) -> None:
+        for p in self.params:
+            template = getattr(p, "_ppipe_help_template", None)
+            if template is None:
+                template = getattr(p, "help", None)
+                if not template or "{" not in template:
+                    continue
+                p._ppipe_help_template = template
+            p.help = fill_choices(template, p.default)
+
+    def format_help(self, ctx, formatter) -> None:
+        self._fill()
+        return super().format_help(ctx, formatter)
+
+    def get_help(self, ctx) -> str:
+        self._fill()
+        return super().get_help(ctx)
+
+
+# ------------------------------------------------------- fast option values
+#
+# typer 0.29 converts every option value through a pydantic TypeAdapter:
+# importing pydantic (with its plugin loader) and building one adapter per
+# option costs ~0.1 s of every command, a fifth of a whole ``ppipe simulate``. Plain values -- str, and
+# int, float and Path in their ordinary spellings -- are converted here exactly
+# as pydantic would (int("42"), float("0.1"), Path(s) then typer's own path
+# checks); anything else (other spellings, ranges, choices, lists, parsers)
+# still goes to typer's converter, so what is accepted and every error
+# message stay typer's. If typer's internals change, this quietly does nothing.
+
+_INT = None
+_FLOAT = None
+
+
+def _fast_value(kind: str, value: Any) -> Any:
+    """The converted value, or _MISS when typer's converter should decide."""
+    global _INT, _FLOAT
+    if kind == "str":
+        return value if isinstance(value, str) else _MISS
+    if kind == "bool":
+        return value if isinstance(value, bool) else _MISS
+    if kind == "int":
+        if type(value) is int:
+            return value
+        if isinstance(value, str):
+            if _INT is None:
+                import re
+
+                _INT = re.compile(r"[+-]?[0-9]{1,18}")
+            if _INT.fullmatch(value):
+                return int(value)
+        return _MISS
+    if kind == "float":
+        if type(value) is float:
+            return value if math.isfinite(value) else _MISS
+        if type(value) is int and abs(value) < 1 << 53:
+            return float(value)
+        if isinstance(value, str):
+            if _FLOAT is None:
+                import re
+
+                _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+            if _FLOAT.fullmatch(value):
+                f = float(value)
+                return f if math.isfinite(f) else _MISS
+        return _MISS
+    if kind == "path":
+        if isinstance(value, Path):
+            return value
+        return Path(value) if isinstance(value, str) and value else _MISS
+    return _MISS
+
+
+_MISS = object()
+
+
+def _fast_kind(desc: Any) -> Optional[str]:
+    info = desc.parameter_info
+    if desc.file_annotation is not None or getattr(info, "parser", None) is not None:
+        return None
+    if getattr(info, "min", None) is not None or getattr(info, "max", None) is not None:
+        return None
+    ann = desc.annotation
+    if ann is str:
+        return "str"
+    if ann is bool:
+        return "bool"
+    if ann is int:
+        return "int"
+    if ann is float:
+        return "float"
+    if ann is Path and getattr(info, "path_type", None) is None:
+        return "path"
+    return None
+
+
+def _make_fast_param_class():
+    from dataclasses import dataclass
+
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_path
+
+    @dataclass(frozen=True)
+    class FastRuntimeParam(RuntimeParam):
+        descriptor: Any = None
+        kind: str = ""
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            fast = _fast_value(self.kind, value)
+            if fast is _MISS:
+                slow = build_runtime_param(self.descriptor)
+                param._runtime_param = slow  # typer decides this option from now on
+                return slow._coerce_value(value, param=param, ctx=ctx)
+            if self.kind == "path":
+                return coerce_cli_path(fast, self.parameter_info, path_type=Path, param=param, ctx=ctx)
+            return fast
+
+    return FastRuntimeParam
+
+
+_FAST_PARAM: Any = None
+
+
+def speed_up(command: Any) -> None:
+    """Give ``command``'s (and its subcommands') plain options the fast converter."""
+    global _FAST_PARAM
+    try:
+        if _FAST_PARAM is None:
+            _FAST_PARAM = _make_fast_param_class()
+        params = list(getattr(command, "params", ()))
+        if hasattr(command, "get_help_option"):  # made (and cached) now, so that it gets the fast path too
+            from types import SimpleNamespace
+
+            params.append(command.get_help_option(SimpleNamespace(help_option_names=["--help"])))
+        for p in params:
+            desc = getattr(p, "type_descriptor", None) if p is not None else None
+            if desc is None or getattr(p, "_runtime_param", 1) is not None:
+                continue
+            kind = _fast_kind(desc)
+            if kind is not None:
+                p._runtime_param = _FAST_PARAM(parameter_info=desc.parameter_info, annotation=desc.annotation,
+                                               descriptor=desc, kind=kind)
+    except (ImportError, AttributeError, TypeError):  # a typer without these internals: its own converter
+        return
+    for sub in (getattr(command, "commands", None) or {}).values():
+        speed_up(sub)
+
+
+class PPipeGroup(TyperGroup):
+    """The root group: every command built under it gets the fast converter."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        speed_up(self)

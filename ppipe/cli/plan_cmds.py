@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
-from rich.tree import Tree
 
 from ppipe.cli import app
-from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, parse_kv, print_json
+from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, print_json
+from ppipe.errors import ExitCode
 
 
-def _plan_tree(plan) -> Tree:
+def _plan_tree(plan):
+    from rich.tree import Tree
+
     root = Tree(f"[bold]{plan.path.name if plan.path else 'plan'}[/]")
     for m in plan.models:
         node = root.add(f"[bold]{m.name}[/]  {m.xput:,.1f} req/s  SLO {m.sla / 1000:.1f} ms  "
@@ -46,6 +47,8 @@ def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan fi
                     "partitions": summary_rows(plan), "gpus_used": used, "gpu_limits": limits,
                     "mipgap": plan.mipgap, "runtime": plan.runtime})
         return
+    from rich.table import Table
+
     out_console.print(_plan_tree(plan))
     t = Table(title="GPU use", title_justify="left")
     for col in ("GPU", "used", "limit", "share"):
@@ -61,9 +64,10 @@ def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan f
               gpus: Optional[str] = typer.Option(None, "--gpus", help="GPU limits, e.g. L4:25,T4:75 (default: from the file name)."),
               data: Optional[Path] = DataOption, as_json: bool = JsonOption) -> None:
     """Recompute every partition from the profiles; verify SLOs, GPU limits and throughput claims."""
-    from ppipe.planning.check import check_plan
     from ppipe.planfile.naming import parse_plan_file_name
     from ppipe.planfile.plan import read_plan
+    from ppipe.planning.check import check_plan
+    from ppipe.textparse import parse_kv
 
     plan = read_plan(plan_path)
     store = open_store(data)
@@ -85,4 +89,4 @@ def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan f
             for v in rep.violations:
                 out_console.print(f"  - {v}", markup=False)
     if not rep.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ppipe.cli import app
 from ppipe.cli.common import JsonOption, err_console, out_console, print_json
@@ -157,6 +156,8 @@ def prepartition_cmd(
     if as_json:
         print_json([row for _, row in results])
     else:
+        from rich.table import Table
+
         t = Table(title=f"pre-partition ({len(results)} models)", title_justify="left")
         for col in ("model", "layers", "K", "step", "cut MB", "ref step", "ref MB", "changed", "ms"):
             t.add_column(col, overflow="fold")

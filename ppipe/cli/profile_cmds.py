@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import JsonOption, err_console, parse_csv_list, parse_kv, print_json
+from ppipe.cli.common import JsonOption, err_console, print_json
+from ppipe.textparse import parse_csv_list, parse_kv
 
 profile_app = typer.Typer(help="Estimate chunk-latency profiles from model layer graphs.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
@@ -48,11 +49,11 @@ def estimate_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Estimate a model's chunk latencies on GPU types from its layer graph and their data sheets."""
-    from ppipe.zoo.estimator import Estimator
-    from ppipe.zoo.graph import read_graph
     from ppipe.paths import user_data_dir
     from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
     from ppipe.zoo.build import estimate_profile
+    from ppipe.zoo.estimator import Estimator
+    from ppipe.zoo.graph import read_graph
 
     gpu_list = _gpus(gpus)
     levels = parse_kv(mps, "MPS level") if mps else None
@@ -82,9 +83,9 @@ def build_zoo_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Regenerate the shipped estimated profiles from the shipped layer graphs (deterministic)."""
-    from ppipe.zoo.estimator import Estimator
     from ppipe.paths import SHIPPED_PROFILES
     from ppipe.zoo.build import ZOO_GRAPHS, build_zoo
+    from ppipe.zoo.estimator import Estimator
 
     est = Estimator.load(params, catalog)
     entries = build_zoo(graphs or ZOO_GRAPHS, out or SHIPPED_PROFILES, tuple(_gpus(gpus)), est,
@@ -117,9 +118,9 @@ def graph_cmd(
         doc = dict(s)
         if layers:
             cuts = g.cut_bytes_after()
-            doc["layers_detail"] = [{"name": l.name, "op": l.op, "kind": l.kind, "flops": l.flops,
-                                     "param_bytes": l.param_bytes, "out_bytes": l.out_bytes,
-                                     "cut_bytes_after": float(c)} for l, c in zip(g.layers, cuts)]
+            doc["layers_detail"] = [{"name": ly.name, "op": ly.op, "kind": ly.kind, "flops": ly.flops,
+                                     "param_bytes": ly.param_bytes, "out_bytes": ly.out_bytes,
+                                     "cut_bytes_after": float(c)} for ly, c in zip(g.layers, cuts)]
         print_json(doc)
         return
     out_console.print(f"{s['model']} ({s['task'] or '?'}): {s['layers']} layers, {s['gflops']:.2f} GFLOP/sample,"
@@ -129,6 +130,6 @@ def graph_cmd(
         t = Table(title_justify="left")
         for col in ("#", "layer", "kind", "MFLOP", "out KB", "cut after KB"):
             t.add_column(col)
-        for i, (l, c) in enumerate(zip(g.layers, g.cut_bytes_after())):
-            t.add_row(str(i), l.name, l.kind, f"{l.flops / 1e6:.1f}", f"{l.out_bytes / 1e3:.1f}", f"{c / 1e3:.1f}")
+        for i, (ly, c) in enumerate(zip(g.layers, g.cut_bytes_after())):
+            t.add_row(str(i), ly.name, ly.kind, f"{ly.flops / 1e6:.1f}", f"{ly.out_bytes / 1e3:.1f}", f"{c / 1e3:.1f}")
         out_console.print(t)

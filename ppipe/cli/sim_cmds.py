@@ -1,7 +1,9 @@
 """``ppipe simulate`` and ``ppipe sweep``: run a plan through the data-plane simulator.
 
-The simulator itself lives in :mod:`ppipe.sim` (imported lazily so ``ppipe
---help`` stays fast); plotext is imported only by ``sweep`` when it draws.
+The simulator itself lives in :mod:`ppipe.sim` (imported inside the commands
+so ``ppipe --help`` stays fast); rich only for human output, plotext only by
+``sweep`` when it draws. Balancers and arrival kinds are the registries'
+(:mod:`ppipe.sim.balancers`, :mod:`ppipe.sim.arrivals`), read when used.
 """
 
 from __future__ import annotations
@@ -12,12 +14,23 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import DataOption, JsonOption, err_console, out_console, print_json
+from ppipe.cli.common import (
+    DataOption,
+    JsonOption,
+    LiveChoicesCommand,
+    err_console,
+    out_console,
+    print_json,
+    registry_choice,
+)
 from ppipe.errors import InputError
 
 ModelOption = typer.Option(None, "--model", "-m", help="Model of the plan: name, unique prefix or index (default: the first).")
 BaseOption = typer.Option(None, "--base", help="Plan whose throughput for this model is load factor 100 (default: the plan itself).")
-BalancerOption = typer.Option("reservation", "--balancer", help="Front/inner balancers: reservation (PPipe) or nexus (SLO-aware ablation).")
+BalancerOption = typer.Option("reservation", "--balancer", callback=registry_choice("balancers"),
+                              help="Front/inner balancers: {balancers} (reservation: PPipe's; nexus: the SLO-aware ablation).")
+ArrivalsOption = typer.Option(None, "--arrivals", callback=registry_choice("arrivals"),
+                              help="Arrival process: {arrivals} (default poisson; --trace and --bursty imply theirs).")
 DurationOption = typer.Option(30.0, "--duration", help="Seconds of arrivals to simulate.")
 TraceOption = typer.Option(None, "--trace", help="Arrival trace CSV (MAF'21 end_timestamp+duration, or TIMESTAMP), folded to the load.")
 BurstyOption = typer.Option(False, "--bursty", help="Bursty arrivals: a 2-state Markov-modulated Poisson process.")
@@ -45,19 +58,20 @@ def _base_xput(plan, mp, base: Optional[Path]) -> float:
     return float(read_plan(base).model(mp.name).xput)
 
 
-def _arrival_factory(trace: Optional[Path], bursty: bool, ratio: float, fraction: float, seconds: float):
-    from ppipe.sim.arrivals import BurstyArrivals, PoissonArrivals, TraceArrivals
-    from ppipe.sim.traces import read_trace_seconds
+def _arrival_factory(kind: Optional[str], trace: Optional[Path], bursty: bool, ratio: float, fraction: float,
+                     seconds: float):
+    """``load -> ArrivalProcess`` for the arrival kind asked for (validated now: one-line errors)."""
+    from ppipe.sim.arrivals import arrival_factory, arrivals_spec
 
     if trace is not None and bursty:
         raise InputError("give either --trace or --bursty, not both")
-    if trace is not None:
-        times = read_trace_seconds(trace)
-        return lambda load: TraceArrivals(trace, load, times_s=times)
-    if bursty:
-        BurstyArrivals(1.0, ratio, fraction, seconds)  # validate now: one-line errors
-        return lambda load: BurstyArrivals(load, ratio, fraction, seconds)
-    return PoissonArrivals
+    implied = "trace" if trace is not None else "bursty" if bursty else None
+    if kind is None:
+        kind = implied or "poisson"
+    elif implied is not None and implied != kind:
+        raise InputError(f"--arrivals {kind} contradicts --{'trace' if trace is not None else 'bursty'}")
+    return arrival_factory(arrivals_spec(kind, trace=trace, ratio=ratio, burst_fraction=fraction,
+                                         burst_s=seconds))
 
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -66,7 +80,7 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-@app.command("simulate")
+@app.command("simulate", cls=LiveChoicesCommand)
 def simulate_cmd(
     plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON)."),
     model: Optional[str] = ModelOption,
@@ -75,6 +89,7 @@ def simulate_cmd(
     base: Optional[Path] = BaseOption,
     duration: float = DurationOption,
     seed: int = typer.Option(0, "--seed", help="Seed of the arrival stream."),
+    arrivals: Optional[str] = ArrivalsOption,
     trace: Optional[Path] = TraceOption,
     bursty: bool = BurstyOption,
     burst_ratio: float = BurstRatioOption,
@@ -91,9 +106,9 @@ def simulate_cmd(
 
     from ppipe.sim.engine import Simulation
     from ppipe.sim.lfsearch import lf_load, lf_rng
+    from ppipe.sim.metrics import ACCOUNTINGS
 
-    _check_choice(balancer, ("reservation", "nexus"), "balancer")
-    _check_choice(accounting, ("true", "reference"), "accounting")
+    _check_choice(accounting, ACCOUNTINGS, "accounting")
     if (load is None) == (load_factor is None):
         raise InputError("give exactly one of --load QPS and --load-factor LF")
     if load_factor is not None and not load_factor > 0:
@@ -102,8 +117,8 @@ def simulate_cmd(
         raise InputError(f"load must be positive (requests per second), got {load:g}")
     if not duration > 0:
         raise InputError(f"duration must be positive, got {duration:g} s")
+    factory = _arrival_factory(arrivals, trace, bursty, burst_ratio, burst_fraction, burst_seconds)
     plan, mp, profile = _load_model(plan_path, model, data)
-    factory = _arrival_factory(trace, bursty, burst_ratio, burst_fraction, burst_seconds)
     if load_factor is not None:
         x = _base_xput(plan, mp, base)
         lf = int(load_factor) if float(load_factor).is_integer() else load_factor
@@ -136,7 +151,7 @@ def simulate_cmd(
 
 def _run_with_progress(sim) -> None:
     """Run to the end; a rich progress bar on stderr when it is a terminal and the run is long."""
-    if not err_console.is_terminal or sim.total_requests < 200_000:
+    if sim.total_requests < 200_000 or not err_console.is_terminal:  # (rich only when it may be used)
         sim.run()
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -186,13 +201,14 @@ def _print_result(doc: dict) -> None:
                       f"({doc['requests_per_wall_second']:,.0f} req/s)")
 
 
-@app.command("sweep")
+@app.command("sweep", cls=LiveChoicesCommand)
 def sweep_cmd(
     plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON)."),
     model: Optional[str] = ModelOption,
     base: Optional[Path] = BaseOption,
     seeds: int = typer.Option(1, "--seeds", help="Seeds per load factor (counts pooled)."),
     duration: float = DurationOption,
+    arrivals: Optional[str] = ArrivalsOption,
     trace: Optional[Path] = TraceOption,
     bursty: bool = BurstyOption,
     burst_ratio: float = BurstRatioOption,
@@ -205,19 +221,19 @@ def sweep_cmd(
 ) -> None:
     """Attainment at load factors 5..100 % and lf99, the largest with dropped + violated <= 1 %."""
     from ppipe.sim.lfsearch import attainment_curve, lf99_from_curve
+    from ppipe.sim.metrics import ACCOUNTINGS
 
-    _check_choice(balancer, ("reservation", "nexus"), "balancer")
-    _check_choice(accounting, ("true", "reference"), "accounting")
+    _check_choice(accounting, ACCOUNTINGS, "accounting")
     if seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {seeds}")
     if not duration > 0:
         raise InputError(f"duration must be positive, got {duration:g} s")
+    factory = _arrival_factory(arrivals, trace, bursty, burst_ratio, burst_fraction, burst_seconds)
     plan, mp, profile = _load_model(plan_path, model, data)
     x = _base_xput(plan, mp, base)
     if int(x) <= 0:
         raise InputError(f"model {mp.name}: base throughput {x:g} req/s gives no load to sweep")
-    factory = _arrival_factory(trace, bursty, burst_ratio, burst_fraction, burst_seconds)
-    show = err_console.is_terminal and not as_json
+    show = not as_json and err_console.is_terminal
     if show:
         from rich.progress import Progress
 

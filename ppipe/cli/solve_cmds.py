@@ -1,4 +1,11 @@
-"""``ppipe solve``: plan a group of models on a GPU mix, or replay a reference plan."""
+"""``ppipe solve``: plan a group of models on a GPU mix, or replay a reference plan.
+
+Exit codes (:class:`ppipe.errors.ExitCode`): OK with a plan, INFEASIBLE when
+the problem has none, NO_SOLUTION when the solver stopped without one,
+CANCELLED on Ctrl-C (the best plan so far is still saved), BAD_INPUT for
+input errors. Schedulers and solver backends are the registries', read when
+the command runs (a scheduler registered later is accepted and listed).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +18,18 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import (DataOption, JsonOption, err_console, open_store, out_console, parse_csv_list,
-                              parse_kv, print_json)
-from ppipe.errors import InputError
-
-EXIT_INFEASIBLE = 1
-EXIT_NO_SOLUTION = 3
-EXIT_CANCELLED = 130
+from ppipe.cli.common import (
+    DataOption,
+    JsonOption,
+    LiveChoicesCommand,
+    err_console,
+    open_store,
+    out_console,
+    print_json,
+    registry_choice,
+)
+from ppipe.errors import ExitCode, InputError
+from ppipe.textparse import parse_csv_list, parse_kv
 
 
 def _cluster_from_flags(gpus: Optional[str], cluster: Optional[str], mps: Optional[str],
@@ -105,14 +117,14 @@ def _run_solve(fn, live: _Live, cancel: threading.Event):
     return box["result"], interrupted
 
 
-@app.command("solve")
+@app.command("solve", cls=LiveChoicesCommand)
 def solve_cmd(
     models: Optional[str] = typer.Option(None, "--models", "-m", help="Comma-separated model names (or unique prefixes)."),
     group: Optional[str] = typer.Option(None, "--group", help="A model group of the paper: G1..G6."),
     gpus: Optional[str] = typer.Option(None, "--gpus", "-g", help="GPU mix, e.g. L4:25,T4:75."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Cluster preset HC1..HC4 (flags override it)."),
     weights: Optional[str] = typer.Option(None, "--weights", "-w", help="Workload weights, e.g. 0.3,0.33,0.37, or maf19 / maf21."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", "-s", help="ppipe (default), np, dart-r or np-single; with --replay, the plan's own."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", "-s", callback=registry_choice("schedulers"), help="Scheduler: {schedulers} (default ppipe; with --replay, the plan's own)."),
     max_parts: Optional[int] = typer.Option(None, "--max-parts", "-P", help="Maximum partitions per pipeline (default 2)."),
     mps: Optional[str] = typer.Option(None, "--mps", help="MPS levels per type, e.g. L4=4,T4=4."),
     gpus_per_server: Optional[str] = typer.Option(None, "--gpus-per-server", help="GPUs per server per type, e.g. L4=4,T4=2."),
@@ -120,7 +132,7 @@ def solve_cmd(
     slo_multiplier: float = typer.Option(5.0, "--slo-multiplier", help="SLO = multiplier x batch-1 runtime on L4."),
     slo_discount: float = typer.Option(0.4, "--slo-discount", help="Share of the SLO held back for queueing."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit in seconds."),
-    solver: str = typer.Option("highs", "--solver", help="highs (default) or gurobi."),
+    solver: str = typer.Option("highs", "--solver", callback=registry_choice("solvers"), help="MILP backend: {solvers}."),
     no_fallback: bool = typer.Option(False, "--no-fallback", help="With --solver gurobi: fail instead of falling back to HiGHS."),
     method: str = typer.Option("auto", "--method", help="PPipe MILP method: auto (default; loss-budget for one model with P >= 3), direct or loss-budget."),
     fill: bool = typer.Option(False, "--fill", help="Give GPUs the max-min optimum leaves idle to the models (second solve)."),
@@ -133,22 +145,18 @@ def solve_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Plan a group of models on a heterogeneous GPU mix (PPipe MILP or a baseline)."""
-    from ppipe.planning.milp import SolveOptions
+    from ppipe import schedulers
     from ppipe.paths import DEFAULT_PLAN_DIR
     from ppipe.planfile.naming import plan_file_name
     from ppipe.planfile.plan import read_plan, write_plan
-    from ppipe import schedulers
-    from ppipe.planning.solvers import SOLVERS
-    from ppipe.planning.solve import solve
+    from ppipe.planning.milp import SolveOptions
     from ppipe.planning.problem import build_problem
     from ppipe.planning.request import default_weights, group_models, parse_weights
+    from ppipe.planning.solve import solve
 
     store = open_store(data)
     np_plan = None
     reference_objective = None
-    if scheduler is not None:
-        schedulers.get(scheduler)  # unknown -> one line naming the known ones
-    SOLVERS.get(solver)
     if time_limit is not None and not time_limit > 0:
         raise InputError("--time-limit must be > 0 seconds")
     if replay is not None:
@@ -209,14 +217,14 @@ def solve_cmd(
         _print_human(res, problem, reference_objective, plan_file)
     if res.status == "cancelled":
         err_console.print("ppipe: solve cancelled" + (f"; best plan so far saved to {plan_file}" if plan_file else ""))
-        raise typer.Exit(EXIT_CANCELLED)
+        raise typer.Exit(ExitCode.CANCELLED)
     if res.status == "infeasible":
         err_console.print(f"ppipe: infeasible: {res.message}", markup=False)
-        raise typer.Exit(EXIT_INFEASIBLE)
+        raise typer.Exit(ExitCode.INFEASIBLE)
     if res.plan is None:
         err_console.print(f"ppipe: no plan found ({res.status}{': ' + res.message if res.message else ''})",
                           markup=False)
-        raise typer.Exit(EXIT_NO_SOLUTION)
+        raise typer.Exit(ExitCode.NO_SOLUTION)
 
 
 def _print_human(res, problem, reference_objective, plan_file) -> None:

@@ -18,23 +18,40 @@ Modules: ``layout`` (plan + profile -> validated integer tables), ``kernel``
 ``metrics`` (SimulationResult), ``lfsearch`` (load factor at 99 % attainment),
 ``synthetic`` (made-up plans for tests and demos).
 
-Speed: with numba installed the event loop is compiled (first use ~10 s, then
-cached on disk) and simulates several hundred thousand requests per wall
-second; without it the same code runs as plain Python (~7,000 req/s) with
-bit-identical results.
+Speed: with numba installed the event loop is compiled ahead of time into a
+small extension module (first use ~10 s, then cached on disk and loaded in a
+millisecond, without importing numba; see :mod:`ppipe.sim._jit`) and simulates
+several hundred thousand requests per wall second; without numba the same code
+runs as plain Python (~7,000 req/s) with bit-identical results.
+
+Nothing is imported until used: ``from ppipe.sim import Simulation`` loads the
+engine, ``import ppipe.sim.metrics`` does not.
 """
 
-from ppipe.sim.arrivals import BurstyArrivals, FixedArrivals, PoissonArrivals, TraceArrivals
-from ppipe.sim.engine import Simulation, Snapshot, simulate
-from ppipe.sim.metrics import SimulationResult
+# Lazy: ``from ppipe.sim.metrics import ...`` runs this file first, and must not
+# pay for the engine (or the arrival processes) it does not use.
+_EXPORTS = {
+    "Simulation": "ppipe.sim.engine", "Snapshot": "ppipe.sim.engine", "simulate": "ppipe.sim.engine",
+    "SimulationResult": "ppipe.sim.metrics",
+    "PoissonArrivals": "ppipe.sim.arrivals", "TraceArrivals": "ppipe.sim.arrivals",
+    "BurstyArrivals": "ppipe.sim.arrivals", "FixedArrivals": "ppipe.sim.arrivals",
+    "find_lf99": "ppipe.sim.lfsearch", "attainment_curve": "ppipe.sim.lfsearch", "lf99_table": "ppipe.sim.lfsearch",
+}
 
 __all__ = ["Simulation", "Snapshot", "simulate", "SimulationResult", "PoissonArrivals", "TraceArrivals",
            "BurstyArrivals", "FixedArrivals"]
 
 
-def __getattr__(name):  # lazy: lfsearch pulls in multiprocessing helpers
-    if name in ("find_lf99", "attainment_curve", "lf99_table"):
-        from ppipe.sim import lfsearch
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ppipe.sim' has no attribute {name!r}")
+    import importlib
 
-        return getattr(lfsearch, name)
-    raise AttributeError(name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

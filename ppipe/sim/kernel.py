@@ -4,8 +4,11 @@ Why arrays: the simulator has to push well over 100,000 requests per wall
 second through a Python process. All state (workers, server links, batches,
 requests, the event heap) therefore lives in a handful of ``int64`` numpy
 arrays with named columns (the ``*_`` constants below), and the loop is
-written in the subset of Python that numba compiles (:mod:`ppipe.sim._jit`).
-Without numba the same code runs as plain Python, giving the same integers.
+written in the subset of Python that numba compiles (:mod:`ppipe.sim._jit`:
+an extension module compiled ahead of time and cached, or numba's JIT; nothing
+is compiled or imported before the first call, so the constants below are
+cheap to import). Without numba the same code runs as plain Python, giving the
+same integers.
 
 Clock and ordering. Time is an integer number of µs. Every entity (worker,
 server link, balancer, arrival generator) has a fixed id, assigned in the
@@ -39,6 +42,16 @@ import math
 import numpy as np
 
 from ppipe.sim._jit import njit
+
+# Signatures of the functions called from Python (:mod:`ppipe.sim.engine`).
+_A1 = "int64[::1]"
+_A2 = "int64[:, ::1]"
+_SCHEDULE_SIG = f"void(int64, int64, {_A2}, {_A1}, {_A1}, {_A1})"
+_RUN_SIG = ("int64(int64, int64, " + ", ".join((
+    _A2, _A2, _A2, _A2, _A1, _A2,  # PQ, LAT, PP, WS, FRONTW, ENT
+    _A2, _A2, _A2, _A1, _A2,  # W, S, B, M, R
+    _A2, _A1, _A1, _A2, _A2, _A1,  # EV, HK, HV, IQ, IL, G
+    _A1, _A2)) + ")")  # RING, OFF
 
 BIG = 1 << 62
 UID_BITS = 20
@@ -125,7 +138,7 @@ def _hpop(HK, HV, G):
     HV[i] = ver
 
 
-@njit
+@njit(aot=_SCHEDULE_SIG)
 def _schedule(uid, t, EV, HK, HV, G):
     EV[uid, 1] += 1
     EV[uid, 0] = t
@@ -568,7 +581,7 @@ def _deliver(bid, now, PQ, LAT, WS, FRONTW, W, B, M, R, EV, HK, HV, G, IQ, IL):
 
 # ---------------------------------------------------------------- main loop
 
-@njit
+@njit(aot=_RUN_SIG)
 def run_kernel(until, max_events, PQ, LAT, PP, WS, FRONTW, ENT, W, S, B, M, R, EV, HK, HV, IQ, IL, G,
                RING, OFF):
     """Run events with time < ``until`` (at most ``max_events``); return a RUN_* code."""

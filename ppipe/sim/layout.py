@@ -31,9 +31,8 @@ import numpy as np
 from ppipe.errors import DataError, InputError
 from ppipe.planfile.plan import ModelPlan
 from ppipe.profiles.model import ModelProfile
+from ppipe.sim import balancers
 from ppipe.sim import kernel as K
-
-BALANCERS = ("reservation", "nexus")
 
 
 def link_time_us(cut_bytes: float, bw_gbps: float) -> int:
@@ -116,8 +115,7 @@ def validate(mp: ModelPlan, profile: ModelProfile) -> None:
 
 
 def build_layout(mp: ModelPlan, profile: ModelProfile, balancer: str = "reservation") -> Layout:
-    if balancer not in BALANCERS:
-        raise InputError(f"unknown balancer {balancer!r} (choose {' or '.join(BALANCERS)})")
+    balancers.get(balancer)  # the table of balancers: an unknown name is a one-line error listing them
     validate(mp, profile)
     sla = float(mp.sla or mp.config.get("sla", 0.0))
     if not sla > 0:
@@ -183,8 +181,7 @@ def build_layout(mp: ModelPlan, profile: ModelProfile, balancer: str = "reservat
             ent[uid] = (K.K_INNER, k)
             inner_uid[k] = uid
             k += 1
-    front_uid = len(ent)
-    ent.append((K.K_FRONT, 0))
+    ent.append((K.K_FRONT, 0))  # the last two ids: front balancer, generator (engine: G_FRONT_UID, G_GEN_UID)
     ent.append((K.K_GEN, 0))
     if len(ent) > K.UID_MASK:
         raise InputError(f"model {mp.name}: too many workers to simulate ({len(ws_rows)})")

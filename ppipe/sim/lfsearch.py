@@ -32,7 +32,6 @@ with explicit seeds, for the bench and the ``sweep`` command.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -230,6 +229,8 @@ def lf99_table(tasks: Sequence[Lf99Task], processes: int = 2, on_result=None) ->
             if on_result:
                 on_result(rows[i])
     else:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=processes) as ex:
             futs = {ex.submit(run_task, t): i for i, t in enumerate(tasks)}
             from concurrent.futures import as_completed
