@@ -52,6 +52,7 @@ from ppipe.cli import (  # noqa: E402,F401
     prepartition_cmds,
     profile_cmds,
     sim_cmds,
+    size_cmds,
     solve_cmds,
 )
 

@@ -16,10 +16,6 @@ from typing import Any, Callable, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-# TODO(experiment_cmds): it still imports parse_csv_list from here; the CLI's
-# parsers live in ppipe.textparse. Drop this re-export once it imports that.
-from ppipe.textparse import parse_csv_list  # noqa: F401,E402
-
 
 class _LazyConsole:
     """A ``rich.console.Console`` made on first use (rich costs ~40 ms to import)."""

@@ -15,11 +15,17 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import DataOption, JsonOption, err_console, out_console, parse_csv_list, print_json
-from ppipe.errors import InputError
-
-EXIT_SETTINGS_FAILED = 1  # the run finished, but some settings have no results
-EXIT_INTERRUPTED = 130
+from ppipe.cli.common import (
+    DataOption,
+    JsonOption,
+    LiveChoicesCommand,
+    err_console,
+    out_console,
+    print_json,
+    registry_choice,
+)
+from ppipe.errors import ExitCode, InputError
+from ppipe.textparse import parse_csv_list
 
 experiment_app = typer.Typer(
     name="experiment", no_args_is_help=True,
@@ -30,7 +36,7 @@ WorkersOption = typer.Option(1, "--workers", "-j", help="Settings run in paralle
 SeedsOption = typer.Option(1, "--seeds", help="Seeds per load factor (counts pooled).")
 DurationOption = typer.Option(30.0, "--duration", help="Seconds of arrivals per simulation.")
 LoadFactorsOption = typer.Option(None, "--load-factors", help="Load factors to run, e.g. 100,90,80 (default 100,95,...,5).")
-SolverOption = typer.Option("highs", "--solver", help="highs (default) or gurobi.")
+SolverOption = typer.Option("highs", "--solver", callback=registry_choice("solvers"), help="MILP backend: {solvers}.")
 FreshOption = typer.Option(False, "--fresh", help="Discard the folder's earlier results and plans first.")
 AccountingOption = typer.Option("true", "--accounting", help="Late requests in the summary: true (all) or reference (the artifact parser's).")
 ExecutorOption = typer.Option("local", "--executor", help="Where settings run: local (a process pool, default) or ray (pip install 'ppipe[ray]').")
@@ -80,7 +86,7 @@ def _run(settings, spec, out: Path, workers: int, fresh: bool, as_json: bool, ac
         _run_inner(settings, spec, out, workers, fresh, as_json, accounting, executor, options)
     except KeyboardInterrupt:
         err_console.print("ppipe: interrupted; re-run to resume", markup=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(ExitCode.CANCELLED) from None
 
 
 def _progress_line(state: dict) -> str:
@@ -184,10 +190,10 @@ def _run_inner(settings, spec, out: Path, workers: int, fresh: bool, as_json: bo
         err_console.print(f"ppipe: {len(rep.failed)} of {rep.total} settings failed (first: "
                           f"{rep.failed[0]['setting']}: {rep.failed[0]['message']}); re-run to retry them",
                           markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_SETTINGS_FAILED)
+        raise typer.Exit(ExitCode.FAILED)  # the run finished, but some settings have no results
 
 
-@experiment_app.command("main")
+@experiment_app.command("main", cls=LiveChoicesCommand)
 def main_cmd(
     set_name: str = typer.Option("maf19", "--set", help="maf19 (Poisson arrivals) or maf21 (bursty: --trace FILE, else $PPIPE_TRACES, else a generator calibrated to the Azure code trace)."),
     groups: Optional[str] = typer.Option(None, "--groups", help="Model groups, e.g. G1,G2 (default all six)."),
@@ -245,7 +251,7 @@ def main_cmd(
          executor, address, shard)
 
 
-@experiment_app.command("ablation")
+@experiment_app.command("ablation", cls=LiveChoicesCommand)
 def ablation_cmd(
     models: Optional[str] = typer.Option(None, "--models", "-m", help="Models (names or unique prefixes; default all 18)."),
     clusters: Optional[str] = typer.Option(None, "--clusters", help="Clusters (default HC2)."),
