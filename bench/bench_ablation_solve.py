@@ -20,8 +20,8 @@ import sys
 import time
 
 from ppipe.planning.milp import SolveOptions
-from ppipe.planning.solve import solve
 from ppipe.planning.problem import CLUSTER_PRESETS, build_problem
+from ppipe.planning.solve import solve
 from ppipe.profiles.store import ProfileStore
 
 

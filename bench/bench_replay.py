@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from ppipe.planfile.plan import read_plan
+from ppipe.planning.replay import replay_problem, sibling_np_plan
 from ppipe.planning.solve import solve
 from ppipe.profiles.store import ProfileStore
-from ppipe.planning.replay import replay_problem, sibling_np_plan
 
 
 def main() -> int:

@@ -14,8 +14,8 @@ import statistics
 import sys
 import time
 
-from ppipe.planning.solve import estimate_xput, solve
 from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, build_problem
+from ppipe.planning.solve import estimate_xput, solve
 from ppipe.profiles.store import ProfileStore
 
 

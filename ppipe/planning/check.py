@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ppipe.planning.configs import batch_build_us, fits_slots, stage_xput
 from ppipe.errors import InputError
 from ppipe.planfile.plan import Plan
+from ppipe.planning.configs import batch_build_us, fits_slots, stage_xput
 from ppipe.profiles.store import ProfileStore
 
 REL_TOL = 1e-6

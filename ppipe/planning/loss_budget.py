@@ -39,12 +39,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ppipe.planning.configs import PipelineConfig
 from ppipe.errors import SolverError
+from ppipe.planning.configs import PipelineConfig
 from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
 from ppipe.planning.solvers import DEFAULT_SOLVER, solve_model
 from ppipe.planning.status import Status
-from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
 
 FIRST_BUDGET = 0.0025  # of the fluid bound
 MAX_ITEMS = 200_000  # beyond this the caller should use the direct MILP

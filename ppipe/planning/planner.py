@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
-from ppipe.planning.configs import PipelineConfig, batch_build_us, enumerate_configs
 from ppipe.errors import InputError
+from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
+from ppipe.planning.configs import EnumerationStopped, PipelineConfig, batch_build_us, enumerate_configs
 from ppipe.planning.loss_budget import solve_single
 from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.problem import PlanningProblem
 from ppipe.planning.results import SolveResult
+from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
 from ppipe.planning.solvers import solve_model
 from ppipe.planning.status import Status
-from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
-from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
-from ppipe.planning.problem import PlanningProblem
 
 # ------------------------------------------------------------------ helpers
 
@@ -173,7 +173,7 @@ def pick_method(problem: PlanningProblem, method: str = "auto") -> str:
 
 def _solve_loss_budget(problem: PlanningProblem, configs: list[PipelineConfig], scheduler: str, solver: str,
                        opts: SolveOptions, fallback: bool, on_message, mps_levels: list[int],
-                       t0: float) -> SolveResult | None:
+                       t0: float, enum_stats: dict) -> SolveResult | None:
     spec = problem.models[0]
     w = spec.weight
     progress = opts.progress
@@ -187,7 +187,7 @@ def _solve_loss_budget(problem: PlanningProblem, configs: list[PipelineConfig], 
         return None
     res = lb.result
     stats = dict(res.stats, configs=[len(configs)], method="loss-budget",
-                 build_seconds=time.perf_counter() - t0 - res.seconds)
+                 build_seconds=time.perf_counter() - t0 - res.seconds, **enum_stats)
     bound = None if res.bound is None else res.bound / w
     if res.objective is None:
         return SolveResult(status=res.status if res.status != Status.OPTIMAL else Status.ERROR, bound=bound,
@@ -208,6 +208,50 @@ def _solve_loss_budget(problem: PlanningProblem, configs: list[PipelineConfig], 
                        message=res.message, stats=stats)
 
 
+def _enumerate(problem: PlanningProblem, opts: SolveOptions,
+               t0: float) -> tuple[list[list[PipelineConfig]], dict] | Status:
+    """Every model's configurations, stoppable by the cancel event and the time limit
+    (the limit covers the whole solve), with progress; a Status when stopped."""
+    deadline = None if opts.time_limit is None else t0 + opts.time_limit
+    last = [0.0]
+
+    def should_stop() -> bool:
+        if opts.cancel is not None and opts.cancel.is_set():
+            return True
+        return deadline is not None and time.perf_counter() > deadline
+
+    def report(d: int, enumerated: int, kept: int) -> None:
+        now = time.perf_counter()
+        if opts.progress is not None and now - last[0] >= 0.2:
+            last[0] = now
+            opts.progress(Progress(None, None, None, now - t0,
+                                   f"configurations of {problem.models[d].name}: {enumerated:,} enumerated, "
+                                   f"{kept:,} kept"))
+
+    configs, counts = [], []
+    t1 = time.perf_counter()
+    try:
+        for d in range(len(problem.models)):
+            seen = [0, 0]
+
+            def progress(enumerated: int, kept: int, d=d, seen=seen) -> None:
+                seen[0], seen[1] = enumerated, kept
+                report(d, enumerated, kept)
+
+            configs.append(enumerate_configs(problem, d, should_stop=should_stop, on_progress=progress))
+            counts.append(seen[0])
+    except EnumerationStopped:
+        return Status.CANCELLED if opts.cancel is not None and opts.cancel.is_set() else Status.TIME_LIMIT
+    return configs, {"configs_enumerated": counts, "enumerate_seconds": time.perf_counter() - t1}
+
+
+def _remaining(opts: SolveOptions, t0: float) -> SolveOptions:
+    """Options whose time limit is what is left of the whole solve's."""
+    if opts.time_limit is None:
+        return opts
+    return replace(opts, time_limit=max(opts.time_limit - (time.perf_counter() - t0), 1e-3))
+
+
 def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = "highs",
                opts: SolveOptions | None = None, fallback: bool = True,
                on_message: Optional[Callable[[str], None]] = None, method: str = "auto") -> SolveResult:
@@ -220,22 +264,29 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
     method = pick_method(problem, method)
     max_parts = problem.max_parts
     mps_levels = [1] * len(problem.cluster.gpus) if problem.whole_gpus_only else list(problem.cluster.mps_levels)
-    configs = [enumerate_configs(problem, d) for d in range(len(problem.models))]
+    enumerated = _enumerate(problem, opts, t0)
+    if isinstance(enumerated, Status):
+        return SolveResult(status=enumerated, solve_seconds=time.perf_counter() - t0, scheduler=scheduler,
+                           solver=solver, message=("cancelled" if enumerated == Status.CANCELLED else
+                                                   "time limit reached") + " while enumerating configurations")
+    configs, enum_stats = enumerated
+    whole_opts, opts = opts, _remaining(opts, t0)
     for spec, cfgs in zip(problem.models, configs):
         if not cfgs:
             return _infeasible(problem, scheduler, solver,
                                f"no pipeline of {spec.name} meets its SLO of {spec.sla / 1000:.1f} ms on "
                                f"{', '.join(problem.cluster.gpus)}", t0)
     if method == "loss-budget":
-        out = _solve_loss_budget(problem, configs[0], scheduler, solver, opts, fallback, on_message, mps_levels, t0)
+        out = _solve_loss_budget(problem, configs[0], scheduler, solver, opts, fallback, on_message, mps_levels, t0,
+                                 enum_stats)
         if out is not None:
             return out
     mpm = build_milp(problem, configs, max_parts)
     res = solve_model(mpm.model, opts, solver=solver, fallback=fallback, on_fallback=on_message)
     stats = dict(res.stats, configs=[len(c) for c in configs], method="direct",
-                 build_seconds=time.perf_counter() - t0 - res.seconds)
+                 build_seconds=time.perf_counter() - t0 - res.seconds, **enum_stats)
     if res.has_solution and problem.fill_leftover and len(problem.models) > 1 and res.status != Status.CANCELLED:
-        res = _fill_leftover(problem, mpm, res, opts, solver, fallback, t0)
+        res = _fill_leftover(problem, mpm, res, whole_opts, solver, fallback, t0)
         stats["filled"] = True
     if not res.has_solution:
         status = res.status if res.status != Status.OPTIMAL else Status.ERROR

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ppipe.errors import DataError, InputError
-from ppipe.planfile.plan import Plan, read_plan
 from ppipe.planfile.naming import parse_plan_file_name
+from ppipe.planfile.plan import Plan, read_plan
 from ppipe.planning.problem import ClusterSpec, ModelSpec, PlanningProblem
 from ppipe.profiles.store import ProfileStore
 

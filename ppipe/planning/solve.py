@@ -55,6 +55,8 @@ def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = DEFA
             return _cancelled(opts, SolveResult(status=Status.INFEASIBLE, message=str(exc), scheduler=scheduler,
                                                 solver=solver, solve_seconds=time.perf_counter() - t0))
         problem = problem.with_est_xput(est)
+        if opts.time_limit is not None:  # the limit covers the whole solve
+            opts = replace(opts, time_limit=max(opts.time_limit - (time.perf_counter() - t0), 1e-3))
     res = entry.solve_function()(problem, solver=solver, opts=opts, fallback=fallback, on_message=on_message,
                                  np_plan=np_plan, method=method)
     res = replace(res, scheduler=scheduler, est_xput=[m.est_xput for m in problem.models],
