@@ -82,7 +82,8 @@ def test_toy_scheduler_solves(toy, tmp_path):
 
 
 def test_unknown_balancer_is_an_error():
-    from ppipe.sim import balancers, kernel as K
+    from ppipe.sim import balancers
+    from ppipe.sim import kernel as K
     from ppipe.sim.engine import Simulation
     from ppipe.sim.synthetic import synthetic_case
 
