@@ -14,12 +14,14 @@ failure in one becomes an error dialog and the app keeps running.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Iterable
 
-from textual import on, work
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -40,14 +42,22 @@ from ppipe_tui.messages import (
     SolveProgress,
     StartSolve,
 )
-from ppipe_tui.runners import run_solve
+from ppipe_tui.runners import run_solve, write_crash_log
 from ppipe_tui.screens.base import PPipeScreen, ScreenSpec
 from ppipe_tui.screens.dialogs import ConfirmDialog, ErrorDialog, InputDialog
 from ppipe_tui.screens.help import HelpScreen, help_markdown
 from ppipe_tui.screens.setup import SetupScreen
 from ppipe_tui.screens.sim import SimScreen
 from ppipe_tui.screens.table import SCREENS
-from ppipe_tui.state import PlanEntry, Session, SolveRun, compare_schedulers, load_model_info, validate
+from ppipe_tui.state import (
+    PlanEntry,
+    Session,
+    SolveRun,
+    compare_schedulers,
+    load_model_info,
+    plan_warnings,
+    validate,
+)
 
 
 def screen_bindings(screens: tuple[ScreenSpec, ...] = SCREENS) -> list[Binding]:
@@ -71,6 +81,8 @@ class PPipeApp(App):
         super().__init__()
         self.session = session if session is not None else Session(data, Path(plan_dir) if plan_dir else None)
         self.initial_plan = Path(plan) if plan else None
+        #: where the traceback of a crash went (main() prints this one line and exits 1)
+        self.crash_log: Path | None = None
         #: the screen of each mode, once the mode was first shown
         self._screens: dict[str, PPipeScreen] = {}
         nav = tuple(spec.nav_item for spec in SCREENS)
@@ -97,9 +109,14 @@ class PPipeApp(App):
         else:
             self.switch_mode("setup")
 
-    @work(thread=True, group="models", exit_on_error=False)
     def _load_models(self) -> None:
-        self.post_message(ModelsLoaded(load_model_info(self.session.store)))
+        store = self.session.store
+        self.session.start_job("load models", lambda: self.post_message(ModelsLoaded(load_model_info(store))),
+                               on_error=self._job_failed)
+
+    def _job_failed(self, message: str, log: str) -> None:
+        """A background job raised (called on its thread): an error dialog; the exit status says so."""
+        self.post_message(ShowError("A background task failed", f"{message}\n\nDetails: {log}"))
 
     @on(ModelsLoaded)
     def _models_loaded(self, message: ModelsLoaded) -> None:
@@ -125,6 +142,8 @@ class PPipeApp(App):
             return
         if self.current_mode != mode:
             await self.switch_mode(mode)
+        if mode == "setup" and isinstance(self.screen, SetupScreen):
+            self.screen.action_focus_search()  # F2 always lands in the model search
 
     @on(GotoMode)
     async def _goto(self, message: GotoMode) -> None:
@@ -180,10 +199,10 @@ class PPipeApp(App):
         if scr is not None and scr.is_mounted:
             scr.refresh_view()
         for run in s.runs:
-            self._solve(run)
+            s.start_job(f"solve {run.scheduler}", self._solve, run, cancel=run.cancel, on_error=self._job_failed)
 
-    @work(thread=True, group="solve", exit_on_error=False)
     def _solve(self, run: SolveRun) -> None:
+        """On a job's thread: one scheduler's solve; its ``cancel`` event is the run's."""
         try:
             res = run_solve(run.request, run.scheduler, run.cancel,
                             lambda p: self.post_message(SolveProgress(run.id, p)))
@@ -220,7 +239,7 @@ class PPipeApp(App):
         if res is not None:
             run.incumbent = res.objective
             if res.plan is not None:
-                self.session.by_scheduler[run.scheduler] = PlanEntry.from_result(run)
+                self.session.by_scheduler[run.scheduler] = PlanEntry.from_result(run, self.session.store)
         scr = self.mode_screen("solve")
         if scr is not None and scr.is_mounted:
             scr.run_changed(run.id)
@@ -268,7 +287,7 @@ class PPipeApp(App):
         if run is None or run.result is None or run.result.plan is None:
             self.notify("That solve has no plan (yet).", severity="warning")
             return
-        self.session.set_current(self.session.by_scheduler.get(run.scheduler) or PlanEntry.from_result(run))
+        self.session.set_current(self.session.by_scheduler.get(run.scheduler) or PlanEntry.from_result(run, self.session.store))
         self.call_later(self.action_goto, "plan")
 
     # --------------------------------------------------------------- plans
@@ -278,6 +297,7 @@ class PPipeApp(App):
         except (PPipeError, OSError) as exc:
             self.show_error("Cannot open plan", str(exc))
             return False
+        entry.warnings = plan_warnings(entry.plan, self.session.store, entry.limits)
         self.session.set_current(entry)
         if self.current_mode != "plan":
             self.call_later(self.action_goto, "plan")
@@ -285,7 +305,11 @@ class PPipeApp(App):
             scr = self.mode_screen("plan")
             if scr is not None and scr.is_mounted:
                 scr.refresh_view()
-        self.notify(f"opened {Path(path).name}")
+        if entry.warnings:
+            self.notify(f"{Path(path).name}: {len(entry.warnings)} problem(s) with the current profiles; "
+                        "see the banner on F4.", severity="warning", title="Plan does not match", timeout=8)
+        else:
+            self.notify(f"opened {Path(path).name}")
         return True
 
     @on(OpenPlan)
@@ -333,22 +357,39 @@ class PPipeApp(App):
         scr = self.screen
         if isinstance(scr, SimScreen):
             scr.choose_model(message.index)
+            if message.start:
+                scr.action_start()
 
     # ------------------------------------------------------------- errors
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             err = event.worker.error
-            self.show_error(f"{event.worker.name or 'background task'} failed", f"{type(err).__name__}: {err}")
+            msg = f"{type(err).__name__}: {err}"
+            log = write_crash_log(f"worker {event.worker.name!r} failed", err)
+            self.session.failures.append((msg, str(log)))
+            self.show_error(f"{event.worker.name or 'background task'} failed", f"{msg}\n\nDetails: {log}")
 
     def _cancel_background(self) -> None:
-        """Stop solver threads (they cannot be killed, only asked) and every worker."""
-        for r in self.session.runs:
-            r.cancel.set()
+        """Ask solver and simulation threads to stop (they cannot be killed, only asked);
+        nothing waits for them: they are daemon threads."""
+        self.session.cancel_jobs()
         self.workers.cancel_all()
 
     async def action_quit(self) -> None:
+        self.session.mark_action()
         self._cancel_background()
         self.exit()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's hook for an unhandled exception (the app exits): keep the traceback in
+        # the log, and let main() print one line instead of a screenful.
+        self.crash_log = write_crash_log("ppipe-tui crashed", error)
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crash_log is None:
+            super()._print_error_renderables()
+        # else: main() prints one line with the log's path
 
     def on_unmount(self) -> None:
         self._cancel_background()
@@ -388,5 +429,50 @@ def main(argv: list[str] | None = None) -> None:
     except (PPipeError, OSError) as exc:
         print(f"ppipe-tui: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    PPipeApp(session, plan=args.plan).run()
-    sys.exit(0)
+    except KeyboardInterrupt:
+        print("ppipe-tui: interrupted", file=sys.stderr)
+        sys.exit(130)
+    app = PPipeApp(session, plan=args.plan)
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        session.cancel_jobs()
+        print("ppipe-tui: interrupted", file=sys.stderr)
+        _exit(130, session)
+    except Exception as exc:  # noqa: BLE001 - one line and the log, not a traceback
+        session.cancel_jobs()
+        log = write_crash_log("ppipe-tui failed", exc)
+        print(f"ppipe-tui: error: {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        _exit(1, session)
+    _exit(exit_status(app), session)
+
+
+def exit_status(app: PPipeApp) -> int:
+    """The process's exit status once the app has ended; prints one line when it is not 0.
+
+    Never 0 after a crash (``crash_log``), an unhandled background failure, or an app that
+    ended without ``exit()`` (``return_code`` None)."""
+    rc = app.return_code
+    if app.crash_log is not None:
+        print(f"ppipe-tui: error: the app crashed; details in {app.crash_log}", file=sys.stderr)
+        return rc or 1
+    failures = app.session.failures
+    if failures:
+        msg, log = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        print(f"ppipe-tui: error: a background task failed: {msg}{more}; details in {log}", file=sys.stderr)
+        return rc or 1
+    if rc is None:
+        print("ppipe-tui: error: the app ended unexpectedly", file=sys.stderr)
+        return 1
+    return rc
+
+
+def _exit(code: int, session: Session) -> None:
+    """Exit now: a solver thread still winding down (a daemon) must not hold the process."""
+    session.cancel_jobs()
+    if any(t.is_alive() and t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -65,3 +65,15 @@ def elapsed(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     m, s = divmod(int(seconds), 60)
     return f"{m}m{s:02d}s"
+
+
+def chunk_range(start: int, end: int) -> str:
+    """Chunks [start, end) as the inclusive range the tree and the CSV export show: "0-5"."""
+    return f"{int(start)}-{int(end) - 1}" if int(end) - 1 != int(start) else f"{int(start)}"
+
+
+def plain_number(v):
+    """10.0 -> 10 (whole floats as integers), anything else as it is."""
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return int(v)
+    return v

@@ -105,11 +105,12 @@ class CancelSolve(Message):
 
 
 class SimulateModel(Message):
-    """Go to the simulation (F5) with this model of the current plan chosen."""
+    """Go to the simulation (F5) with this model of the current plan chosen; ``start`` runs it."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, start: bool = False) -> None:
         super().__init__()
         self.index = index
+        self.start = start
 
 
 class GotoMode(Message):

@@ -40,6 +40,72 @@ class SweepCancelled(Exception):
     pass
 
 
+# ------------------------------------------------------------------ jobs
+
+class Job:
+    """Blocking work on a daemon thread, stopped by setting its ``cancel`` event.
+
+    Not a Textual thread worker on purpose: those run on asyncio's default executor,
+    which ``asyncio.run`` joins when the app exits, so Ctrl+Q would wait for a solve
+    or simulation step to notice its cancel event. A daemon thread is never joined:
+    quitting sets every job's event and leaves at once. An exception that escapes
+    ``target`` is written to the crash log and reported through ``on_error``.
+    """
+
+    def __init__(self, name: str, target: Callable[..., None], *args,
+                 on_error: Callable[[str, str], None] | None = None,
+                 cancel: threading.Event | None = None) -> None:
+        self.name = name
+        self.cancel = cancel if cancel is not None else threading.Event()
+        self.error: str | None = None
+        self.log_path: str | None = None
+        self._target, self._args, self._on_error = target, args, on_error
+        self.thread = threading.Thread(target=self._run, name=f"ppipe-{name}", daemon=True)
+
+    def start(self) -> "Job":
+        self.thread.start()
+        return self
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self._target(*self._args)
+        except Exception as exc:  # noqa: BLE001 - reported, never lost
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.log_path = str(write_crash_log(f"background task {self.name!r} failed"))
+            if self._on_error is not None:
+                self._on_error(self.error, self.log_path)
+
+
+def crash_log_path():
+    from ppipe.paths import user_data_dir
+
+    return user_data_dir() / "logs" / "ppipe-tui-error.log"
+
+
+def write_crash_log(headline: str, exc: BaseException | None = None):
+    """Append the current exception's traceback to the log; return the log's path."""
+    import datetime
+    import traceback
+
+    path = crash_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tb = ("".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc())
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')} {headline}\n{tb}\n")
+    except OSError:
+        pass
+    return path
+
+
 def run_solve(request, scheduler: str, cancel: threading.Event, on_progress: Callable[[Progress], None]):
     """Solve ``request.problem`` with ``scheduler``; the best plan so far survives a cancel."""
     from ppipe.planning.solve import solve

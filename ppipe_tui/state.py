@@ -22,6 +22,13 @@ from ppipe.errors import InputError, PPipeError
 from ppipe.paths import DEFAULT_PLAN_DIR
 from ppipe.planfile.naming import parse_plan_file_name, plan_file_name
 from ppipe.planfile.plan import Plan, read_plan
+from ppipe.planfile.provenance import (
+    get_provenance,
+    make_provenance,
+    provenance_problems,
+    recorded_limits,
+    set_provenance,
+)
 from ppipe.planning.problem import PlanningProblem, build_problem
 from ppipe.planning.request import GpuRow, build_cluster, parse_weights, preset_rows
 from ppipe.planning.solvers import SOLVERS
@@ -283,6 +290,8 @@ def validate(form: SetupForm, store: ProfileStore, catalog: GpuCatalog,
 # ----------------------------------------------------------------- solves
 
 _ids = itertools.count(1)
+#: schedulers whose solver progress belongs to an inner solve (DART-r refines an NP plan)
+INNER_BOUND_SCHEDULERS = frozenset({"dart-r"})
 
 
 @dataclass
@@ -307,6 +316,12 @@ class SolveRun:
     @property
     def label(self) -> str:
         return scheduler_label(self.scheduler)
+
+    @property
+    def own_bound(self) -> bool:
+        """Whether the live bound is a bound on this scheduler's objective (DART-r's progress
+        comes from the NP solve inside it: not a bound on DART-r's plan)."""
+        return self.scheduler not in INNER_BOUND_SCHEDULERS
 
     @property
     def status(self) -> str:
@@ -354,6 +369,8 @@ class PlanEntry:
     problem: PlanningProblem | None = None
     path: Path | None = None
     message: str = ""
+    #: how the plan disagrees with the current profiles (empty: it agrees, or was not checked)
+    warnings: list = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -383,10 +400,13 @@ class PlanEntry:
                               self.scheduler or "ppipe")
 
     @classmethod
-    def from_result(cls, run: SolveRun) -> "PlanEntry":
+    def from_result(cls, run: SolveRun, store: ProfileStore | None = None) -> "PlanEntry":
         res = run.result
         p = run.request.problem
-        return cls(plan=res.plan_for_file(), scheduler=run.scheduler, status=res.status, objective=res.objective, gap=res.gap,
+        plan = res.plan_for_file()
+        if plan is not None and store is not None:
+            stamp_plan(plan, p, run.scheduler, store)
+        return cls(plan=plan, scheduler=run.scheduler, status=res.status, objective=res.objective, gap=res.gap,
                    solve_seconds=res.solve_seconds, limits=dict(zip(p.cluster.gpus, p.cluster.limits)),
                    weights=list(p.weights), problem=p, message=res.message)
 
@@ -394,12 +414,84 @@ class PlanEntry:
     def from_file(cls, path: str | Path) -> "PlanEntry":
         path = Path(path)
         plan = read_plan(path)
-        info = parse_plan_file_name(path)
-        limits = info.limits() if info else None
-        weights = info.weights if info and len(info.weights) == len(plan.models) else None
-        return cls(plan=plan, scheduler=info.scheduler if info else None, status="file",
+        info = plan_file_info(path, plan)
+        limits = info["limits"]
+        weights = info["weights"] if info["weights"] and len(info["weights"]) == len(plan.models) else None
+        return cls(plan=plan, scheduler=info["scheduler"], status="file",
                    objective=plan.objective(weights), gap=plan.mipgap, solve_seconds=plan.runtime, limits=limits,
                    weights=weights, path=path)
+
+
+def plan_file_info(path: Path, plan: Plan | None) -> dict:
+    """Scheduler, GPU limits and weights of a plan file: from its name (the artifact's
+    convention), else from the record the plan carries (a renamed plan keeps them)."""
+    info = parse_plan_file_name(path, plan.model_names if plan is not None else None)
+    if info is not None:
+        return {"scheduler": info.scheduler, "limits": info.limits(), "weights": info.weights}
+    rec = get_provenance(plan) if plan is not None else None
+    if rec is None:
+        return {"scheduler": None, "limits": None, "weights": None}
+    w = rec.get("weights")
+    return {"scheduler": rec.get("scheduler"), "limits": recorded_limits(plan),
+            "weights": [float(v) for v in w] if isinstance(w, list) else None}
+
+
+def profile_source_of(store: ProfileStore, names: list[str]) -> str:
+    out = []
+    for n in names:
+        try:
+            src = store.source_of(n)
+            label = f"{src.kind}:{src.root}"
+        except PPipeError:
+            label = "?"
+        if label not in out:
+            out.append(label)
+    return "; ".join(out)
+
+
+def stamp_plan(plan: Plan, problem: PlanningProblem, scheduler: str, store: ProfileStore) -> None:
+    """Record in the plan what it was made with (see :mod:`ppipe.planfile.provenance`)."""
+    c = problem.cluster
+    profiles = []
+    for n in plan.model_names:
+        try:
+            profiles.append(store.get(n))
+        except PPipeError:
+            pass
+    set_provenance(plan, make_provenance(
+        scheduler=scheduler, gpus=c.gpus, counts=c.limits, bw_gbps=c.bw_gbps, mps_levels=c.mps_levels,
+        gpus_per_server=c.gpus_per_server, weights=problem.weights, slo_multiplier=problem.slo_multiplier,
+        max_parts=problem.max_parts, profiles=profiles, profile_source=profile_source_of(store, plan.model_names)))
+
+
+def plan_warnings(plan: Plan, store: ProfileStore, limits: dict | None = None) -> list[str]:
+    """How a plan disagrees with the current profiles: the recorded fingerprints first,
+    then ``check_plan``'s violations (latencies, throughputs, SLOs, GPU limits)."""
+    from ppipe.planning.check import check_plan
+
+    out = provenance_problems(plan, store)
+    try:
+        rep = check_plan(plan, store, limits)
+    except PPipeError as exc:
+        return out + [f"cannot check the plan: {exc}"]
+    out += [str(v) for v in rep.violations]
+    return out
+
+
+def rename_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a plan's new file name (it stays in the plan's folder), or None."""
+    n = name.strip()
+    if not n:
+        return "give a name"
+    if "/" in n or "\\" in n:
+        return "a name, not a path: no / or \\"
+    if n in (".", "..") or n.startswith(".."):
+        return "not . or .."
+    if n.startswith("."):
+        return "a name that does not start with ."
+    if "\x00" in n:
+        return "no NUL characters"
+    return None
 
 
 def sibling_plans(path: Path) -> dict[str, Path]:
@@ -436,6 +528,31 @@ class Session:
         self.by_scheduler: dict[str, PlanEntry] = {}
         #: perf_counter of the last handled key action (the responsiveness test reads it)
         self.last_action_at = 0.0
+        #: background jobs (daemon threads); quitting cancels them and never waits
+        self.jobs: list = []
+        #: (message, log path) of background failures nothing handled: the exit status says so
+        self.failures: list[tuple[str, str]] = []
+
+    def start_job(self, name: str, target, *args, on_error=None, cancel: threading.Event | None = None):
+        """Run ``target(*args)`` on a daemon thread (:class:`ppipe_tui.runners.Job`)."""
+        from ppipe_tui.runners import Job
+
+        def failed(msg: str, log: str) -> None:
+            self.failures.append((msg, log))
+            if on_error is not None:
+                on_error(msg, log)
+
+        self.jobs = [j for j in self.jobs if j.alive]
+        job = Job(name, target, *args, on_error=failed, cancel=cancel)
+        self.jobs.append(job)
+        return job.start()
+
+    def cancel_jobs(self) -> None:
+        """Ask every background job (and solve) to stop; returns at once."""
+        for r in self.runs:
+            r.cancel.set()
+        for j in self.jobs:
+            j.cancel.set()
 
     def mark_action(self) -> None:
         """Note when an action ran (the responsiveness test compares it with the key press)."""

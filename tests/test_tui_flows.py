@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("textual")
 
-from tui_helpers import press, screen_text, type_text, wait_for, wait_mode, wait_screen, write_demo_plans  # noqa: E402
+from tui_helpers import press, screen_text, settle, type_text, wait_for, wait_mode, wait_screen, write_demo_plans  # noqa: E402
 
 from ppipe_tui.app import PPipeApp, main  # noqa: E402
 from ppipe_tui.demo import write_demo_profiles  # noqa: E402
@@ -82,11 +82,15 @@ async def test_setup_solve_plan_simulate_save_reopen(demo_data, plans_dir):
         await press(pilot, "down", "down", "down")
         assert "latency budget" in str(app.screen.query_one("#plan-details").render())
 
-        # simulate the model: short run at full speed
+        # simulate the model: S starts it at once (default settings); stop it, then a short run
         await press(pilot, "s")
         assert app.current_mode == "sim"
-        assert app.focused.id == "sim-lf"
+        assert await wait_for(pilot, lambda: app.screen.state in ("starting", "running", "finished"), 10)
+        await press(pilot, "escape")
+        app.screen.query_one("#sim-lf").focus()  # selects its text: typing replaces it
+        await settle(pilot)
         await type_text(pilot, "50")
+        assert app.screen.query_one("#sim-lf").value == "50"
         await tab_to(pilot, app, "sim-duration")
         await type_text(pilot, "3")
         await press(pilot, "ctrl+r")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.widgets.input import Selection
 
 
 class ErrorDialog(ModalScreen[None]):
@@ -66,15 +69,19 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class InputDialog(ModalScreen[str | None]):
-    """Ask for a line of text (a file name, a folder)."""
+    """Ask for a line of text (a file name, a folder). The text starts selected: typing
+    replaces it. ``check(value)`` returns why a value is refused (shown in the dialog,
+    which stays open) or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, prompt: str, value: str = "") -> None:
+    def __init__(self, title: str, prompt: str, value: str = "",
+                 check: Callable[[str], str | None] | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.prompt = prompt
         self.value = value
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
@@ -87,13 +94,17 @@ class InputDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         inp = self.query_one(Input)
         inp.focus()
-        inp.cursor_position = len(inp.value)
+        inp.selection = Selection(0, len(inp.value))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#dialog-error", Label).update("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         value = event.value.strip()
-        if not value:
-            self.query_one("#dialog-error", Label).update("! give a name")
+        problem = "give a name" if not value else (self.check(value) if self.check is not None else None)
+        if problem:
+            self.query_one("#dialog-error", Label).update(f"! {problem}")
             return
         self.dismiss(value)
 

@@ -14,13 +14,12 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from ppipe.atomic import write_text_atomic
 from ppipe.errors import PPipeError
-from ppipe.planfile.naming import parse_plan_file_name
 from ppipe.planfile.plan import read_plan, summary_rows, write_plan
-from ppipe_tui.formatting import rate, shorten
+from ppipe_tui.formatting import chunk_range, plain_number, rate, shorten
 from ppipe_tui.messages import OpenPlan, ShowError
 from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.screens.dialogs import ConfirmDialog, InputDialog
-from ppipe_tui.state import scheduler_label
+from ppipe_tui.state import plan_file_info, rename_problem, scheduler_label
 
 
 class PlanFiles(DataTable):
@@ -74,13 +73,16 @@ class FilesScreen(PPipeScreen):
                 f"{self.folder}: no such folder yet (plans are saved here with Ctrl+S on the plan screen)")
             return
         for p in sorted(self.folder.glob("*.json")):
-            info = parse_plan_file_name(p)
-            models = "?"
-            sched = scheduler_label(info.scheduler) if info else "-"
-            gpus = ",".join(f"{g}:{c}" for g, c in zip(info.gpus, info.counts)) if info else "-"
+            try:
+                plan = read_plan(p)
+                models = str(len(plan.models))
+            except PPipeError:
+                plan, models = None, "bad"
+            info = plan_file_info(p, plan)
+            sched = scheduler_label(info["scheduler"]) if info["scheduler"] else "-"
+            gpus = ",".join(f"{g}:{c}" for g, c in info["limits"].items()) if info["limits"] else "-"
             self.files.append(p)
             t.add_row(shorten(p.name, name_w), models, sched, shorten(gpus, 14), key=str(p))
-        self._count_models()
         if not self.files:
             self.query_one("#files-preview", Static).update(f"{self.folder}: no plan files (*.json)")
             return
@@ -91,16 +93,6 @@ class FilesScreen(PPipeScreen):
             target = row
         t.move_cursor(row=target)
         self._preview(target)
-
-    def _count_models(self) -> None:
-        """Fill the models column (a cheap JSON peek per file)."""
-        t = self.query_one(PlanFiles)
-        for p in self.files:
-            try:
-                n = str(len(read_plan(p).models))
-            except PPipeError:
-                n = "bad"
-            t.update_cell(str(p), "models", n)
 
     def current_file(self) -> Path | None:
         t = self.query_one(PlanFiles)
@@ -158,7 +150,7 @@ class FilesScreen(PPipeScreen):
             return
 
         def done(name: str | None) -> None:
-            if not name:
+            if not name or rename_problem(name):
                 return
             target = p.with_name(name if name.endswith(".json") else name + ".json")
             if target.exists():
@@ -166,7 +158,7 @@ class FilesScreen(PPipeScreen):
                 return
             try:
                 p.rename(target)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 self.post_message(ShowError("Rename", str(exc)))
                 return
             cur = self.session.current
@@ -175,7 +167,8 @@ class FilesScreen(PPipeScreen):
             self.notify(f"renamed to {target.name}")
             self.reload(select=target)
 
-        self.app.push_screen(InputDialog("Rename plan", f"New name for {p.name}:", p.name), done)
+        self.app.push_screen(InputDialog("Rename plan", f"New name for {p.name} (in the same folder):", p.name,
+                                         check=rename_problem), done)
 
     def action_delete(self) -> None:
         p = self.current_file()
@@ -227,6 +220,6 @@ def export_plan(src: Path, dest: Path) -> Path:
         w = csv.DictWriter(buf, fieldnames=cols)
         w.writeheader()
         for r in rows:
-            w.writerow({k: (f"{v[0]}-{v[1]}" if isinstance(v, list) else v) for k, v in r.items()})
+            w.writerow({k: (chunk_range(v[0], v[1]) if k == "chunks" else plain_number(v)) for k, v in r.items()})
         return Path(write_text_atomic(dest, buf.getvalue()))
     return Path(write_plan(plan, dest))

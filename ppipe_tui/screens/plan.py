@@ -20,10 +20,11 @@ class PlanScreen(PPipeScreen):
     ]
     PALETTE = (
         Command("Save plan (Ctrl+S)", "Write the current plan to a file", "save_plan"),
-        Command("Simulate the highlighted model (S)", "Go to F5 with this model chosen", "simulate"),
+        Command("Simulate the highlighted model (S)", "Start simulating this model on F5", "simulate"),
     )
 
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="plan-banner", markup=False)
         with Container(id="plan-body"):
             yield PlanTree("plan", id="plan-tree")
             with Vertical(id="plan-side"):
@@ -48,6 +49,17 @@ class PlanScreen(PPipeScreen):
             tree.move_cursor(tree.root)
             self.query_one(GpuUseTable).show(entry)
             self._show_details(NodeRef("plan"))
+            self._show_banner(entry)
+
+    def _show_banner(self, entry) -> None:
+        """The plan's disagreements with the current profiles (checked when it was opened)."""
+        banner = self.query_one("#plan-banner", Static)
+        warns = list(entry.warnings) if entry is not None else []
+        banner.display = bool(warns)
+        if warns:
+            more = f"\n... and {len(warns) - 3} more" if len(warns) > 3 else ""
+            banner.update(f"! This plan does not match the current profiles ({len(warns)} problem(s)); "
+                          "simulating it may drop requests:\n" + "\n".join(f"- {w}" for w in warns[:3]) + more)
 
     def _show_details(self, ref: NodeRef | None) -> None:
         box = self.query_one("#plan-details-box")
@@ -70,4 +82,4 @@ class PlanScreen(PPipeScreen):
         if self.session.current is None:
             self.notify("No plan yet: solve one (F2) or open a saved plan (F7).", severity="warning")
             return
-        self.post_message(SimulateModel(self.highlighted_model()))
+        self.post_message(SimulateModel(self.highlighted_model(), start=True))

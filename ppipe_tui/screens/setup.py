@@ -18,12 +18,13 @@ from ppipe_tui.widgets.setup import GpuMix, ModelPicker, gpu_input_id, preset_se
 
 FIELDS = (
     # key, label, placeholder, width
-    ("weights", "Weights", "1,1,1 or maf19", 16),
-    ("slo_multiplier", "SLO x base", "5", 6),
-    ("slo_discount", "SLO discount", "0.4", 6),
-    ("max_parts", "Max partitions", "2", 4),
-    ("bw", "Network Gb/s", "from GPUs", 8),
-    ("time_limit", "Time limit s", "none", 8),
+    # placeholders say what an empty field means; they never look like a value
+    ("weights", "Weights", "(empty: equal; or maf19)", 16),
+    ("slo_multiplier", "SLO x base", "(needed)", 6),
+    ("slo_discount", "SLO discount", "(needed)", 6),
+    ("max_parts", "Max partitions", "(1-4)", 4),
+    ("bw", "Network Gb/s", "(empty: from GPUs)", 8),
+    ("time_limit", "Time limit s", "(empty: none)", 8),
 )
 
 
@@ -31,6 +32,7 @@ class SetupScreen(PPipeScreen):
     BINDINGS = [
         Binding("ctrl+r", "solve", "Solve"),
         Binding("ctrl+t", "compare", "Compare"),
+        Binding("slash", "focus_search", "Search", show=False, priority=True),
     ]
     PALETTE = (
         Command("Solve (Ctrl+R)", "Plan the set-up with the chosen scheduler", "solve"),
@@ -67,6 +69,10 @@ class SetupScreen(PPipeScreen):
         if self.session.models is not None:
             self.models_loaded()
         self.revalidate()
+
+    def action_focus_search(self) -> None:
+        """``/`` (and F2 on this screen): the model search, wherever the focus was."""
+        self.query_one("#model-search").focus()
 
     def models_loaded(self) -> None:
         picker = self.query_one(ModelPicker)

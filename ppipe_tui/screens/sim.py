@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import Input, Label, Select, Static
-from textual.worker import get_current_worker
 
 from ppipe.errors import PPipeError
 from ppipe_tui.formatting import pct, rate, shorten
@@ -18,7 +18,16 @@ from ppipe_tui.messages import ShowError, SimFailed, SimFrameReady
 from ppipe_tui.runners import TICK_S, SimControl, SimDriver, SimFrame, SimSettings, speed_label
 from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.widgets.common import set_text
-from ppipe_tui.widgets.sim import LEGEND, AttainmentChart, LatencyChart, PoolBars, QueueChart
+from ppipe_tui.widgets.sim import (
+    ATTAINMENT_KEY,
+    LATENCY_KEY,
+    LEGEND,
+    QUEUE_KEY,
+    AttainmentChart,
+    LatencyChart,
+    PoolBars,
+    QueueChart,
+)
 
 _run_ids = itertools.count(1)
 #: Requests one live run may hold in memory (the simulator allocates per request up front).
@@ -60,9 +69,9 @@ class SimScreen(PPipeScreen):
             yield Input("30", id="sim-duration", compact=True, select_on_focus=True)
         yield Static("", id="sim-status", markup=False)
         with SimCharts(id="sim-charts"):
-            yield AttainmentChart("SLO attainment %", id="chart-attainment")
-            yield LatencyChart("latency ms", id="chart-latency")
-            yield QueueChart("queue", id="chart-queue")
+            yield AttainmentChart(*ATTAINMENT_KEY, id="chart-attainment")
+            yield LatencyChart(*LATENCY_KEY, id="chart-latency")
+            yield QueueChart(*QUEUE_KEY, id="chart-queue")
             yield PoolBars("", id="pool-bars", markup=False)
         yield Static(LEGEND, id="sim-legend", markup=False)
 
@@ -149,13 +158,29 @@ class SimScreen(PPipeScreen):
         if err:
             self.notify(err, severity="error", title="Simulation")
             return
+        entry = self.session.current
+        if entry is not None and entry.warnings and getattr(self, "_warned_for", None) is not entry:
+            from ppipe_tui.screens.dialogs import ConfirmDialog
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._warned_for = entry
+                    self.action_start()
+
+            more = f"\n... and {len(entry.warnings) - 3} more" if len(entry.warnings) > 3 else ""
+            self.app.push_screen(ConfirmDialog(
+                "Plan does not match the profiles",
+                "This plan disagrees with the current profiles, so the simulation may drop requests:\n"
+                + "\n".join(f"- {w}" for w in entry.warnings[:3]) + more + "\n\nSimulate anyway?",
+                "Simulate"), answer)
+            return
         try:
             profile = self.session.store.get(settings.model)
         except PPipeError as exc:
             self.post_message(ShowError("No profile for this model", f"{exc}\n\nOpen ppipe-tui with --data DIR "
                                         "(or set PPIPE_ARTIFACT) to simulate plans of these models."))
             return
-        self.workers.cancel_group(self, "sim")
+        self.stop_quietly()
         self.run_id = next(_run_ids)
         self.control = SimControl(self.control.speed_index)
         self.frame = None
@@ -163,7 +188,10 @@ class SimScreen(PPipeScreen):
         self._settings_shown = settings
         self.query_one("#sim-charts").focus()
         self._status()
-        self._drive(self.run_id, mp, profile, settings, self.control)
+        cancel = threading.Event()
+        self._job = self.session.start_job("simulation", self._drive, self.run_id, mp, profile, settings,
+                                           self.control, cancel, cancel=cancel,
+                                           on_error=self._job_failed)
 
     def action_pause(self) -> None:
         if self.state not in ("running", "paused"):
@@ -184,24 +212,29 @@ class SimScreen(PPipeScreen):
 
     def action_stop(self) -> None:
         if self.state in ("running", "paused", "starting"):
-            self.workers.cancel_group(self, "sim")
+            self.stop_quietly()
             self.state = "stopped"
             self._status()
 
     def stop_quietly(self) -> None:
-        self.workers.cancel_group(self, "sim")
+        job = getattr(self, "_job", None)
+        if job is not None:
+            job.cancel.set()
 
     # -------------------------------------------------------------- worker
-    @work(thread=True, group="sim", exit_on_error=False)
-    def _drive(self, run_id: int, mp, profile, settings: SimSettings, control: SimControl) -> None:
-        worker = get_current_worker()
+    def _job_failed(self, message: str, log: str) -> None:
+        self.post_message(ShowError("Simulation failed", f"{message}\n\nDetails: {log}"))
+
+    def _drive(self, run_id: int, mp, profile, settings: SimSettings, control: SimControl,
+               cancel: threading.Event) -> None:
+        """On a job's thread (:meth:`Session.start_job`): advance the simulation, post frames."""
         try:
             driver = SimDriver(mp, profile, settings)
             self.driver = driver
             last_post = 0.0
-            while not worker.is_cancelled:
+            while not cancel.is_set():
                 if control.paused:
-                    time.sleep(0.05)
+                    cancel.wait(0.05)
                     continue
                 t0 = time.perf_counter()
                 frame = driver.advance(control.step_us())
@@ -214,7 +247,7 @@ class SimScreen(PPipeScreen):
                 if fast:
                     time.sleep(0.001)
                 else:
-                    time.sleep(max(TICK_S - (time.perf_counter() - t0), 0.0))
+                    cancel.wait(max(TICK_S - (time.perf_counter() - t0), 0.0))
         except Exception as exc:  # noqa: BLE001 - shown in a dialog, the app keeps running
             self.post_message(SimFailed(run_id, f"{type(exc).__name__}: {exc}"))
 

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.widgets import DataTable, Static
 
-from ppipe_tui.formatting import elapsed, num, pct
+from ppipe_tui.formatting import elapsed, num, pct, shorten
 from ppipe_tui.messages import CancelSolve, OpenRun
 from ppipe_tui.screens.base import Command, PPipeScreen
 from ppipe_tui.widgets.solve import SolvePanel
@@ -83,11 +83,14 @@ class SolveScreen(PPipeScreen):
         for r in self.session.runs:
             res = r.result
             if res is not None:
-                x = ", ".join(f"{m.xput:,.0f}" for m in res.plan.models) if res.plan else "-"
-                t.add_row(r.label, res.status, num(res.objective), pct(res.gap, 2), elapsed(res.solve_seconds), x,
+                x = ", ".join(f"{shorten(m.name, 12)} {m.xput:,.0f}" for m in res.plan.models) if res.plan else "-"
+                t.add_row(r.label, res.status, num(res.objective),
+                          "—" if res.gap is None or res.bound is None else pct(res.gap, 2),
+                          elapsed(res.solve_seconds), x,
                           key=str(r.id))
             else:
-                t.add_row(r.label, r.status, num(r.incumbent), pct(r.gap, 2), elapsed(r.elapsed), "", key=str(r.id))
+                t.add_row(r.label, r.status, num(r.incumbent),
+                          pct(r.gap, 2) if r.own_bound else "—", elapsed(r.elapsed), "", key=str(r.id))
         t.display = bool(self.session.runs)
         if self.session.runs:
             t.move_cursor(row=min(max(cursor, 0), len(self.session.runs) - 1))

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
-from textual.worker import get_current_worker
 
 from ppipe.errors import PPipeError
-from ppipe_tui.formatting import pct, rate
+from ppipe_tui.formatting import rate
 from ppipe_tui.messages import ShowError, SweepDone, SweepPointReady
 from ppipe_tui.runners import SweepCancelled, SweepCurve, downsample, parse_grid, run_sweep
 from ppipe_tui.screens.base import Command, PPipeScreen
@@ -20,9 +20,9 @@ from ppipe_tui.state import compare_schedulers, scheduler_label
 from ppipe_tui.widgets.common import Chart, slo_line
 
 _ids = itertools.count(1)
-MARKERS = {"np": "dot", "dart-r": "+", "ppipe": "braille", "plan": "braille"}
+MARKERS = {"np": "dot", "dart-r": "+", "ppipe": "x", "plan": "x"}
 #: how each marker looks on screen, for the table that doubles as the legend
-MARKER_TEXT = {"dot": "•", "+": "+", "braille": "⣿"}
+MARKER_TEXT = {"dot": "•", "+": "+", "x": "x", "braille": "⣿"}
 
 
 class SweepChart(Chart):
@@ -38,12 +38,34 @@ class SweepChart(Chart):
             plt.plot(xs, ys, marker=MARKERS.get(sched, "braille"))
             xs_all += xs
             ys_all += ys
-        x1 = max(xs_all + [100])
+        x0 = min(xs_all) if xs_all else 0
+        x1 = max(xs_all + [x0 + 1])
         lo = max(0.0, 10 * ((min(ys_all + [95.0]) - 2) // 10))
-        plt.xlim(0, x1)
+        plt.xlim(x0, x1)
         plt.ylim(lo, 100.5)
-        slo_line(plt, 99.0, 0, x1, "99%")
+        slo_line(plt, 99.0, x0, x1, "99%")
         self.refresh()
+
+
+def lf99_text(c: SweepCurve, grid_top: int | None) -> str:
+    """The highest load factor meeting 99%; "≥ N%" when that is the grid's last point (capped:
+    the plan may hold more load than the sweep tried)."""
+    if not c.points:
+        return "-"
+    lf = c.lf99
+    return f"≥ {lf}%" if lf and grid_top is not None and lf >= grid_top else f"{lf}%"
+
+
+def attainment_cells(c: SweepCurve, width: int) -> str:
+    """"LF:att" per point, as many of the last points as fit ``width`` (the table fits 80 columns)."""
+    cells = [f"{p.load_factor}:{100 * p.counts['true']['attainment']:.0f}" for p in c.points if p.counts.get("true")]
+    out: list[str] = []
+    for cell in reversed(cells):
+        if sum(len(x) + 1 for x in out) + len(cell) + 2 > width:
+            out.append("…")
+            break
+        out.append(cell)
+    return " ".join(reversed(out))
 
 
 class SweepScreen(PPipeScreen):
@@ -67,7 +89,8 @@ class SweepScreen(PPipeScreen):
             yield Label("seed", classes="ctl-label")
             yield Input("0", id="sweep-seed", compact=True, select_on_focus=True)
         yield Static("", id="sweep-status", markup=False)
-        yield SweepChart("SLO attainment % vs load factor %", id="sweep-chart")
+        yield SweepChart("SLO attainment % vs load factor %",
+                         "flat line: 99%", id="sweep-chart")
         yield DataTable(id="sweep-table", cursor_type="row", show_cursor=False)
 
     def on_mount(self) -> None:
@@ -76,7 +99,10 @@ class SweepScreen(PPipeScreen):
         self.state = "idle"
         self._plan_shown = None
         t = self.query_one("#sweep-table", DataTable)
-        t.add_columns("scheduler", "marker", "plan req/s", "lf99", "attainment at load factor")
+        for label, width in (("scheduler", 9), ("mark", 4), ("plan req/s", 12), ("lf99", 6),
+                             ("attainment % at LF %", None)):
+            t.add_column(label, width=width)
+        self.grid_top: int | None = None
         self.refresh_view()
 
     def refresh_view(self) -> None:
@@ -122,7 +148,8 @@ class SweepScreen(PPipeScreen):
         which = ", ".join(scheduler_label(s) for s in plans)
         missing = [scheduler_label(s) for s in compare_schedulers() if s not in plans]
         hint = f" (no {', '.join(missing)} plan: Ctrl+T on F2 solves all three)" if missing else ""
-        st.update(f"{self.state}: {name}, plans {which}; 100% = {rate(x)}{hint}")
+        st.update(f"{self.state}: {name}, plans {which}; load factor 100% = the PPipe plan's planned rate for "
+                  f"{name}, {rate(x)}{hint}")
 
     def action_run_sweep(self) -> None:
         if self.session.current is None:
@@ -151,26 +178,36 @@ class SweepScreen(PPipeScreen):
         except PPipeError as exc:
             self.post_message(ShowError("No profile for this model", str(exc)))
             return
-        self.workers.cancel_group(self, "sweep")
+        self._stop_job()
         self.run_id = next(_ids)
         self.curves = {s: SweepCurve(s) for s in plans}
+        self.grid_top = max(grid)
         self.state = "running"
         self._redraw()
-        self._sweep(self.run_id, plans, profile, x, grid, seed, duration)
+        cancel = threading.Event()
+        self._job = self.session.start_job("sweep", self._sweep, self.run_id, plans, profile, x, grid, seed,
+                                           duration, cancel, cancel=cancel, on_error=self._job_failed)
+
+    def _stop_job(self) -> None:
+        job = getattr(self, "_job", None)
+        if job is not None:
+            job.cancel.set()
 
     def action_stop(self) -> None:
         if self.state == "running":
-            self.workers.cancel_group(self, "sweep")
+            self._stop_job()
             self.state = "stopped"
             self._status()
 
-    @work(thread=True, group="sweep", exit_on_error=False)
-    def _sweep(self, run_id, plans, profile, x, grid, seed, duration) -> None:
-        worker = get_current_worker()
+    def _job_failed(self, message: str, log: str) -> None:
+        self.post_message(ShowError("Sweep failed", f"{message}\n\nDetails: {log}"))
+
+    def _sweep(self, run_id, plans, profile, x, grid, seed, duration, cancel: threading.Event) -> None:
+        """On a job's thread (:meth:`Session.start_job`)."""
         try:
             run_sweep(plans, profile, x, grid, seed, duration,
                       lambda s, p: self.post_message(SweepPointReady(run_id, s, p)),
-                      lambda: worker.is_cancelled)
+                      cancel.is_set)
         except SweepCancelled:
             self.post_message(SweepDone(run_id, cancelled=True))
             return
@@ -206,7 +243,5 @@ class SweepScreen(PPipeScreen):
         for s, c in self.curves.items():
             mp = plans.get(s)
             t.add_row(scheduler_label(s), MARKER_TEXT[MARKERS.get(s, "braille")], rate(mp.xput) if mp else "-",
-                      f"{c.lf99}%" if c.points else "-",
-                      " ".join(f"{p.load_factor}:{pct(p.counts['true']['attainment'], 0)}"
-                               for p in c.points if p.counts.get("true")))
+                      lf99_text(c, self.grid_top), attainment_cells(c, max(self.size.width - 48, 16)))
         self._status()

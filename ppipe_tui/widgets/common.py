@@ -104,12 +104,15 @@ class Chart(PlotextPlot):
     Chart { height: 1fr; min-height: 5; }
     """
 
-    def __init__(self, title: str = "", **kw) -> None:
+    def __init__(self, title: str = "", legend: str = "", **kw) -> None:
         super().__init__(**kw)
         self.chart_title = title
+        self.legend = legend
 
     def on_mount(self) -> None:
         self.border_title = self.chart_title
+        if self.legend:  # the key of the series, on the lower border (plotext legends eat small plots)
+            self.border_subtitle = self.legend
         self.clear()
 
     @property

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Tree
 
 from ppipe.planfile.plan import ModelPlan, Partition, Pipeline
-from ppipe_tui.formatting import bar, gpus, ms, pct, rate
+from ppipe_tui.formatting import bar, chunk_range, gpus, ms, pct, rate
 from ppipe_tui.state import PlanEntry
 
 
@@ -44,9 +44,17 @@ class PlanTree(Tree[NodeRef]):
         self.root.expand()
 
 
+def pool_words(p: Partition) -> str:
+    """The pool in plain words: "2 L4 GPUs, each split in 2 (MPS) = 4 workers"."""
+    n = float(p.num_gpu)
+    text = f"{gpus(n)} {p.gpu} GPU{'' if abs(n - 1) < 1e-9 else 's'}"
+    if p.k > 1:
+        text += f", each split in {p.k} (MPS) = {p.instances} worker{'' if p.instances == 1 else 's'}"
+    return text
+
+
 def partition_label(qi: int, p: Partition) -> str:
-    mps = f" MPS 1/{p.k} x{p.instances}" if p.k > 1 else ""
-    return (f"[{qi}] chunks {p.start}-{p.end - 1}  {p.gpu} x{gpus(float(p.num_gpu))}{mps}  b{p.bs}  "
+    return (f"[{qi}] chunks {chunk_range(p.start, p.end)}: {pool_words(p)}, batch {p.bs}  "
             f"{ms(p.lat_infer)}  {rate(p.xput)}")
 
 
@@ -111,8 +119,8 @@ def details(entry: PlanEntry | None, ref: NodeRef | None, width: int = 60) -> st
     inst = p.instances
     per = p.xput / inst if inst else 0.0
     lines = [f"{m.name} pipeline {ref.pipeline} partition {ref.partition}",
-             f"chunks {p.start}..{p.end - 1} ({p.end - p.start} of the model's chunks)",
-             f"GPU pool: {gpus(float(p.num_gpu))} x {p.gpu}, {p.num_gpu_per_server} per server",
+             f"chunks {chunk_range(p.start, p.end)} ({p.end - p.start} of the model's chunks)",
+             f"GPU pool: {pool_words(p)}, {p.num_gpu_per_server} per server",
              f"MPS split: {p.k} instance(s) per GPU, {inst} instance(s) in all" if p.k > 1
              else f"whole GPUs: {inst} instance(s)",
              f"batch size {p.bs}",

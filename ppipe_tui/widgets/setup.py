@@ -18,6 +18,23 @@ from ppipe_tui.state import GpuFields, ModelInfo
 from ppipe_tui.widgets.common import css_id, set_text
 
 
+def group_choices(names: set[str]) -> tuple[list[str], str]:
+    """The paper's groups whose models all have profiles, and a line naming what the
+    others lack (empty when every group is complete)."""
+    complete, partial = [], []
+    for g in MODEL_GROUPS:
+        missing = [n for n in group_models(g) if n not in names]
+        if not missing:
+            complete.append(g)
+        elif len(missing) < len(group_models(g)):
+            partial.append(f"{g} lacks {', '.join(shorten(n, 24) for n in missing)}")
+    if not complete and not partial:
+        gs = list(MODEL_GROUPS)
+        return [], (f"{gs[0]}-{gs[-1]}, the paper's model groups, come with the PPipe artifact: "
+                    "set PPIPE_ARTIFACT to its folder (or --data DIR).")
+    return complete, "; ".join(partial)
+
+
 class SearchInput(Input):
     """The model search box. Up/Down move the list's highlight, Enter ticks it: picking
     models never needs a focus change (keys typed ahead cannot land in the wrong widget)."""
@@ -26,7 +43,11 @@ class SearchInput(Input):
         Binding("down", "move(1)", "Next", show=False),
         Binding("up", "move(-1)", "Previous", show=False),
         Binding("enter", "tick", "Tick", show=False),
+        Binding("escape", "clear", "Clear search", show=False),
     ]
+
+    def action_clear(self) -> None:
+        self.value = ""
 
     def _list(self) -> "ModelList":
         return self.screen.query_one("#model-list", ModelList)
@@ -39,7 +60,12 @@ class SearchInput(Input):
             lst.action_cursor_up()
 
     def action_tick(self) -> None:
-        self._list().action_toggle()
+        """Tick the highlighted model; the search text goes, ready for the next model."""
+        lst = self._list()
+        opt = lst.highlighted_option
+        lst.action_toggle()
+        if opt is not None and not opt.disabled and opt.id:
+            self.value = ""
 
 
 class ModelList(OptionList):
@@ -77,6 +103,7 @@ class ModelPicker(Vertical):
         with Horizontal(id="model-tools"):
             yield SearchInput(placeholder="type to search models", compact=True, id="model-search")
             yield Select([], prompt="group", compact=True, id="model-group", allow_blank=True)
+        yield Label("", id="model-groups-note")
         yield Label("", id="model-header")
         yield ModelList(id="model-list")
         yield Label("", id="model-chosen")
@@ -93,9 +120,12 @@ class ModelPicker(Vertical):
         self.models = models
         names = {m.name for m in models}
         sel = self.query_one("#model-group", Select)
-        opts = [(g, g) for g in MODEL_GROUPS if any(n in names for n in group_models(g))]
-        sel.set_options(opts)
+        opts, note = group_choices(names)
+        sel.set_options([(g, g) for g in opts])
         sel.display = bool(opts)
+        lab = self.query_one("#model-groups-note", Label)
+        set_text(lab, note)
+        lab.display = bool(note)
         self._rebuild()
 
     def set_multiplier(self, mult: float) -> None:
@@ -121,7 +151,7 @@ class ModelPicker(Vertical):
         for m in self._ranked(query):
             box = "[x]" if m.name in self.chosen else "[ ]"
             if m.error:
-                text = f"{box} {shorten(m.name, nw):<{nw}} {'error':>8}"
+                text = f"{box} {shorten(m.name, nw):<{nw}} {'missing' if m.error == 'missing' else 'error':>8}"
             else:
                 sla = m.sla_us(self.multiplier)
                 est = "~" if m.estimated else " "
@@ -139,7 +169,7 @@ class ModelPicker(Vertical):
         group = next((g for g in MODEL_GROUPS if g.lower() == query), None)
         if group is not None:  # "g1": the paper's model group
             by_name = {m.name: m for m in self.models or []}
-            return [by_name[n] for n in group_models(group) if n in by_name]
+            return [by_name.get(n) or ModelInfo(n, error="missing") for n in group_models(group)]
         words = query.split()
         hits = [m for m in self.models or [] if all(w in m.name.lower() for w in words)]
         return sorted(hits, key=lambda m: (m.name.lower() != query, not m.name.lower().startswith(query)))

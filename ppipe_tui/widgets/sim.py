@@ -8,7 +8,11 @@ from ppipe_tui.formatting import bar, pct
 from ppipe_tui.runners import SimFrame, downsample
 from ppipe_tui.widgets.common import Chart, slo_line
 
-LEGEND = "line: last second / p99   dots: running total / p50   flat line: target"
+LEGEND = "x axis: simulated time (s); each chart's key is on its lower edge"
+#: (title with units, key of the series) per chart
+ATTAINMENT_KEY = ("SLO attainment %", "line: last 1 s · dots: so far · flat: 99% target")
+LATENCY_KEY = ("latency ms", "line: p99 · dots: p50 · flat: SLO")
+QUEUE_KEY = ("queued", "line: requests at the balancer · dots: batches at workers")
 
 
 class AttainmentChart(Chart):

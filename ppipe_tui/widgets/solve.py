@@ -11,6 +11,8 @@ from ppipe_tui.runners import downsample
 from ppipe_tui.state import SolveRun
 from ppipe_tui.widgets.common import Chart
 
+DASH = "—"
+
 
 class SolveChart(Chart):
     """Incumbent and best bound over time."""
@@ -24,7 +26,8 @@ class SolveChart(Chart):
             return
         xs = [p[0] for p in pts]
         w = self.plot_width
-        bx, by = downsample(xs, [p[2] for p in pts], w)
+        # a scheduler whose live bound is an inner solve's (DART-r runs NP) draws no bound line
+        bx, by = downsample(xs, [p[2] if run.own_bound else None for p in pts], w)
         ix, iy = downsample(xs, [p[1] for p in pts], w)
         if bx:
             plt.plot(bx, by, marker="dot")
@@ -62,20 +65,23 @@ class SolvePanel(Vertical):
         res = run.result
         lines = []
         if res is not None:
+            # the result's own bound and gap only: "—" when it has none (DART-r: the bound of
+            # the NP solve inside it is not a bound on DART-r's objective)
             lines.append(f"objective {num(res.objective)}")
-            lines.append(f"bound     {num(res.bound if res.bound is not None else run.bound)}")
-            lines.append(f"gap       {pct(res.gap, 3)}")
+            lines.append(f"bound     {DASH if res.bound is None else num(res.bound)}")
+            lines.append(f"gap       {DASH if res.gap is None or res.bound is None else pct(res.gap, 3)}")
             lines.append(f"time      {elapsed(res.solve_seconds)}")
             if res.message and res.status not in ("optimal",):
                 lines.append(res.message)
         elif run.error:
             lines.append(run.error)
         else:
+            own = run.own_bound
             lines.append(f"incumbent {num(run.incumbent)}")
-            lines.append(f"bound     {num(run.bound)}")
-            lines.append(f"gap       {pct(run.gap, 3)}")
+            lines.append(f"bound     {num(run.bound) if own else DASH + ' (its NP step runs)'}")
+            lines.append(f"gap       {pct(run.gap, 3) if own else DASH}")
             lines.append(f"elapsed   {elapsed(run.elapsed)}")
             lines.append(run.message)
-        lines.append("line=incumbent dots=bound")
+        lines.append("line=incumbent dots=bound" if run.own_bound else "line=incumbent")
         self.query_one(".solve-stats", Static).update("\n".join(lines))
         self.query_one(SolveChart).draw(run)
