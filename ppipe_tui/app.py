@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable
 
+from rich.console import Console
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -83,6 +84,10 @@ class PPipeApp(App):
         self.initial_plan = Path(plan) if plan else None
         #: where the traceback of a crash went (main() prints this one line and exits 1)
         self.crash_log: Path | None = None
+        # Textual prints an unhandled exception's traceback through ``error_console`` as the
+        # app exits: send it to the crash log (main() prints one line with its path).
+        self.error_console = Console(file=_CrashLogFile(self), markup=False, highlight=False, width=120,
+                                     color_system=None, force_terminal=False)
         #: the screen of each mode, once the mode was first shown
         self._screens: dict[str, PPipeScreen] = {}
         nav = tuple(spec.nav_item for spec in SCREENS)
@@ -380,17 +385,6 @@ class PPipeApp(App):
         self._cancel_background()
         self.exit()
 
-    def _handle_exception(self, error: Exception) -> None:
-        # Textual's hook for an unhandled exception (the app exits): keep the traceback in
-        # the log, and let main() print one line instead of a screenful.
-        self.crash_log = write_crash_log("ppipe-tui crashed", error)
-        super()._handle_exception(error)
-
-    def _print_error_renderables(self) -> None:
-        if self.crash_log is None:
-            super()._print_error_renderables()
-        # else: main() prints one line with the log's path
-
     def on_unmount(self) -> None:
         self._cancel_background()
 
@@ -406,6 +400,33 @@ class PPipeApp(App):
         for cmd in super().get_system_commands(screen):
             if cmd.title not in ("Quit",):
                 yield cmd
+
+
+class _CrashLogFile:
+    """A text stream that appends to the crash log, opened on the first write, and
+    records on the app where its traceback went."""
+
+    def __init__(self, app: PPipeApp):
+        self.app = app
+        self._fh = None
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        if self._fh is None:
+            path = write_crash_log("ppipe-tui crashed (traceback below)", None, with_traceback=False)
+            self._fh = open(path, "a", encoding="utf-8")
+            self.app.crash_log = path
+        n = self._fh.write(text)
+        self._fh.flush()
+        return n
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -90,15 +90,18 @@ def crash_log_path():
     return user_data_dir() / "logs" / "ppipe-tui-error.log"
 
 
-def write_crash_log(headline: str, exc: BaseException | None = None):
-    """Append the current exception's traceback to the log; return the log's path."""
+def write_crash_log(headline: str, exc: BaseException | None = None, with_traceback: bool = True):
+    """Append a headline and the exception's (or the current one's) traceback to the log;
+    return the log's path."""
     import datetime
     import traceback
 
     path = crash_log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tb = ("".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc())
+        tb = ""
+        if with_traceback:
+            tb = ("".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc())
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')} {headline}\n{tb}\n")
     except OSError:
