@@ -207,13 +207,13 @@ class SimDriver:
 
     def _point(self):
         snap = self.sim.snapshot()
-        c, d, l = snap.completed, snap.dropped, snap.late
-        self._history.append((c, d, l))
+        c, d, late = snap.completed, snap.dropped, snap.late
+        self._history.append((c, d, late))
         past = self._history[-WINDOW_QUANTA - 1] if len(self._history) > WINDOW_QUANTA else (0, 0, 0)
         cols = self._cols
         cols["t_s"].append(snap.time_us / 1e6)
-        cols["attainment"].append(_attainment(c - past[0], d - past[1], l - past[2]))
-        cols["cumulative"].append(_attainment(c, d, l))
+        cols["attainment"].append(_attainment(c - past[0], d - past[1], late - past[2]))
+        cols["cumulative"].append(_attainment(c, d, late))
         lat = snap.recent_latency_ms
         if lat:
             arr = np.asarray(lat, dtype=float)

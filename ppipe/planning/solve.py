@@ -24,13 +24,31 @@ from ppipe.planning.solvers import DEFAULT_SOLVER, SOLVERS
 from ppipe.planning.status import Status
 
 
+class EstimateFailed(InputError):
+    """The est_xput flow found no NP plan; ``status`` says why (infeasible, time limit, ...)."""
+
+    def __init__(self, message: str, status: Status):
+        super().__init__(message)
+        self.status = status
+
+
 def estimate_xput(problem: PlanningProblem, solver: str = DEFAULT_SOLVER, opts: SolveOptions | None = None,
                   fallback: bool = True) -> list[float]:
     """The est_xput flow: NP without est_xput; its per-model throughputs."""
+    opts = opts or SolveOptions()
+    relay = None
+    if opts.progress is not None:
+        outer = opts.progress
+
+        def relay(p: Progress) -> None:  # phase messages only: NP's bound is not the plan's
+            if p.message and p.incumbent is None and p.bound is None:
+                outer(replace(p, message=f"estimating throughputs: {p.message}"))
+
     base = solve_np(problem.with_est_xput([None] * len(problem.models)), solver=solver,
-                    opts=replace(opts or SolveOptions(), progress=None), fallback=fallback)
+                    opts=replace(opts, progress=relay), fallback=fallback)
     if base.plan is None:
-        raise InputError(f"cannot estimate throughputs: NP is {base.status} ({base.message})")
+        raise EstimateFailed(f"cannot estimate throughputs: NP is {base.status} ({base.message})",
+                             Status(base.status) if base.status in Status._value2member_map_ else Status.ERROR)
     return [m.xput for m in base.plan.models]
 
 
@@ -52,7 +70,10 @@ def solve(problem: PlanningProblem, scheduler: str = "ppipe", solver: str = DEFA
         try:
             est = estimate_xput(problem, solver, opts, fallback)
         except InputError as exc:
-            return _cancelled(opts, SolveResult(status=Status.INFEASIBLE, message=str(exc), scheduler=scheduler,
+            # an NP stopped by the time limit (or an error) is not an infeasible problem
+            status = exc.status if isinstance(exc, EstimateFailed) and exc.status != Status.OPTIMAL \
+                else Status.INFEASIBLE
+            return _cancelled(opts, SolveResult(status=status, message=str(exc), scheduler=scheduler,
                                                 solver=solver, solve_seconds=time.perf_counter() - t0))
         problem = problem.with_est_xput(est)
         if opts.time_limit is not None:  # the limit covers the whole solve
