@@ -187,9 +187,16 @@ def _run_inner(settings, spec, out: Path, workers: int, fresh: bool, as_json: bo
         out_console.print(f"{rep.total} settings ({rep.skipped} already done, {len(rep.computed)} computed, "
                           f"{len(rep.failed)} failed) in {wall:.1f} s; charts: ppipe figures {out}")
     if rep.failed:
-        err_console.print(f"ppipe: {len(rep.failed)} of {rep.total} settings failed (first: "
-                          f"{rep.failed[0]['setting']}: {rep.failed[0]['message']}); re-run to retry them",
-                          markup=False, soft_wrap=True)
+        no_plan = [r for r in rep.failed if r.get("no_plan")]
+        other = [r for r in rep.failed if not r.get("no_plan")]
+        if no_plan:
+            err_console.print(f"ppipe: {len(no_plan)} of {rep.total} settings have no plan that meets the SLO "
+                              f"(first: {no_plan[0]['setting']}: {no_plan[0]['message']})",
+                              markup=False, soft_wrap=True)
+        if other:
+            err_console.print(f"ppipe: {len(other)} of {rep.total} settings failed (first: "
+                              f"{other[0]['setting']}: {other[0]['message']}); re-run to retry them",
+                              markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.FAILED)  # the run finished, but some settings have no results
 
 
@@ -291,6 +298,158 @@ def ablation_cmd(
          executor, address, shard)
 
 
+def _floats(value: Optional[str], what: str) -> Optional[list[float]]:
+    if value is None:
+        return None
+    out = []
+    for item in parse_csv_list(value, what):
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise InputError(f"malformed {what} {item!r}: expected a number") from None
+    return out
+
+
+def _splits(value: Optional[str]) -> Optional[list[tuple[int, int]]]:
+    if value is None:
+        return None
+    out = []
+    for item in parse_csv_list(value, "split"):
+        a, sep, b = item.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            pair = (int(a), int(b))
+        except ValueError:
+            raise InputError(f"malformed split {item!r}: expected L4:P4 counts, e.g. 4:12") from None
+        if min(pair) < 0 or sum(pair) == 0 or max(pair) > 100_000:
+            raise InputError(f"split {item!r}: counts must be 0..100000 and not both 0")
+        out.append(pair)
+    return out
+
+
+@experiment_app.command("sensitivity", cls=LiveChoicesCommand)
+def sensitivity_cmd(
+    models: Optional[str] = typer.Option(None, "--models", "-m", help="Models (names or unique prefixes; default the ablation's 18)."),
+    studies: Optional[str] = typer.Option(None, "--studies", help="slo, mix, discount (default all three; the centre point is shared)."),
+    multipliers: Optional[str] = typer.Option(None, "--multipliers", help="(a) SLO multipliers (default 2,3,5,7,10)."),
+    splits: Optional[str] = typer.Option(None, "--splits", help="(b) L4:P4 splits (default 2:14,4:12,6:10,8:8,10:6,12:4)."),
+    discounts: Optional[str] = typer.Option(None, "--discounts", help="(c) SLO discounts (default 0,0.2,0.4,0.6)."),
+    schedulers: Optional[str] = typer.Option(None, "--schedulers", help="ppipe,np-single (default both)."),
+    max_parts: int = typer.Option(3, "--max-parts", "-P", help="Maximum partitions per pipeline (as the ablation: 3)."),
+    workers: int = WorkersOption,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default ppipe-experiments/sensitivity)."),
+    seeds: int = SeedsOption,
+    duration: float = DurationOption,
+    load_factors: Optional[str] = LoadFactorsOption,
+    time_limit: float = typer.Option(300.0, "--time-limit", help="Solver time limit per plan in seconds."),
+    solver: str = SolverOption,
+    fresh: bool = FreshOption,
+    accounting: str = AccountingOption,
+    executor: str = ExecutorOption,
+    address: Optional[str] = AddressOption,
+    shard: Optional[str] = ShardOption,
+    data: Optional[Path] = DataOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fig. 13: each model alone on the small HC1 testbed (L4 + P4, 16 GPUs, 6 Gbit/s), PPipe vs NP,
+    sweeping (a) the SLO multiplier, (b) the L4:P4 split, (c) the SLO discount around x5, 4:12, 0.4."""
+    from ppipe.experiments.settings import build_settings
+    from ppipe.experiments.spec import ExperimentSpec
+    from ppipe.sim.arrivals import arrivals_spec
+
+    _check(accounting, ("true", "reference"), "accounting")
+    if seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {seeds}")
+    values = {}
+    for key, v in (("slo", _floats(multipliers, "SLO multiplier")), ("mix", _splits(splits)),
+                   ("discount", _floats(discounts, "SLO discount"))):
+        if v is not None:
+            values[key] = v
+    for m in values.get("slo", []):
+        if not 0 < m <= 1000:
+            raise InputError(f"SLO multiplier {m:g} out of range (0, 1000]")
+    for d in values.get("discount", []):
+        if not 0 <= d < 1:
+            raise InputError(f"SLO discount {d:g} out of range [0, 1)")
+    settings = build_settings("sensitivity", None, None, parse_csv_list(schedulers, "scheduler") or None,
+                              parse_csv_list(models, "model") or None, parse_csv_list(studies, "study") or None,
+                              values or None)
+    spec = ExperimentSpec.for_set("sensitivity", arrivals=arrivals_spec("poisson"), duration_s=duration,
+                                  seeds=list(range(seeds)), grid=_grid(load_factors), time_limit=time_limit,
+                                  solver=solver, max_parts=max_parts, data=str(data) if data else None)
+    _run(settings, spec, out or Path("ppipe-experiments") / "sensitivity", workers, fresh, as_json, accounting,
+         executor, address, shard)
+
+
+@experiment_app.command("scalability", cls=LiveChoicesCommand)
+def scalability_cmd(
+    studies: Optional[str] = typer.Option(None, "--studies", help="size (Fig. 14a), types (Fig. 14b) (default both)."),
+    groups: Optional[str] = typer.Option(None, "--groups", help="Model groups planned at every point (default G1..G6)."),
+    sizes: Optional[str] = typer.Option(None, "--sizes", help="(a) HC1 sizes in GPUs, 1 L4 : 3 P4 (default 100,1000,10000,100000)."),
+    types: Optional[str] = typer.Option(None, "--types", help="(b) GPU type counts: 2 = L4+P4 (HC1), 3 = +25 T4, 4 = +25 V100 (default 2,3,4)."),
+    max_parts: int = typer.Option(2, "--max-parts", "-P", help="Maximum partitions per pipeline (the main sets': 2)."),
+    time_limit: float = typer.Option(600.0, "--time-limit", help="Solver time limit per solve in seconds (a point that reaches it is recorded as time_limit)."),
+    solver: str = SolverOption,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default ppipe-experiments/scalability)."),
+    fresh: bool = FreshOption,
+    data: Optional[Path] = DataOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Fig. 14: PPipe planner solve time as HC1 grows from 100 to 100,000 GPUs (a) and with 2, 3 and 4 GPU
+    types (b), one solver thread, points one at a time; resumable like the other studies."""
+    from ppipe.experiments import scaling as SC
+
+    if max_parts < 1:
+        raise InputError(f"--max-parts must be >= 1, got {max_parts}")
+    if not time_limit > 0 or time_limit == float("inf"):
+        raise InputError("--time-limit must be a positive number of seconds")
+
+    def ints(value, what):
+        if value is None:
+            return None
+        try:
+            return [int(v) for v in parse_csv_list(value, what)]
+        except ValueError:
+            raise InputError(f"malformed {what} list {value!r}: expected integers") from None
+
+    points = SC.build_points(parse_csv_list(studies, "study") or None, parse_csv_list(groups, "group") or None,
+                             ints(sizes, "size"), ints(types, "type count"))
+    cfg = SC.config(max_parts, time_limit, solver, str(data) if data else None)
+    out = out or Path("ppipe-experiments") / "scalability"
+    err_console.print(f"scalability: {len(points)} solves (PPipe, P = {max_parts}, one thread, time limit "
+                      f"{time_limit:g} s); results in {out}", markup=False, soft_wrap=True)
+    t0 = time.perf_counter()
+    state = {"done": 0, "total": len(points)}
+
+    def on_event(kind: str, info: dict) -> None:
+        if kind == "start":
+            state["done"] = info["done"]
+            if info["done"]:
+                err_console.print(f"resuming: {info['done']} of {info['total']} points already done", markup=False)
+        elif info["state"] == "start":
+            err_console.print(f"[{state['done']}/{state['total']}] {info['point']} ...", markup=False)
+        else:
+            state["done"] += 1
+            r = info["row"]
+            err_console.print(f"[{state['done']}/{state['total']}] {info['point']}: {r['status']}, PPipe "
+                              f"{r['solve_seconds']:.2f} s (+ NP estimate {r['est_seconds']:.2f} s); "
+                              f"elapsed {time.perf_counter() - t0:.0f} s", markup=False, soft_wrap=True)
+
+    try:
+        df = SC.run_scalability(points, cfg, out, fresh=fresh, on_event=on_event)
+    except KeyboardInterrupt:
+        err_console.print("ppipe: interrupted; re-run to resume", markup=False)
+        raise typer.Exit(ExitCode.CANCELLED) from None
+    data14 = SC.fig14(df)
+    wall = time.perf_counter() - t0
+    if as_json:
+        print_json({"figures": {"14": data14}, "out": str(out), "wall_seconds": wall})
+        return
+    _table_fig14(data14)
+    out_console.print(f"{len(points)} points in {wall:.1f} s; charts: ppipe figures {out}")
+
+
 @experiment_app.command("merge")
 def merge_cmd(
     out: Path = typer.Argument(..., metavar="OUT", help="The combined folder (created, or one of the same experiment)."),
@@ -301,7 +460,7 @@ def merge_cmd(
     """Combine experiment folders (e.g. `--shard i/n` runs) into one; their fingerprints must match."""
     from ppipe.atomic import write_json_atomic
     from ppipe.experiments.figures import load_results, summarize
-    from ppipe.experiments.outdir import OutDir, merge_folders
+    from ppipe.experiments.outdir import OutDir, lock_folder, merge_folders
 
     _check(accounting, ("true", "reference"), "accounting")
     for d in dirs:
@@ -311,7 +470,8 @@ def merge_cmd(
     df = load_results(out)
     summary = summarize(df, accounting, out=OutDir(out))
     summary["merged_from"] = info["sources"]
-    write_json_atomic(OutDir(out).summary, summary)
+    with lock_folder(out):
+        write_json_atomic(OutDir(out).summary, summary)
     if as_json:
         print_json(dict(summary, out=str(out), settings_merged=info["settings"]))
         return
@@ -336,6 +496,9 @@ def _print_summary(summary: dict) -> None:
     from rich.table import Table
 
     for st, d in summary.get("sets", {}).items():
+        if st == "sensitivity":
+            _table_fig13(d.get("sensitivity") or {})
+            continue
         paper = d.get("paper", {})
         ref = d.get("reference_plans_our_simulator", {})
         note = d.get("artifact_plot_script_note", {})
@@ -385,21 +548,38 @@ def _print_summary(summary: dict) -> None:
 # ------------------------------------------------------------------ figures
 
 def _load_dir(path: Path):
-    """The results of DIR, or of its immediate subfolders (e.g. ppipe-experiments/)."""
+    """The results of DIR, or of its immediate subfolders (e.g. ppipe-experiments/): the
+    experiments' results table (None if none) and the scalability table (None if none),
+    with the folders they came from."""
     import pandas as pd
 
     from ppipe.errors import DataError
+    from ppipe.experiments import scaling as SC
     from ppipe.experiments.figures import load_results
 
     if not path.exists():
         raise DataError(f"{path}: no such folder")
-    if path.is_file() or (path / "results.csv").exists():
-        return load_results(path), [path]
-    subs = sorted(p for p in path.iterdir() if (p / "results.csv").exists())
-    if not subs:
-        raise DataError(f"{path}: no results.csv here or in its subfolders "
+    if path.is_file():
+        if path.name == SC.RESULTS:
+            return None, SC.load(path), [path]
+        return load_results(path), None, [path]
+    if not path.is_dir():
+        raise DataError(f"{path}: not a folder or a CSV file")
+    try:
+        dirs = [path] + sorted(p for p in path.iterdir() if p.is_dir())
+    except OSError as exc:
+        raise DataError(f"{path}: cannot list the folder ({exc.strerror or exc.__class__.__name__})") from None
+    res = [d for d in dirs if (d / "results.csv").exists()]
+    scal = [d for d in dirs if (d / SC.RESULTS).exists()]
+    if (path / "results.csv").exists() or (path / SC.RESULTS).exists():
+        res = [d for d in res if d == path]
+        scal = [d for d in scal if d == path]
+    if not res and not scal:
+        raise DataError(f"{path}: no results.csv or {SC.RESULTS} here or in its subfolders "
                         f"(run `ppipe experiment main --out {path}` first)")
-    return pd.concat([load_results(p) for p in subs], ignore_index=True), subs
+    df = pd.concat([load_results(p) for p in res], ignore_index=True) if res else None
+    sdf = pd.concat([SC.load(p) for p in scal], ignore_index=True) if scal else None
+    return df, sdf, res + scal
 
 
 def _render(text: str) -> None:
@@ -577,31 +757,139 @@ def _draw_fig10(data: dict, note: dict) -> None:
     out_console.print(t)
 
 
+def _table_fig13(data: dict) -> None:
+    from rich.table import Table
+
+    from ppipe.experiments.figures import SENSITIVITY_LABELS
+
+    for study, rows in data.items():
+        base = _label(rows[0]["baseline"]) if rows and rows[0].get("baseline") else "NP"
+        t = Table(title=f"Fig. 13 {SENSITIVITY_LABELS.get(study, study)}: PPipe vs {base}, mean lf99 and gain",
+                  header_style="bold", title_justify="left")
+        for col in ("point", "PPipe", base, "gain %", "mean gain %", "models", "no plan", "paper gain %"):
+            t.add_column(col, justify="left" if col == "point" else "right")
+        for r in rows:
+            paper = r.get("paper")
+            t.add_row(r["label"], _f(r["ppipe"]), _f(r["base"]), _f(r["gain"], "+.1f"), _f(r["mean_gain"], "+.1f"),
+                      str(r["models"]), str(r.get("no_plan", 0)),
+                      "-" if paper is None else (f"{paper:+.2f}" if isinstance(paper, (int, float)) else str(paper)))
+        out_console.print(t)
+    if data:
+        out_console.print("gain % = mean PPipe lf99 / mean NP lf99 - 1; mean gain % = mean over models of the "
+                          "per-model ratio (models where NP serves nothing left out)", markup=False, soft_wrap=True)
+
+
+def _draw_fig13(data: dict) -> None:
+    import plotext as plt
+
+    from ppipe.experiments.figures import SENSITIVITY_LABELS
+
+    studies = list(data)
+    if not studies:
+        return
+    _reset()
+    plt.plotsize(_width(), 20)
+    plt.subplots(1, len(studies))
+    for i, st in enumerate(studies):
+        plt.subplot(1, i + 1)
+        rows = data[st]
+        labels = [r["label"] for r in rows]
+        ours = [r["gain"] or 0.0 for r in rows]
+        paper = [r["paper"] if isinstance(r.get("paper"), (int, float)) else 0.0 for r in rows]
+        plt.multiple_bar(labels, [ours, paper], labels=["ours", "paper"], marker=_markers(2))
+        plt.title(SENSITIVITY_LABELS.get(st, st))
+    plt.theme("clear")
+    _heading("Fig. 13 (sensitivity): PPipe's gain in mean lf99 over NP, % (paper: where its text gives a number)")
+    _render(plt.build())
+    _table_fig13(data)
+
+
+def _table_fig14(data: dict) -> None:
+    from rich.table import Table
+
+    titles = {"size": "(a) HC1 size, 1 L4 : 3 P4", "types": "(b) GPU types: L4+P4, +T4, +V100"}
+    for st, rows in data.items():
+        t = Table(title=f"Fig. 14 {titles.get(st, st)}: PPipe solve seconds, one HiGHS thread, mean over "
+                        f"{rows[0]['n'] if rows else 0} group(s); paper: Gurobi",
+                  header_style="bold", title_justify="left")
+        for col in ("point", "CPU s", "max CPU s", "wall s", "statuses", "paper s"):
+            t.add_column(col, justify="left" if col == "point" else "right")
+        for r in rows:
+            paper = r.get("paper")
+            t.add_row(r["label"], _f(r.get("mean_cpu"), ".2f"), _f(r.get("max_cpu"), ".2f"), _f(r["mean"], ".2f"),
+                      ", ".join(f"{k} {v}" for k, v in r["statuses"].items()),
+                      "-" if paper is None else _f(paper, ".1f"))
+        out_console.print(t)
+    if "size" in data:
+        out_console.print("paper (a): nearly flat from 100 to 100,000 GPUs", markup=False)
+
+
+def _draw_fig14(data: dict) -> None:
+    import plotext as plt
+
+    studies = list(data)
+    if not studies:
+        return
+    _reset()
+    plt.plotsize(_width(), 20)
+    plt.subplots(1, len(studies))
+    for i, st in enumerate(studies):
+        plt.subplot(1, i + 1)
+        rows = data[st]
+        labels = [r["label"].replace(" GPUs", "").replace(" types", "") for r in rows]
+        ours = [r["mean_cpu"] for r in rows]
+        if st == "types":
+            paper = [r["paper"] if isinstance(r.get("paper"), (int, float)) else 0.0 for r in rows]
+            plt.multiple_bar(labels, [ours, paper], labels=["ours (HiGHS)", "paper (Gurobi)"], marker=_markers(2))
+            plt.title("(b) GPU types")
+        else:
+            plt.bar(labels, ours, marker=_markers(1)[0])
+            plt.title("(a) HC1 GPUs")
+        plt.ylabel("CPU s")
+    plt.theme("clear")
+    _heading("Fig. 14 (scalability): PPipe solve time (CPU s), mean over model groups")
+    _render(plt.build())
+    _table_fig14(data)
+
+
+
+FIGS = ("6", "7", "8", "10", "13", "14")
+
+
 @app.command("figures")
 def figures_cmd(
     path: Path = typer.Argument(..., metavar="DIR", help="An experiment's output folder (or a folder of them)."),
-    fig: Optional[str] = typer.Option(None, "--fig", help="Only this figure: 6, 7, 8 or 10."),
+    fig: Optional[str] = typer.Option(None, "--fig", help="Only this figure: 6, 7, 8, 10, 13 or 14."),
     png: Optional[Path] = typer.Option(None, "--png", help="Also write an image (needs the 'figures' extra: matplotlib); without --fig one file per figure, FILE-fig6.png etc."),
     group: Optional[str] = typer.Option(None, "--group", help="Fig. 7: the model group (default G1)."),
     accounting: str = AccountingOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Fig. 6, 7, 8 (main sets) and 10 (ablation) as terminal charts and tables, with the paper's numbers."""
+    """Fig. 6, 7, 8 (main sets), 10 (ablation), 13 (sensitivity) and 14 (scalability) as terminal charts
+    and tables, with the paper's numbers."""
+    import pandas as pd
+
     from ppipe.experiments import figures as F
+    from ppipe.experiments import scaling as SC
+    from ppipe.experiments.outdir import COLUMNS
 
     _check(accounting, ("true", "reference"), "accounting")
     if fig is not None:
-        _check(fig, ("6", "7", "8", "10"), "figure")
-    df, sources = _load_dir(path)
-    main = df[df["set"] != "ablation"]
-    has_main, has_abl = not main.empty, bool((df["set"] == "ablation").any())
-    wanted = [fig] if fig else [f for f, ok in (("6", has_main), ("7", has_main), ("8", has_main),
-                                                 ("10", has_abl)) if ok]
-    if fig in ("6", "7", "8") and not has_main:
-        raise InputError(f"{path}: no main-set results for Fig. {fig} (run `ppipe experiment main`)")
-    if fig == "10" and not has_abl:
-        raise InputError(f"{path}: no ablation results for Fig. 10 (run `ppipe experiment ablation`)")
-    if group is not None and has_main and group not in set(main["group"]):
+        _check(fig, FIGS, "figure")
+    df, sdf, sources = _load_dir(path)
+    if df is None:
+        df = pd.DataFrame(columns=COLUMNS)
+    main = df[df["set"].isin(("maf19", "maf21"))]
+    has = {"main": not main.empty, "ablation": bool((df["set"] == "ablation").any()),
+           "sensitivity": bool((df["set"] == "sensitivity").any()), "scalability": sdf is not None and not sdf.empty}
+    needs = {"6": "main", "7": "main", "8": "main", "10": "ablation", "13": "sensitivity", "14": "scalability"}
+    runs = {"main": "ppipe experiment main", "ablation": "ppipe experiment ablation",
+            "sensitivity": "ppipe experiment sensitivity", "scalability": "ppipe experiment scalability"}
+    wanted = [fig] if fig else [f for f in FIGS if has[needs[f]]]
+    if fig is not None and not has[needs[fig]]:
+        what = "main-set" if needs[fig] == "main" else needs[fig]
+        raise InputError(f"{path}: no {what} results for Fig. {fig} (run `{runs[needs[fig]]}`)")
+    if group is not None and has["main"] and group not in set(main["group"]):
         raise InputError(f"group {group!r} is not in the results (have {', '.join(sorted(set(main['group'])))})")
     data = {}
     if "6" in wanted:
@@ -612,7 +900,11 @@ def figures_cmd(
         data["8"] = F.fig8(main, accounting)
     if "10" in wanted:
         data["10"] = F.fig10(df, accounting)
-    summary = F.summarize(df, accounting)
+    if "13" in wanted:
+        data["13"] = F.fig13(df, accounting)
+    if "14" in wanted:
+        data["14"] = SC.fig14(sdf)
+    summary = F.summarize(df[df["set"] != "sensitivity"], accounting) if not df.empty else {}
     written = []
     if png is not None:
         from ppipe.experiments.png import write_png
@@ -631,8 +923,13 @@ def figures_cmd(
             _draw_fig7(data["7"])
         elif f == "8":
             _draw_fig8(data["8"])
-        else:
+        elif f == "10":
             _draw_fig10(data["10"], F.ARTIFACT_ABLATION_NOTE)
-    _print_summary(summary)
+        elif f == "13":
+            _draw_fig13(data["13"])
+        else:
+            _draw_fig14(data["14"])
+    if summary:
+        _print_summary(summary)
     for w in written:
         err_console.print(f"wrote {w}", markup=False)

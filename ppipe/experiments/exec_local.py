@@ -3,11 +3,50 @@
 One setting per process, ``workers`` at a time (in the driver itself when one
 worker suffices); HiGHS runs with one thread per setting, so plans do not depend
 on ``workers``.
+
+Workers never outlive the driver: each ignores SIGINT (the driver, which gets
+Ctrl-C too, stops them and prints one line) and runs a watchdog thread that
+ends the process within a second of the driver's death, even by SIGKILL
+(the worker is re-parented, or the driver's pid is gone). A setting cut short
+leaves at most hidden temp files, which the next run removes.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+#: Seconds between the watchdog's looks at the driver.
+WATCH_INTERVAL = 0.5
+#: The exit status of a worker whose driver is gone.
+ORPHAN_EXIT = 75
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process now holds the pid: ours is gone
+        return False
+    return True
+
+
+def _watch_driver(driver_pid: int, parent_pid: int) -> None:
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        if os.getppid() != parent_pid or not _alive(driver_pid):
+            os._exit(ORPHAN_EXIT)
+
+
+def worker_init(driver_pid: int) -> None:
+    """In each pool worker: leave Ctrl-C to the driver and exit when the driver dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_driver, args=(driver_pid, os.getppid()), name="ppipe-driver-watchdog",
+                     daemon=True).start()
 
 
 def run(pending, spec, out_root: str, finished, status, workers: int = 1, **_options) -> None:
@@ -22,7 +61,8 @@ def run(pending, spec, out_root: str, finished, status, workers: int = 1, **_opt
             finished(run_setting(s, spec, out_root, 1))
             left -= 1
         return
-    ex = ProcessPoolExecutor(max_workers=min(workers, len(pending)))
+    ex = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=worker_init,
+                             initargs=(os.getpid(),))
     try:
         futs = {ex.submit(run_setting, s, spec, out_root, 1) for s in pending}
         while futs:

@@ -17,6 +17,8 @@ notebook can use them as they are.
   setting, busy GPU time summed over the group's models divided by the
   cluster's GPUs of that class (idle GPUs count), then averaged over groups.
 - Fig. 10 (:func:`fig10`): ablation, mean lf99 per variant.
+- Fig. 13 (:func:`fig13`): sensitivity, PPipe's lf99 gain over NP per study
+  (SLO multiplier, L4:P4 split, SLO discount) beside the paper's numbers.
 - :func:`summarize`: the headline numbers beside the paper's (``PAPER``).
 """
 
@@ -27,7 +29,7 @@ import math
 from pathlib import Path
 
 from ppipe.experiments import variants as V
-from ppipe.experiments.outdir import RESULTS_FILE, OutDir
+from ppipe.experiments.outdir import LEGACY_COLUMNS, RESULTS_FILE, OutDir
 
 CLUSTER_ORDER = ("HC1", "HC2", "HC3", "HC4")
 CLUSTER_LABELS = {"HC1": "HC1 L4+P4", "HC2": "HC2 L4+T4", "HC3": "HC3 V100+P4", "HC4": "HC4 V100+T4"}
@@ -57,9 +59,46 @@ def load_results(path: str | Path):
     if not f.exists():
         raise DataError(f"{p}: no results.csv (run `ppipe experiment main --out {p}` first)")
     try:
-        return pd.read_csv(f)
+        df = pd.read_csv(f)
     except Exception as exc:  # pandas raises many kinds on garbage
         raise DataError(f"{f}: not a readable results table ({exc.__class__.__name__})") from None
+    return check_table(df, f)
+
+
+#: Columns the figures compute with, by kind.
+_NUMERIC = ("model_index", "load_factor", "attainment", "attainment_reference", "cluster_high", "cluster_low",
+            "util_high", "util_low", "pool_gpus_high", "pool_gpus_low", "weight")
+_BOOL = ("passed", "passed_reference")
+
+
+def check_table(df, source):
+    """``df`` if it is an experiment results table, with its columns' kinds checked; else a
+    one-line :class:`DataError` naming ``source`` and what is missing or malformed."""
+    import pandas as pd
+
+    from ppipe.errors import DataError
+
+    missing = [c for c in LEGACY_COLUMNS if c not in df.columns]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise DataError(f"{source}: not an experiment results table (missing columns "
+                        f"{', '.join(missing[:5])}{more})")
+    df = df.copy()
+    for c in _NUMERIC:
+        try:
+            df[c] = pd.to_numeric(df[c])
+        except (ValueError, TypeError):
+            raise DataError(f"{source}: column {c} holds non-numbers") from None
+    for c in _BOOL:
+        col = df[c]
+        if col.dtype != bool:
+            mapped = col.map({True: True, False: False, "True": True, "False": False})
+            if mapped.isna().any():
+                raise DataError(f"{source}: column {c} holds values other than True/False") from None
+            df[c] = mapped.astype(bool)
+    for c in ("set", "setting", "group", "cluster", "scheduler", "model", "arrivals"):
+        df[c] = df[c].astype(str)
+    return df
 
 
 def _ordered(values, order) -> list:
@@ -192,6 +231,76 @@ def fig10(df, accounting: str = "true") -> dict:
             for s in _ordered(t["scheduler"], V.order())}
 
 
+SENSITIVITY_LABELS = {"slo": "(a) SLO multiplier", "mix": "(b) L4:P4 split of 16 GPUs",
+                      "discount": "(c) SLO discount"}
+
+
+def _point_key(study: str, row) -> object:
+    if study == "slo":
+        return float(row["slo_multiplier"])
+    if study == "discount":
+        return float(row["slo_discount"])
+    return (int(row["cluster_high"]), int(row["cluster_low"]))
+
+
+def point_label(study: str, x) -> str:
+    if study == "slo":
+        return f"{x:g}x"
+    if study == "discount":
+        return f"{100 * x:g}%"
+    return f"{x[0]}:{x[1]}"
+
+
+def fig13(df, accounting: str = "true") -> dict:
+    """Sensitivity: {study: [{"x", "label", "ppipe", "base", "baseline", "gain", "mean_gain",
+    "models", "pairs", "paper"}, ...]} in the study's order.
+
+    ``gain`` is PPipe's mean lf99 over the baseline's (single-model NP) minus 1, in percent;
+    ``mean_gain`` the mean over models of lf_ppipe / lf_np - 1 (models where NP serves nothing
+    left out, counted in ``zero_base``); ``no_plan`` counts the table's models without rows at
+    the point (their setting failed: no plan meets the SLO); ``paper`` the paper's number where
+    its text gives one."""
+    from ppipe.experiments.settings import SENSITIVITY_PAPER, SENSITIVITY_STUDIES, study_of
+
+    d = df[df["set"] == "sensitivity"] if "set" in df.columns else df.iloc[0:0]
+    if d.empty or "slo_multiplier" not in d.columns:
+        return {}
+    t = lf99_table(d, accounting)
+    if t.empty:
+        return {}
+    scheds = _ordered(t["scheduler"], V.order())
+    base = next((s for s in scheds if s != "ppipe"), None)
+    out: dict = {}
+    all_models = sorted(t["model"].unique())
+    for study, values in SENSITIVITY_STUDIES.items():
+        keys = [tuple(v) if study == "mix" else float(v) for v in values]
+        per: dict = {}
+        for _, r in t.iterrows():
+            mix = (int(r["cluster_high"]), int(r["cluster_low"]))
+            if study not in study_of(float(r["slo_multiplier"]), mix, float(r["slo_discount"])):
+                continue
+            per.setdefault(_point_key(study, r), []).append(r)
+        order = [k for k in keys if k in per] + sorted(k for k in per if k not in keys)
+        rows = []
+        for x in order:
+            rs = per[x]
+            pp = {r["model"]: r["lf99"] for r in rs if r["scheduler"] == "ppipe"}
+            bb = {r["model"]: r["lf99"] for r in rs if r["scheduler"] == base}
+            common = sorted(set(pp) & set(bb))
+            mp, mb = _mean([pp[m] for m in common]), _mean([bb[m] for m in common])
+            ratios = [pp[m] / bb[m] - 1.0 for m in common if bb[m] > 0]
+            rows.append({"x": list(x) if isinstance(x, tuple) else x, "label": point_label(study, x),
+                         "ppipe": mp, "base": mb, "baseline": base,
+                         "gain": 100.0 * (mp / mb - 1.0) if mp is not None and mb else None,
+                         "mean_gain": 100.0 * sum(ratios) / len(ratios) if ratios else None,
+                         "zero_base": len(common) - len(ratios), "models": len(common),
+                         "no_plan": len(all_models) - len(common),
+                         "paper": SENSITIVITY_PAPER.get(study, {}).get(x)})
+        if rows:
+            out[study] = rows
+    return out
+
+
 def _gains(t, base: str) -> dict | None:
     """PPipe's extra load over ``base``: mean over models of lf_ppipe / lf_base - 1."""
     a = t[t["scheduler"] == "ppipe"].set_index(["setting", "model"])["lf99"]
@@ -241,6 +350,8 @@ def summarize(df, accounting: str = "true", out=None) -> dict:
             d["reference_plans_our_simulator"] = REFERENCE_PLANS_OUR_SIM[st]
         if st == "ablation":
             d["artifact_plot_script_note"] = ARTIFACT_ABLATION_NOTE
+        if st == "sensitivity":
+            d["sensitivity"] = fig13(df, accounting)
         doc["sets"][st] = d
     if out is not None:
         doc["solve_seconds"] = solve_times(out)

@@ -111,9 +111,44 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
                hatch=None, edgecolor="black", capsize=2, width=0.5)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("Mean load factor\nat 99% attainment")
+    elif fig == "13":
+        studies = list(data)
+        f, axs = plt.subplots(1, max(len(studies), 1), figsize=(3.2 * max(len(studies), 1), 2.8), squeeze=False)
+        titles = {"slo": "(a) SLO multiplier", "mix": "(b) L4:P4 (16 GPUs)", "discount": "(c) SLO discount"}
+        for i, st in enumerate(studies):
+            rows = data[st]
+            paper = [r["paper"] if isinstance(r.get("paper"), (int, float)) else None for r in rows]
+            _bars(axs[0][i], [r["label"] for r in rows], [[r["gain"] for r in rows], paper], ["ours", "paper"],
+                  ["orange", "C7"], ["\\", None])
+            axs[0][i].set_title(titles.get(st, st), fontsize=9)
+        axs[0][0].set_ylabel("lf99 gain over NP (%)")
+        h, lab = axs[0][0].get_legend_handles_labels()
+        f.legend(h, lab, ncol=2, loc="upper center")
+    elif fig == "14":
+        studies = list(data)
+        f, axs = plt.subplots(1, max(len(studies), 1), figsize=(3.4 * max(len(studies), 1), 2.8), squeeze=False)
+        for i, st in enumerate(studies):
+            rows = data[st]
+            ax = axs[0][i]
+            if st == "size":
+                ax.plot([r["x"] for r in rows], [r["mean_cpu"] for r in rows], "-o", color="orange", label="ours (HiGHS)")
+                ax.set_xscale("log")
+                ax.set_xlabel("GPUs in HC1 (1 L4 : 3 P4)")
+                ax.set_title("(a) cluster size (paper: nearly flat)", fontsize=9)
+            else:
+                paper = [r["paper"] if isinstance(r.get("paper"), (int, float)) else None for r in rows]
+                _bars(ax, [str(r["x"]) for r in rows], [[r["mean_cpu"] for r in rows], paper],
+                      ["ours (HiGHS)", "paper (Gurobi)"], ["orange", "C7"], ["\\", None])
+                ax.set_xlabel("GPU types")
+                ax.set_title("(b) GPU types", fontsize=9)
+            ax.set_ylabel("solve time (CPU s)")
+            ax.grid(True, axis="y")
+        h, lab = axs[0][-1].get_legend_handles_labels()
+        f.legend(h, lab, ncol=2, loc="upper center")
     else:
         raise InputError(f"unknown figure {fig!r}")
-    f.tight_layout(rect={"6": (0, 0, 1, 0.9), "7": (0, 0, 1, 0.88), "8": (0, 0, 1, 0.8)}.get(fig))
+    f.tight_layout(rect={"6": (0, 0, 1, 0.9), "7": (0, 0, 1, 0.88), "8": (0, 0, 1, 0.8), "13": (0, 0, 1, 0.85),
+                         "14": (0, 0, 1, 0.85)}.get(fig))
     f.savefig(path, dpi=120)
     plt.close(f)
     return path

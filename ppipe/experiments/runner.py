@@ -25,7 +25,6 @@ Nothing here imports a UI library: progress is reported through a callback.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -35,9 +34,18 @@ from ppipe.atomic import write_json_atomic
 from ppipe.errors import PPipeError
 from ppipe.experiments import variants as V
 from ppipe.experiments.figures import summarize
-from ppipe.experiments.outdir import OutDir, merge_results, prepare_out, write_rows
+from ppipe.experiments.outdir import (
+    OutDir,
+    check_parts,
+    check_target,
+    lock_folder,
+    merge_results,
+    prepare_out,
+    read_json_or_empty,
+    write_rows,
+)
 from ppipe.experiments.settings import Setting
-from ppipe.experiments.solving import solve_setting
+from ppipe.experiments.solving import NoPlan, solve_setting
 from ppipe.experiments.spec import ExperimentSpec
 from ppipe.experiments.sweeping import load_base, sweep_variant
 
@@ -52,23 +60,18 @@ def run_setting(s: Setting, spec: ExperimentSpec, out_root: str, threads: int | 
     if not todo:
         report["wall_seconds"] = 0.0
         return report
-    timing = {}
-    if out.timing(s).exists():
-        try:
-            timing = json.loads(out.timing(s).read_text())
-        except json.JSONDecodeError:
-            timing = {}
+    timing = read_json_or_empty(out.timing(s))
     try:
         plans = solve_setting(s, spec, out, threads=threads)
     except PPipeError as exc:
-        report.update(ok=False, message=str(exc))
+        report.update(ok=False, message=str(exc), no_plan=isinstance(exc, NoPlan))
         write_json_atomic(out.failed(s), report)
         return report
     pp = plans["ppipe"]
     timing["solve_seconds"] = {p: r.get("solve_seconds") for p, r in plans.items()}
     if pp["plan"] is None:
         report.update(ok=False, message=f"PPipe plan {pp['status']}: {pp.get('message') or 'no plan'} "
-                                        f"(no load factor 100 without it)")
+                                        f"(no load factor 100 without it)", no_plan=pp["status"] == "infeasible")
         write_json_atomic(out.failed(s), report)
         return report
     x_ppipe = load_base(pp["plan"], s, spec)
@@ -110,7 +113,15 @@ def run_experiment(settings: Sequence[Setting], spec: ExperimentSpec, out_root: 
 
     run_fn = get_executor(executor).runner()  # unknown / not installed: one line, before any work
     out = OutDir(out_root)
+    check_target(out.root, fresh)  # before the lock creates the folder
+    with lock_folder(out.root):
+        return _run_locked(settings, spec, out, workers, on_event, fresh, executor, executor_options, run_fn)
+
+
+def _run_locked(settings, spec, out: OutDir, workers, on_event, fresh, executor, executor_options,
+                run_fn) -> RunReport:
     prepare_out(out, spec, fresh=fresh)
+    check_parts(out, settings, spec)  # a damaged part never counts as done
     t0 = time.perf_counter()
     pending = [s for s in settings if not out.done(s)]
     rep = RunReport(total=len(settings), skipped=len(settings) - len(pending))

@@ -10,18 +10,22 @@ to ``plans/<setting>/`` as soon as it is solved, with its status and times in
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from ppipe.atomic import write_json_atomic
 from ppipe.errors import InputError
 from ppipe.experiments import variants as V
-from ppipe.experiments.outdir import OutDir
-from ppipe.experiments.settings import Setting
+from ppipe.experiments.outdir import OutDir, read_json_or_empty
+from ppipe.experiments.settings import SINGLE_MODEL_SETS, Setting, resolve_cluster
 from ppipe.experiments.spec import ExperimentSpec
 
 _STORES: dict = {}
+
+
+class NoPlan(InputError):
+    """No plan of the setting can meet its SLO: a result (the setting has no load factor 100),
+    not a failure that a re-run could fix."""
 
 
 def profile_store(data: str | None):
@@ -34,13 +38,13 @@ def profile_store(data: str | None):
 
 
 def build_setting_problem(s: Setting, spec: ExperimentSpec):
-    from ppipe.planning.problem import CLUSTER_PRESETS, build_problem
+    from ppipe.planning.problem import build_problem
 
     store = profile_store(spec.data)
     profiles = [store.get(m) for m in s.models]
     weights = list(spec.weights) if spec.weights and len(spec.weights) == len(profiles) else None
-    return build_problem(profiles, CLUSTER_PRESETS[s.cluster], weights, spec.max_parts, spec.slo_multiplier,
-                         spec.slo_discount)
+    multiplier, discount = s.constants(spec)
+    return build_problem(profiles, resolve_cluster(s.cluster), weights, spec.max_parts, multiplier, discount)
 
 
 def plan_path(out: OutDir, s: Setting, problem, planner: str) -> Path:
@@ -64,12 +68,7 @@ def solve_setting(s: Setting, spec: ExperimentSpec, out: OutDir, threads: int | 
     planners = {V.get(v).planner for v in s.variants} | {"ppipe"}
     order = sorted(planners, key=lambda p: (p == "ppipe", V.get(p).order))  # NP before DART-r, PPipe last
     info_path = out.plans(s) / "solve.json"
-    info: dict = {}
-    if info_path.exists():
-        try:
-            info = json.loads(info_path.read_text())
-        except json.JSONDecodeError:
-            info = {}
+    info = read_json_or_empty(info_path)
     opts = SolveOptions(time_limit=spec.time_limit, threads=threads)
     plans: dict = {}
     est = info.get("est_xput")
@@ -81,10 +80,11 @@ def solve_setting(s: Setting, spec: ExperimentSpec, out: OutDir, threads: int | 
             continue
         if est is None:
             t0 = time.perf_counter()
-            if spec.set == "ablation":  # the artifact's single-model flow: NP-single without est_xput
+            if spec.set in SINGLE_MODEL_SETS:  # the artifact's single-model flow: NP-single without est_xput
                 r = solve(problem.with_est_xput([None] * len(problem.models)), "np-single", estimate=False)
                 if r.plan is None:
-                    raise InputError(f"{s.id}: cannot estimate throughputs ({r.message or r.status})")
+                    raise (NoPlan if r.status == "infeasible" else InputError)(
+                        f"cannot estimate throughputs ({r.message or r.status})")
                 est = [m.xput for m in r.plan.models]
             else:
                 est = estimate_xput(problem, spec.solver, opts)
@@ -93,10 +93,19 @@ def solve_setting(s: Setting, spec: ExperimentSpec, out: OutDir, threads: int | 
         np_plan = plans.get("np", {}).get("plan") if planner == "dart-r" else None
         res = solve(problem.with_est_xput(est), planner, solver=spec.solver, opts=opts, estimate=False,
                     np_plan=np_plan)
+        retried = None
+        if res.plan is None and res.status == "error" and planner == "ppipe" and len(problem.models) == 1:
+            # the single-model loss-budget search can end "error" where the direct MILP solves
+            # (an empty first item set); the direct MILP is exact too
+            retried = res.message or res.status
+            res = solve(problem.with_est_xput(est), planner, solver=spec.solver, opts=opts, estimate=False,
+                        method="direct")
         rec = {"status": res.status, "objective": res.objective, "gap": res.gap, "bound": res.bound,
                "solve_seconds": res.solve_seconds, "solver": res.solver, "message": res.message,
                "xput": [m.xput for m in res.plan.models] if res.plan else None,
                "plan": path.name if res.plan is not None else None}
+        if retried is not None:
+            rec["retried_direct_after"] = retried
         if res.plan is not None:
             write_plan(res.plan_for_file(), path)
         info.setdefault("planners", {})[planner] = rec

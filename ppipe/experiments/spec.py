@@ -18,6 +18,8 @@ from ppipe.sim.arrivals import ARRIVALS, arrivals_label
 from ppipe.sim.lfsearch import GRID
 
 LOAD_BASES = ("plan", "objective")
+#: The longest simulated arrival window per load factor (about four months).
+MAX_DURATION_S = 1e7
 
 
 @dataclass
@@ -54,8 +56,9 @@ class ExperimentSpec:
         return spec
 
     def validate(self) -> None:
-        if not self.duration_s > 0:
-            raise InputError(f"--duration must be positive, got {self.duration_s:g} s")
+        if not 0 < self.duration_s <= MAX_DURATION_S:  # NaN and inf fail here, before any work
+            raise InputError(f"--duration must be a finite number of seconds in (0, {MAX_DURATION_S:g}], "
+                             f"got {self.duration_s:g}")
         if not self.seeds:
             raise InputError("--seeds must be at least 1")
         grid = sorted({int(g) for g in self.grid}, reverse=True)

@@ -15,7 +15,7 @@ from typing import Sequence
 
 from ppipe.errors import DataError, InputError
 from ppipe.experiments import variants as V
-from ppipe.experiments.settings import Setting
+from ppipe.experiments.settings import Setting, resolve_cluster
 from ppipe.experiments.solving import profile_store
 from ppipe.experiments.spec import ExperimentSpec
 from ppipe.sim.arrivals import arrival_factory
@@ -118,11 +118,10 @@ def sweep_variant(s: Setting, variant: str, plan, x_ppipe: list[float], spec: Ex
                   solve_rec: dict) -> list[dict]:
     """The rows of one variant of a setting: its plan (None: nothing served) swept for
     every model, with the setting's and the cluster's columns."""
-    from ppipe.planning.problem import CLUSTER_PRESETS
-
     v = V.get(variant)
     store = profile_store(spec.data)
-    cluster = CLUSTER_PRESETS[s.cluster]
+    cluster = resolve_cluster(s.cluster)
+    multiplier, discount = s.constants(spec)
     classes = _classes(cluster.gpus)
     cluster_count = {"high": 0, "low": 0}
     for g, n in zip(cluster.gpus, cluster.limits):
@@ -138,7 +137,8 @@ def sweep_variant(s: Setting, variant: str, plan, x_ppipe: list[float], spec: Ex
         base = {"set": s.set, "setting": s.id, "group": s.group, "cluster": s.cluster, "scheduler": variant,
                 "planner": v.planner, "balancer": v.balancer, "arrivals": label, "model": name,
                 "model_index": d, "weight": (spec.weights[d] if spec.weights else 1.0),
-                "sla_ms": float(mp.sla or 0.0) / 1000.0, "plan_xput": float(mp.xput), "x_ppipe": x_ppipe[d],
+                "sla_ms": float(mp.sla or 0.0) / 1000.0, "slo_multiplier": multiplier, "slo_discount": discount,
+                "plan_xput": float(mp.xput), "x_ppipe": x_ppipe[d],
                 "plan_status": solve_rec.get("status"),
                 "high_gpus": "+".join(g for g in cluster.gpus if classes[g] == "high"),
                 "low_gpus": "+".join(g for g in cluster.gpus if classes[g] == "low"),

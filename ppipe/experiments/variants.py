@@ -29,6 +29,10 @@ class Variant:
 EXTRA_VARIANTS: Registry[Variant] = Registry("variant")
 EXTRA_VARIANTS.register(Variant("ppipe-nexus", "ppipe", "nexus", "PPipe+Nexus", 30, ("ablation",)))
 
+#: Sets of this package whose members are not named in the schedulers' own ``sets``:
+#: Fig. 13 compares PPipe with the single-model NP, as the ablation does.
+SET_MEMBERS: dict[str, tuple[str, ...]] = {"sensitivity": ("ppipe", "np-single")}
+
 
 def all_variants() -> dict[str, Variant]:
     """Every variant by name, in comparison order."""
@@ -46,7 +50,8 @@ def get(name: str) -> Variant:
 
 def for_set(set_name: str) -> tuple[str, ...]:
     """The variants an experiment set runs by default, PPipe first (it defines load factor 100)."""
-    names = [v.name for v in all_variants().values() if set_name in v.sets]
+    extra = SET_MEMBERS.get(set_name, ())
+    names = [v.name for v in all_variants().values() if set_name in v.sets or v.name in extra]
     return tuple(sorted(names, key=lambda n: (n != "ppipe",)))
 
 
