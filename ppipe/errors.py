@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     #: The solver stopped without a plan (time limit, solver error).
     NO_SOLUTION = 3
+    #: A bug in ppipe (an unexpected exception): one line, ``--debug`` for the traceback.
+    INTERNAL = 70
     #: Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
     CANCELLED = 130
 

@@ -76,7 +76,7 @@ def test_replay_reports_reference_objective(capsys, artifact_dir, maf19_plans):
     (["--models", "repvgg-b3,googlenet-v3-pytorch", "--gpus", "L4:2", "--weights", "0.5"], ["1 weights for 2 models"]),
     (["--models", "repvgg-b3", "--gpus", "L4:0,T4:0"], ["zero GPUs"]),
     (["--models", "repvgg-b3", "--gpus", "L4:2", "--scheduler", "magic"], ["unknown scheduler"]),
-    (["--models", "repvgg-b3", "--gpus", "L4:2", "--time-limit", "0"], ["--time-limit"]),
+    (["--models", "repvgg-b3", "--gpus", "L4:2", "--time-limit", "-1"], ["--time-limit"]),
     (["--replay", "/nonexistent/plan.json"], ["plan file not found"]),
     (["--models", "repvgg-b3", "--gpus", "L4:2", "--method", "fast"], ["unknown method 'fast'"]),
     (["--models", G2, "--gpus", "L4:2", "--method", "loss-budget"], ["one model at a time"]),

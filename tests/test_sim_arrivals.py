@@ -64,10 +64,12 @@ def test_trace_errors(tmp_path):
 def test_azure_trace_is_bursty_after_folding():
     s = read_trace_seconds(TRACES / "AzureLLMInferenceTrace_code.csv")
     assert s[-1] > 3000  # one hour
-    arr = trace_arrivals_us(s, 1000.0, 10_000_000)
-    assert abs(len(arr) / 10 - 1000) < 100
-    counts = np.bincount(arr // 100_000)
-    assert counts.var() / counts.mean() > 1.5  # over-dispersed compared to Poisson (= 1)
+    arr = trace_arrivals_us(s, 1000.0, 60_000_000)
+    assert abs(len(arr) / 60 - 1000) < 20
+    # over-dispersed compared to Poisson (= 1 +- 0.02 here) in 10 ms bins; coarser bins depend on
+    # how the folding period (n / load = 8.8 s) falls against them (1.1 to 2 at 100 ms)
+    counts = np.bincount(arr // 10_000)
+    assert counts.var() / counts.mean() > 1.3
 
 
 def test_bursty_mean_rate_and_dispersion():

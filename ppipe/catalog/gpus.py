@@ -18,11 +18,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ppipe.errors import DataError, InputError
-from ppipe.jsonio import read_json
+from ppipe.jsonio import check_name, read_json
 from ppipe.paths import SHIPPED_GPU_CATALOG, user_data_dir
 
 _REQUIRED = ("name", "class", "gpus_per_server", "mps_levels", "network_gbps",
              "fp32_tflops", "mem_bw_gbps")
+#: NVIDIA MPS serves at most 48 clients per GPU (Volta and later).
+MAX_MPS_LEVEL = 48
+#: More GPUs in one server than any real one has.
+MAX_GPUS_PER_SERVER = 64
 
 
 @dataclass(frozen=True)
@@ -61,42 +65,69 @@ def _price(value: object, name: str, source: Path) -> float | None:
     return price
 
 
+def number_field(entry: dict, key: str, where: str, *, integer: bool = False, low: float = 0.0, low_open: bool = True,
+           high: float | None = None, default: object = None) -> float:
+    """``entry[key]`` as a finite number in range; else a DataError naming the file, GPU and field."""
+    v = entry.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise DataError(f"{where}: field {key!r} must be a number, got {v!r}")
+    try:
+        x = float(v)
+    except ValueError:
+        raise DataError(f"{where}: field {key!r} must be a number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise DataError(f"{where}: field {key!r} must be a finite number, got {v!r}")
+    if integer and not x.is_integer():
+        raise DataError(f"{where}: field {key!r} must be a whole number, got {v!r}")
+    if (x <= low if low_open else x < low) or (high is not None and x > high):
+        rng = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise DataError(f"{where}: field {key!r} must be {rng}, got {v!r}")
+    return int(x) if integer else x
+
+
 def _parse_entry(entry: object, source: Path, known: dict[str, GpuType] | None = None) -> GpuType:
     if not isinstance(entry, dict):
         raise DataError(f"{source}: each entry of 'gpus' must be an object")
-    if known and entry.get("name") in known:  # a partial override of a known type
-        entry = {**known[entry["name"]].to_json(), **entry}
+    name = check_name(entry.get("name"), "GPU name", f"{source}: field 'name'")
+    if known and name in known:  # a partial override of a known type
+        entry = {**known[name].to_json(), **entry}
     missing = [k for k in _REQUIRED if k not in entry]
     if missing:
-        raise DataError(f"{source}: GPU {entry.get('name', '?')!r} lacks {', '.join(missing)}")
-    try:
-        fp32 = float(entry["fp32_tflops"])
-        return GpuType(
-            name=str(entry["name"]),
-            gpu_class=str(entry["class"]),
-            gpus_per_server=int(entry["gpus_per_server"]),
-            mps_levels=int(entry["mps_levels"]),
-            network_gbps=float(entry["network_gbps"]),
-            fp32_tflops=fp32,
-            tf32_tflops=float(entry.get("tf32_tflops", fp32)),
-            fp16_tflops=float(entry.get("fp16_tflops", fp32)),
-            mem_bw_gbps=float(entry["mem_bw_gbps"]),
-            memory_gb=float(entry.get("memory_gb", 0.0)),
-            tdp_w=float(entry.get("tdp_w", 0.0)),
-            sm_count=int(entry.get("sm_count", 0)),
-            architecture=str(entry.get("architecture", "")),
-            price_per_hour=_price(entry.get("price_per_hour"), str(entry["name"]), source),
-            price_source=str(entry.get("price_source", "") or ""),
-        )
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{source}: GPU {entry.get('name', '?')!r} has a bad value: {exc}") from None
+        raise DataError(f"{source}: GPU {name!r} lacks {', '.join(missing)}")
+    where = f"{source}: GPU {name!r}"
+    if not isinstance(entry["class"], str):
+        raise DataError(f"{where}: field 'class' must be a string, got {entry['class']!r}")
+    fp32 = number_field(entry, "fp32_tflops", where)
+    return GpuType(
+        name=name,
+        gpu_class=entry["class"],
+        gpus_per_server=number_field(entry, "gpus_per_server", where, integer=True, low=1, low_open=False,
+                               high=MAX_GPUS_PER_SERVER),
+        mps_levels=number_field(entry, "mps_levels", where, integer=True, low=1, low_open=False, high=MAX_MPS_LEVEL),
+        network_gbps=number_field(entry, "network_gbps", where),
+        fp32_tflops=fp32,
+        tf32_tflops=number_field(entry, "tf32_tflops", where, default=fp32),
+        fp16_tflops=number_field(entry, "fp16_tflops", where, default=fp32),
+        mem_bw_gbps=number_field(entry, "mem_bw_gbps", where),
+        memory_gb=number_field(entry, "memory_gb", where, low_open=False, default=0.0),
+        tdp_w=number_field(entry, "tdp_w", where, low_open=False, default=0.0),
+        sm_count=number_field(entry, "sm_count", where, integer=True, low_open=False, default=0),
+        architecture=str(entry.get("architecture", "") or ""),
+        price_per_hour=_price(entry.get("price_per_hour"), name, source),
+        price_source=str(entry.get("price_source", "") or ""),
+    )
 
 
 def _read_catalog_file(path: Path, known: dict[str, GpuType] | None = None) -> list[GpuType]:
     doc = read_json(path, "GPU catalog")
     if not isinstance(doc, dict) or not isinstance(doc.get("gpus"), list):
         raise DataError(f"{path}: a GPU catalog needs a 'gpus' list")
-    return [_parse_entry(e, path, known) for e in doc["gpus"]]
+    out = [_parse_entry(e, path, known) for e in doc["gpus"]]
+    names = [g.name for g in out]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"{path}: GPU {', '.join(map(repr, twice))} listed twice")
+    return out
 
 
 class GpuCatalog:

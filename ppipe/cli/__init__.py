@@ -9,6 +9,7 @@ simulator.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -57,28 +58,125 @@ from ppipe.cli import (  # noqa: E402,F401
 )
 
 
+def _one_line(text: object) -> str:
+    """``text`` on one line (a message that must not wrap or span lines)."""
+    return " ".join(str(text).split())
+
+
+def _usage_line(exc) -> str:
+    """A click usage error as one line: the problem, then where help is."""
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "ppipe"
+    return f"ppipe: error: {_one_line(exc.format_message())} (see '{path} --help')"
+
+
+def os_error_line(exc: OSError) -> str:
+    """``PATH: what went wrong`` for an OSError (full disk, read-only, permission, a loop of links)."""
+    what = exc.strerror or exc.__class__.__name__
+    names = [n for n in (exc.filename, exc.filename2) if n not in (None, "")]
+    return f"{' -> '.join(map(str, names))}: {what}" if names else _one_line(str(exc) or what)
+
+
+def _click_exceptions() -> tuple[tuple, tuple, tuple]:
+    """(usage errors, other click errors, aborts): typer's own copy of click's, and click's."""
+    usage, other, abort = [], [], []
+    from typer import exceptions as tx
+
+    abort.append(tx.Abort)
+    try:
+        from typer._click import exceptions as cx
+
+        usage.append(cx.UsageError)
+        other.append(cx.ClickException)
+        if hasattr(cx, "Abort"):
+            abort.append(cx.Abort)
+    except ImportError:  # a typer that uses click itself
+        pass
+    try:
+        import click.exceptions as ce
+
+        usage.append(ce.UsageError)
+        other.append(ce.ClickException)
+        if hasattr(ce, "Abort"):
+            abort.append(ce.Abort)
+    except ImportError:
+        pass
+    return tuple(usage), tuple(other), tuple(abort)
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code. User errors print one line, no traceback."""
+    """Run the CLI; returns the exit code.
+
+    Every failure is one line on stderr and an exit code, never a traceback
+    (``--debug`` shows one): a :class:`PPipeError` (bad input, exit 2); a usage
+    error (one line when stderr is not a terminal, click's usual text when it
+    is); an OSError no command caught (a full disk, a read-only folder: exit 2);
+    input nested too deeply or too big for memory (exit 2); anything else is a
+    bug: one line saying so, exit 70.
+    """
     from ppipe.cli.common import err_console
+
+    usage_errors, click_errors, aborts = _click_exceptions()
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+
+    def fail(message: str, code: int) -> int:
+        err_console.print(_one_line(message), markup=False, soft_wrap=True, highlight=False)
+        return code
+
     try:
-        app(args=args, prog_name="ppipe", standalone_mode=True)
-        return ExitCode.OK
-    except SystemExit as exc:  # typer's own exits: usage errors, --help, typer.Exit, Ctrl-C (130)
+        rv = app(args=args, prog_name="ppipe", standalone_mode=False)
+        return rv if isinstance(rv, int) else ExitCode.OK
+    except SystemExit as exc:  # sys.exit() somewhere below
         code = exc.code
         return code if isinstance(code, int) else (ExitCode.OK if code is None else ExitCode.FAILED)
+    except usage_errors as exc:
+        if debug:
+            raise
+        if err_console.is_terminal or type(exc).__name__ == "NoArgsIsHelpError":  # help asked for by no args
+            exc.show()
+            return exc.exit_code
+        return fail(_usage_line(exc), exc.exit_code)
+    except click_errors as exc:  # e.g. a bad --flag value typer checks itself
+        if debug:
+            raise
+        return fail(f"ppipe: error: {exc.format_message()}", exc.exit_code)
+    except aborts:  # EOF on a prompt
+        return fail("ppipe: aborted", ExitCode.CANCELLED)
     except PPipeError as exc:
         if debug:
             raise
-        err_console.print(f"ppipe: error: {exc}", markup=False, soft_wrap=True)
-        return exc.exit_code
+        return fail(f"ppipe: error: {exc}", exc.exit_code)
     except KeyboardInterrupt:
         if debug:
             raise
-        err_console.print("ppipe: interrupted", markup=False)
-        return ExitCode.CANCELLED
+        return fail("ppipe: interrupted", ExitCode.CANCELLED)
+    except BrokenPipeError:  # stdout closed early (``ppipe models | head``): quiet, like other tools
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return ExitCode.FAILED
+    except RecursionError:
+        if debug:
+            raise
+        return fail("ppipe: error: input nested too deeply to read (a corrupt or hostile file?)",
+                    ExitCode.BAD_INPUT)
+    except MemoryError:
+        if debug:
+            raise
+        return fail("ppipe: error: out of memory: the input asks for more than this machine has "
+                    "(smaller --duration, --load or plan?)", ExitCode.BAD_INPUT)
+    except OSError as exc:
+        if debug:
+            raise
+        return fail(f"ppipe: error: {os_error_line(exc)}", ExitCode.BAD_INPUT)
+    except Exception as exc:  # a bug: still one line, the traceback with --debug
+        if debug:
+            raise
+        return fail(f"ppipe: internal error: {exc.__class__.__name__}: {exc} "
+                    "(a bug in ppipe; run with --debug for the traceback)", ExitCode.INTERNAL)
 
 
 def main() -> None:

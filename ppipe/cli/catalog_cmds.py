@@ -8,8 +8,17 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, print_json
-from ppipe.errors import ExitCode
+from ppipe.cli.common import (
+    DataOption,
+    JsonOption,
+    err_console,
+    finite,
+    open_store,
+    out_console,
+    output_dir,
+    print_json,
+)
+from ppipe.errors import ExitCode, InputError
 
 data_app = typer.Typer(help="Manage profile data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -18,6 +27,7 @@ app.add_typer(data_app, name="data")
 @app.command("models")
 def models_cmd(data: Optional[Path] = DataOption, slo_multiplier: float = typer.Option(5.0, help="SLO = multiplier x batch-1 runtime on the SLO GPU."), as_json: bool = JsonOption) -> None:
     """List the models in the profile store with their chunks, GPUs, runtime and SLO."""
+    finite(slo_multiplier, "--slo-multiplier")
     store = open_store(data)
     rows = []
     for name in store.model_names():
@@ -71,6 +81,7 @@ def gpus_cmd(catalog: Optional[list[Path]] = typer.Option(None, "--catalog", hel
 def data_import(src: Path = typer.Argument(..., help="Artifact data folder (the layout of SPEC section 1)."),
                 to: Optional[Path] = typer.Option(None, "--to", help="Destination folder (default: user data dir/profiles)."),
                 models: Optional[str] = typer.Option(None, "--models", help="Comma-separated subset of models."),
+                force: bool = typer.Option(False, "--force", help="Replace profile files that already exist."),
                 as_json: bool = JsonOption) -> None:
     """Convert artifact profiles into ppipe's own one-file-per-model format."""
     from rich.progress import Progress
@@ -80,14 +91,22 @@ def data_import(src: Path = typer.Argument(..., help="Artifact data folder (the 
     from ppipe.profiles.store import ProfileStore
     from ppipe.textparse import parse_csv_list
 
+    output_dir(to, "--to")
     store = ProfileStore.open(src)
     dest = to or (user_data_dir() / "profiles")
-    names = parse_csv_list(models, "model") if models else store.model_names()
+    names = [store.resolve(n) for n in parse_csv_list(models, "model")] if models else store.model_names()
+    profiles = [store.get(n) for n in names]  # all read (and checked) before anything is written
+    if not force:
+        existing = [Path(dest) / f"{p.name}{PROFILE_SUFFIX}" for p in profiles
+                    if (Path(dest) / f"{p.name}{PROFILE_SUFFIX}").exists()]
+        if existing:
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise InputError(f"{existing[0]}{more} already exist{'s' if len(existing) == 1 else ''}; "
+                             "--force replaces them")
     written = []
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("importing", total=len(names))
-        for n in names:
-            p = store.get(store.resolve(n))
+        for p in profiles:
             path = write_profile_file(p, Path(dest) / f"{p.name}{PROFILE_SUFFIX}")
             written.append({"model": p.name, "file": str(path)})
             progress.advance(task)

@@ -47,8 +47,9 @@ class _LazyConsole:
 
 
 #: Diagnostics and progress go to stderr; data goes to stdout.
-err_console = _LazyConsole(stderr=True, highlight=False)
-out_console = _LazyConsole(highlight=False)
+#: ``soft_wrap``: a message is one line however long, never cut at the terminal width.
+err_console = _LazyConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out_console = _LazyConsole(highlight=False, emoji=False)
 
 DataOption = typer.Option(None, "--data", help="Profile data folder (artifact layout or ppipe profiles); default: $PPIPE_ARTIFACT, then user and shipped profiles.")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
@@ -79,6 +80,125 @@ def open_store(data: Optional[Path]):
     from ppipe.profiles.store import ProfileStore
 
     return ProfileStore.open(data)
+
+
+def note(message: str) -> None:
+    """A one-line note on stderr (not an error)."""
+    err_console.print(f"note: {message}", markup=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (the command goes on)."""
+    err_console.print(f"ppipe: warning: {message}", markup=False, soft_wrap=True)
+
+
+# ------------------------------------------------------------ input checks
+
+def given(ctx: Any, name: str) -> bool:
+    """Whether the user gave option ``name`` (the parameter's name) on the command line
+    (or through the environment), as opposed to its default."""
+    try:
+        source = ctx.get_parameter_source(name)
+    except (AttributeError, KeyError):
+        return False
+    return source is not None and getattr(source, "name", "") not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def parse_counts(value: Optional[str], what: str, cast=int, flag: str = "") -> dict[str, Any]:
+    """``A:1,B:2`` like :func:`ppipe.textparse.parse_kv`, but a name given twice is an
+    error (``L4:25,L4:75`` would otherwise keep the last)."""
+    from ppipe.errors import InputError
+    from ppipe.textparse import parse_csv_list, parse_kv
+
+    seen: set[str] = set()
+    for item in parse_csv_list(value, what):
+        sep = ":" if ":" in item else "="
+        name = item.partition(sep)[0].strip()
+        if name in seen:
+            raise InputError(f"{flag + ' ' if flag else ''}{value}: {name} is given twice")
+        seen.add(name)
+    return parse_kv(value, what, cast)
+
+
+def finite(value: Optional[float], flag: str, *, low: float = 0.0, low_open: bool = True,
+           high: Optional[float] = None, high_open: bool = False, unit: str = "") -> Optional[float]:
+    """``value`` if it is a finite number in range (None passes); else a one-line InputError
+    naming the flag and the value."""
+    from ppipe.errors import InputError
+
+    if value is None:
+        return None
+    ok = math.isfinite(value) and (value > low if low_open else value >= low)
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        rng = f"{'>' if low_open else '>='} {low:g}"
+        if high is not None:
+            rng += f" and {'<' if high_open else '<='} {high:g}"
+        raise InputError(f"{flag} must be a finite number {rng}{unit}, got {value:g}")
+    return value
+
+
+def output_file(path: Optional[Path], flag: str) -> Optional[Path]:
+    """Check an output file before any work: not empty, not a folder, its folder not a file."""
+    from ppipe.errors import InputError
+
+    if path is None:
+        return None
+    if str(path) in ("", "."):
+        raise InputError(f"{flag}: give a file name (got {str(path)!r})")
+    if path.is_dir():
+        raise InputError(f"{flag} {path}: is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{flag} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
+def output_dir(path: Optional[Path], flag: str) -> Optional[Path]:
+    """Check an output folder before any work: not a file (nor inside one)."""
+    from ppipe.errors import InputError
+
+    if path is None:
+        return None
+    if str(path) == "":
+        raise InputError(f"{flag}: give a folder name")
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise InputError(f"{flag} {path}: {p} is a file, not a folder")
+            break
+    return path
+
+
+def write_error(path: Any, exc: OSError) -> str:
+    """One line for a failed write: the file and the reason (disk full, read-only, permission)."""
+    why = exc.strerror or str(exc) or exc.__class__.__name__
+    return f"cannot write {path}: {why}"
+
+
+def read_plan_checked(path: Path, what: str = "plan"):
+    """:func:`ppipe.planfile.plan.read_plan` with every failure a one-line DataError naming
+    the file: unreadable (a loop of links, a folder, binary), nested too deeply, and values
+    of the wrong kind (``num_gpu: NaN``, ``"xput": "fast"``, ``config.sla: "x"``)."""
+    from ppipe.errors import DataError
+    from ppipe.planfile.plan import read_plan
+    from ppipe.planning.check import validate_plan_values
+
+    try:
+        plan = read_plan(path)
+    except RecursionError:
+        raise DataError(f"{path}: {what} nested too deeply to read") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, OSError):
+            why = exc.strerror or exc.__class__.__name__
+        else:
+            why = exc.__class__.__name__
+        raise DataError(f"{path}: cannot read {what} ({why})") from None
+    validate_plan_values(plan, str(path))
+    return plan
 
 
 # ------------------------------------------------------------- live choices

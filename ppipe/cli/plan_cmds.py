@@ -8,8 +8,17 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, print_json
-from ppipe.errors import ExitCode
+from ppipe.cli.common import (
+    DataOption,
+    JsonOption,
+    note,
+    open_store,
+    out_console,
+    parse_counts,
+    print_json,
+    read_plan_checked,
+)
+from ppipe.errors import ExitCode, InputError
 
 
 def _plan_tree(plan):
@@ -34,9 +43,9 @@ def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan fi
              as_json: bool = JsonOption) -> None:
     """Show a plan as a tree (model -> pipeline -> partition) and its GPU use per type."""
     from ppipe.planfile.naming import parse_plan_file_name
-    from ppipe.planfile.plan import read_plan, summary_rows
+    from ppipe.planfile.plan import summary_rows
 
-    plan = read_plan(plan_path)
+    plan = read_plan_checked(plan_path)
     name = parse_plan_file_name(plan_path)
     limits = name.limits() if name else None
     used = plan.gpus_used()
@@ -59,24 +68,36 @@ def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan fi
     out_console.print(t)
 
 
+def _check_limits(gpus: str) -> dict[str, int]:
+    """``--gpus`` of check: known GPU types, each once, counts >= 0."""
+    from ppipe.catalog.gpus import GpuCatalog
+
+    limits = parse_counts(gpus, "GPU count", int, "--gpus")
+    catalog = GpuCatalog.load()
+    for g, n in limits.items():
+        if g not in catalog:
+            raise InputError(f"--gpus {gpus}: unknown GPU type {g!r} (known: {', '.join(catalog.names())})")
+        if n < 0:
+            raise InputError(f"--gpus {gpus}: a GPU count must be >= 0, got {g}:{n}")
+    return limits
+
+
 @app.command("check")
 def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file to verify."),
               gpus: Optional[str] = typer.Option(None, "--gpus", help="GPU limits, e.g. L4:25,T4:75 (default: from the file name)."),
               data: Optional[Path] = DataOption, as_json: bool = JsonOption) -> None:
     """Recompute every partition from the profiles; verify SLOs, GPU limits and throughput claims."""
     from ppipe.planfile.naming import parse_plan_file_name
-    from ppipe.planfile.plan import read_plan
     from ppipe.planning.check import check_plan
-    from ppipe.textparse import parse_kv
 
-    plan = read_plan(plan_path)
+    limits = _check_limits(gpus) if gpus else None
+    plan = read_plan_checked(plan_path)
     store = open_store(data)
-    limits = parse_kv(gpus, "GPU count", int) if gpus else None
     if limits is None:
         name = parse_plan_file_name(plan_path)
         limits = name.limits() if name else None
         if limits is None:
-            err_console.print("note: GPU limits unknown (give --gpus); limits not checked")
+            note("GPU limits unknown (give --gpus); limits not checked")
     rep = check_plan(plan, store, limits)
     if as_json:
         print_json(rep.to_json())
@@ -87,6 +108,6 @@ def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan f
         else:
             out_console.print(f"{len(rep.violations)} violation(s):")
             for v in rep.violations:
-                out_console.print(f"  - {v}", markup=False)
+                out_console.print(f"  - {v}", markup=False, soft_wrap=True)
     if not rep.ok:
         raise typer.Exit(ExitCode.FAILED)

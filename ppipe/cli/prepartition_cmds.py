@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import JsonOption, err_console, out_console, print_json
+from ppipe.cli.common import JsonOption, err_console, out_console, output_dir, print_json
 from ppipe.errors import DataError, InputError, PPipeError
 
 
@@ -62,6 +62,19 @@ def _notes(mp) -> None:
         markup=False, soft_wrap=True)
 
 
+def _existing_outputs(model: str, out: Path, estimate: bool) -> list[Path]:
+    """Files writing ``model``'s outputs under ``out`` would replace or remove."""
+    from ppipe.partition.layers import MAPPINGS, mapping_files
+    from ppipe.profiles.ownformat import PROFILE_SUFFIX
+
+    found = mapping_files(out, model)
+    for p in [out / MAPPINGS / model / "chunking.json"] + (
+            [out / "profiles" / f"{model}{PROFILE_SUFFIX}"] if estimate else []):
+        if p.exists():
+            found.append(p)
+    return found
+
+
 def _write_outputs(mp, root: Path, out: Path, estimate: bool) -> dict:
     from ppipe.atomic import write_json_atomic
     from ppipe.partition.layers import MAPPINGS, write_artifact_mapping
@@ -109,6 +122,7 @@ def prepartition_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write prepartition_mappings/{model}/ CSVs (+ chunking.json) under this folder."),
     estimate_profile: bool = typer.Option(False, "--estimate-profile", help="Also write OUT/profiles/{model}.profile.json, estimated from layer-level batch-1 latencies (labelled as such) where the chunking changed."),
     prefer_reference: bool = typer.Option(True, "--prefer-reference/--no-prefer-reference", help="Among chunkings of minimal cut size, keep the reference mapping's chunk starts where possible (its block timings are measured)."),
+    force: bool = typer.Option(False, "--force", help="Replace existing mapping and profile files under --out (otherwise refused: they may be the data's own)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Split models' layers into K balanced chunks with minimal total cut size (exact; SPEC section 2)."""
@@ -124,6 +138,7 @@ def prepartition_cmd(
     steps = parse_ladder(ladder) if ladder is not None else list(DEFAULT_LADDER)
     if chunks is not None and chunks < 1:
         raise InputError(f"--chunks must be at least 1, got {chunks}")
+    output_dir(out, "--out")
     root = _layer_root(data)
     names = layer_models(root)
     targets = names if all_models else [_resolve(model, names)]
@@ -140,8 +155,6 @@ def prepartition_cmd(
             try:
                 mp = prepartition_model(root, name, chunks, steps, prefer_reference)
                 row = mp.to_json()
-                if out is not None:
-                    row["files"] = _write_outputs(mp, root, Path(out), estimate_profile)
             except PPipeError as exc:
                 if not all_models:
                     raise type(exc)(f"model {name}: {exc}") from None
@@ -151,6 +164,16 @@ def prepartition_cmd(
                 results.append((mp, row))
             progress.advance(task)
 
+    if out is not None and results:
+        # every model's outputs checked before any is written: existing data (the artifact's
+        # own reference mappings, say) is replaced only with --force
+        if not force:
+            existing = [p for mp, _ in results for p in _existing_outputs(mp.model, Path(out), estimate_profile)]
+            if existing:
+                more = f" and {len(existing) - 1} more file(s)" if len(existing) > 1 else ""
+                raise InputError(f"--out {out}: {existing[0]}{more} would be replaced; --force replaces them")
+        for mp, row in results:
+            row["files"] = _write_outputs(mp, root, Path(out), estimate_profile)
     for mp, _ in results:
         _notes(mp)
     if as_json:

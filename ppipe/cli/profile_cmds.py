@@ -8,12 +8,14 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
-from ppipe.cli.common import JsonOption, err_console, print_json
-from ppipe.textparse import parse_csv_list, parse_kv
+from ppipe.cli.common import JsonOption, err_console, output_dir, output_file, parse_counts, print_json
+from ppipe.errors import InputError
+from ppipe.textparse import parse_csv_list
 
 profile_app = typer.Typer(help="Estimate chunk-latency profiles from model layer graphs.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
 
+ForceOption = typer.Option(False, "--force", help="Replace existing profile files.")
 CatalogOption = typer.Option(None, "--catalog", help="Extra GPU catalog file(s) with data-sheet figures (incl. sm_count).")
 EstimatorOption = typer.Option(None, "--params", help="Estimator parameter file (default: data/estimator.json).")
 
@@ -46,6 +48,7 @@ def estimate_cmd(
     mps: Optional[str] = typer.Option(None, "--mps", help="MPS levels per GPU, e.g. T4:2,P4:1 (default: the catalog's)."),
     catalog: Optional[list[Path]] = CatalogOption,
     params: Optional[Path] = EstimatorOption,
+    force: bool = ForceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Estimate a model's chunk latencies on GPU types from its layer graph and their data sheets."""
@@ -56,12 +59,17 @@ def estimate_cmd(
     from ppipe.zoo.graph import read_graph
 
     gpu_list = _gpus(gpus)
-    levels = parse_kv(mps, "MPS level") if mps else None
+    if len(set(gpu_list)) != len(gpu_list):
+        raise InputError(f"--gpus {gpus}: a GPU type is listed twice")
+    levels = parse_counts(mps, "MPS level", int, "--mps") if mps else None
+    output_file(output, "--output")
     est = Estimator.load(params, catalog)
     g = read_graph(graph)
     prof, result = estimate_profile(g, est, gpu_list, chunks=chunks, max_batch=max_batch, mps_levels=levels,
                                     name=name, graph_label=Path(graph).name)
     dest = output or (user_data_dir() / "profiles" / f"{prof.name}{PROFILE_SUFFIX}")
+    if dest.exists() and not force:
+        raise InputError(f"{dest} already exists; --force replaces it")
     write_profile_file(prof, dest)
     summary = _summary(prof, result, dest)
     if as_json:
@@ -75,21 +83,29 @@ def estimate_cmd(
 @profile_app.command("build-zoo")
 def build_zoo_cmd(
     graphs: Optional[Path] = typer.Option(None, "--graphs", help="Folder of layer graphs (default: data/graphs)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Destination folder (default: data/profiles)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Destination folder (default: the user profile folder, where `ppipe models` finds them; never the shipped data/profiles unless named)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Comma-separated GPU types (default: the zoo's eight)."),
     models: Optional[str] = typer.Option(None, "--models", help="Only these models."),
     catalog: Optional[list[Path]] = CatalogOption,
     params: Optional[Path] = EstimatorOption,
+    force: bool = ForceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Regenerate the shipped estimated profiles from the shipped layer graphs (deterministic)."""
-    from ppipe.paths import SHIPPED_PROFILES
+    """Estimate profiles for every layer graph of a folder (deterministic); to regenerate the
+    shipped ones: --out data/profiles --force."""
+    from ppipe.paths import user_data_dir
     from ppipe.zoo.build import ZOO_GRAPHS, build_zoo
     from ppipe.zoo.estimator import Estimator
 
+    output_dir(out, "--out")
+    if graphs is not None and not graphs.is_dir():
+        raise InputError(f"--graphs {graphs}: not a folder")
+    gpu_list = _gpus(gpus)
+    if len(set(gpu_list)) != len(gpu_list):
+        raise InputError(f"--gpus {gpus}: a GPU type is listed twice")
     est = Estimator.load(params, catalog)
-    entries = build_zoo(graphs or ZOO_GRAPHS, out or SHIPPED_PROFILES, tuple(_gpus(gpus)), est,
-                        parse_csv_list(models, "model") if models else None)
+    entries = build_zoo(graphs or ZOO_GRAPHS, out or (user_data_dir() / "profiles"), tuple(gpu_list), est,
+                        parse_csv_list(models, "model") if models else None, force=force)
     rows = [{"model": e.model, "graph": str(e.graph), "profile": str(e.profile), "chunks": e.chunks,
              "ladder_step": e.tag, "runtime_us": e.runtime_us} for e in entries]
     if as_json:

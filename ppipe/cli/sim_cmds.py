@@ -19,11 +19,17 @@ from ppipe.cli.common import (
     JsonOption,
     LiveChoicesCommand,
     err_console,
+    finite,
+    given,
+    note,
     out_console,
+    output_file,
     print_json,
+    read_plan_checked,
     registry_choice,
+    write_error,
 )
-from ppipe.errors import InputError
+from ppipe.errors import ExitCode, InputError
 
 ModelOption = typer.Option(None, "--model", "-m", help="Model of the plan: name, unique prefix or index (default: the first).")
 BaseOption = typer.Option(None, "--base", help="Plan whose throughput for this model is load factor 100 (default: the plan itself).")
@@ -38,24 +44,67 @@ BurstRatioOption = typer.Option(4.0, "--burst-ratio", help="Bursty: arrival rate
 BurstFractionOption = typer.Option(0.2, "--burst-fraction", help="Bursty: long-run share of time in bursts.")
 BurstSecondsOption = typer.Option(1.0, "--burst-seconds", help="Bursty: mean burst length (s).")
 AccountingOption = typer.Option("true", "--accounting", help="Late requests: true (all) or reference (the artifact parser's: unpartitioned pipelines only).")
+#: The default of --max-requests (ppipe.sim.engine.DEFAULT_MAX_REQUESTS, not imported here: start-up).
+MAX_REQUESTS_DEFAULT = 5_000_000
+MaxRequestsOption = typer.Option(MAX_REQUESTS_DEFAULT, "--max-requests", help="Refuse a simulation of more requests than this (load x duration, all seeds); 0: no cap (memory is still checked).")
+#: Most seeds per load factor in a sweep.
+MAX_SEEDS = 1000
+#: Most load factor (%) and load (req/s) taken at all: beyond, numbers overflow before any cap applies.
+MAX_LOAD_FACTOR = 1e6
+MAX_LOAD = 1e9
+#: Most burst/calm switches a bursty stream may make (each is a step in Python).
+MAX_BURST_SWITCHES = 2_000_000
+SIZE_HINT = "--max-requests N raises the cap"
+#: A sweep may simulate this many times --max-requests in all (its 20 points, every seed).
+SWEEP_WORK = 10
+#: Without a terminal, a long sweep reports where it is on stderr this often.
+PROGRESS_EVERY_S = 10.0
+
+
+def _cap(max_requests: int) -> Optional[int]:
+    if max_requests < 0:
+        raise InputError(f"--max-requests must be >= 0 (0: no cap), got {max_requests}")
+    return max_requests or None
+
+
+def _check_common(ctx, *, duration: float, seed: Optional[int], arrivals: Optional[str], trace: Optional[Path],
+                  bursty: bool, burst_ratio: float, burst_fraction: float, burst_seconds: float) -> None:
+    """Flags shared by simulate and sweep: finite, in range, and not ignored."""
+    from ppipe.sim.engine import MAX_DURATION_S
+
+    finite(duration, "--duration", high=MAX_DURATION_S, unit=" s")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed must be >= 0, got {seed}")
+    kind = arrivals or ("trace" if trace is not None else "bursty" if bursty else "poisson")
+    burst_flags = [f for name, f in (("burst_ratio", "--burst-ratio"), ("burst_fraction", "--burst-fraction"),
+                                     ("burst_seconds", "--burst-seconds")) if given(ctx, name)]
+    if burst_flags and kind != "bursty":
+        raise InputError(f"{', '.join(burst_flags)} appl{'ies' if len(burst_flags) == 1 else 'y'} only to bursty "
+                         f"arrivals (add --bursty); the arrivals here are {kind}")
+    if kind == "bursty":
+        finite(burst_ratio, "--burst-ratio", low=1.0, low_open=False)
+        finite(burst_fraction, "--burst-fraction", low=0.0, high=1.0, high_open=True)
+        finite(burst_seconds, "--burst-seconds", unit=" s")
+        switches = duration * burst_fraction / burst_seconds
+        if switches > MAX_BURST_SWITCHES:
+            raise InputError(f"--burst-seconds {burst_seconds:g} over --duration {duration:g} s makes about "
+                             f"{switches:,.0f} burst switches (at most {MAX_BURST_SWITCHES:,}): longer bursts or "
+                             "a shorter --duration")
 
 
 def _load_model(plan_path: Path, model: Optional[str], data: Optional[Path]):
-    from ppipe.planfile.plan import read_plan
     from ppipe.profiles.store import ProfileStore
 
-    plan = read_plan(plan_path)
+    plan = read_plan_checked(plan_path)
     mp = plan.model(model) if model is not None else plan.models[0]
     store = ProfileStore.open(data)
     return plan, mp, store.get(mp.name)
 
 
 def _base_xput(plan, mp, base: Optional[Path]) -> float:
-    from ppipe.planfile.plan import read_plan
-
     if base is None:
         return float(mp.xput)
-    return float(read_plan(base).model(mp.name).xput)
+    return float(read_plan_checked(base, "base plan").model(mp.name).xput)
 
 
 def _arrival_factory(kind: Optional[str], trace: Optional[Path], bursty: bool, ratio: float, fraction: float,
@@ -82,6 +131,7 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 @app.command("simulate", cls=LiveChoicesCommand)
 def simulate_cmd(
+    ctx: typer.Context,
     plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON)."),
     model: Optional[str] = ModelOption,
     load: Optional[float] = typer.Option(None, "--load", help="Offered load in requests per second."),
@@ -98,6 +148,7 @@ def simulate_cmd(
     balancer: str = BalancerOption,
     accounting: str = AccountingOption,
     log: Optional[Path] = typer.Option(None, "--log", help="Write a per-request CSV (like the reference's master.csv)."),
+    max_requests: int = MaxRequestsOption,
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -111,12 +162,14 @@ def simulate_cmd(
     _check_choice(accounting, ACCOUNTINGS, "accounting")
     if (load is None) == (load_factor is None):
         raise InputError("give exactly one of --load QPS and --load-factor LF")
-    if load_factor is not None and not load_factor > 0:
-        raise InputError(f"load factor must be positive, got {load_factor:g}")
-    if load is not None and not load > 0:
-        raise InputError(f"load must be positive (requests per second), got {load:g}")
-    if not duration > 0:
-        raise InputError(f"duration must be positive, got {duration:g} s")
+    finite(load_factor, "--load-factor", high=MAX_LOAD_FACTOR, unit=" %")
+    finite(load, "--load", high=MAX_LOAD, unit=" req/s")
+    if base is not None and load is not None:
+        raise InputError("--base sets what --load-factor 100 means; with --load it does nothing")
+    _check_common(ctx, duration=duration, seed=seed, arrivals=arrivals, trace=trace, bursty=bursty,
+                  burst_ratio=burst_ratio, burst_fraction=burst_fraction, burst_seconds=burst_seconds)
+    cap = _cap(max_requests)
+    output_file(log, "--log")
     factory = _arrival_factory(arrivals, trace, bursty, burst_ratio, burst_fraction, burst_seconds)
     plan, mp, profile = _load_model(plan_path, model, data)
     if load_factor is not None:
@@ -131,13 +184,10 @@ def simulate_cmd(
         rng = np.random.default_rng(seed)
         load_value = float(load)
     sim = Simulation(mp, profile, factory(load_value), rng=rng, seed=seed, balancer=balancer,
-                     duration_s=duration, accounting=accounting)
+                     duration_s=duration, accounting=accounting, max_requests=cap, size_hint=SIZE_HINT)
     if len(plan.models) > 1 and model is None and not as_json:
-        err_console.print(f"simulating model 0 of {len(plan.models)}: {mp.name} (choose with --model)",
-                          soft_wrap=True)
+        note(f"simulating model 0 of {len(plan.models)}: {mp.name} (choose with --model)")
     _run_with_progress(sim)
-    if log is not None:
-        sim.write_log(log)
     res = sim.result()
     doc = res.to_json()
     doc["plan"] = str(plan_path)
@@ -145,18 +195,38 @@ def simulate_cmd(
         doc["load_factor"] = load_factor
     if as_json:
         print_json(doc)
-        return
-    _print_result(doc)
+    else:
+        _print_result(doc)
+    if log is not None:
+        try:
+            sim.write_log(log)
+        except OSError as exc:  # the result is already out; the log could not be written
+            err_console.print(f"ppipe: error: {write_error(log, exc)}; the request log was not written",
+                              markup=False, soft_wrap=True)
+            raise typer.Exit(ExitCode.BAD_INPUT)
 
 
 def _run_with_progress(sim) -> None:
-    """Run to the end; a rich progress bar on stderr when it is a terminal and the run is long."""
-    if sim.total_requests < 200_000 or not err_console.is_terminal:  # (rich only when it may be used)
+    """Run to the end; on a terminal a rich progress bar when the run is long, without one a
+    plain line on stderr every :data:`PROGRESS_EVERY_S` seconds."""
+    if sim.total_requests < 200_000:
         sim.run()
+        return
+    step = max(sim.duration_us // 100, 1)
+    if not err_console.is_terminal:  # (rich only when it may be used)
+        import time
+
+        last = t0 = time.perf_counter()
+        while not sim.done:
+            sim.run(until=sim.now + step)
+            now = time.perf_counter()
+            if now - last >= PROGRESS_EVERY_S and not sim.done:
+                last = now
+                err_console.print(f"simulating: {min(sim.now, sim.duration_us) / max(sim.duration_us, 1):.0%} of "
+                                  f"{sim.duration_us / 1e6:g} s, {now - t0:.0f} s", markup=False)
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    step = max(sim.duration_us // 100, 1)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeRemainingColumn(), console=err_console, transient=True) as prog:
         task = prog.add_task("sim", total=sim.duration_us)
@@ -203,6 +273,7 @@ def _print_result(doc: dict) -> None:
 
 @app.command("sweep", cls=LiveChoicesCommand)
 def sweep_cmd(
+    ctx: typer.Context,
     plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (JSON)."),
     model: Optional[str] = ModelOption,
     base: Optional[Path] = BaseOption,
@@ -216,23 +287,39 @@ def sweep_cmd(
     burst_seconds: float = BurstSecondsOption,
     balancer: str = BalancerOption,
     accounting: str = AccountingOption,
+    max_requests: int = MaxRequestsOption,
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Attainment at load factors 5..100 % and lf99, the largest with dropped + violated <= 1 %."""
-    from ppipe.sim.lfsearch import attainment_curve, lf99_from_curve
+    from ppipe.sim.lfsearch import GRID, attainment_curve, lf99_from_curve
     from ppipe.sim.metrics import ACCOUNTINGS
 
     _check_choice(accounting, ACCOUNTINGS, "accounting")
-    if seeds < 1:
-        raise InputError(f"--seeds must be at least 1, got {seeds}")
-    if not duration > 0:
-        raise InputError(f"duration must be positive, got {duration:g} s")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise InputError(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
+    _check_common(ctx, duration=duration, seed=None, arrivals=arrivals, trace=trace, bursty=bursty,
+                  burst_ratio=burst_ratio, burst_fraction=burst_fraction, burst_seconds=burst_seconds)
+    cap = _cap(max_requests)
     factory = _arrival_factory(arrivals, trace, bursty, burst_ratio, burst_fraction, burst_seconds)
     plan, mp, profile = _load_model(plan_path, model, data)
     x = _base_xput(plan, mp, base)
     if int(x) <= 0:
         raise InputError(f"model {mp.name}: base throughput {x:g} req/s gives no load to sweep")
+    from ppipe.sim.engine import check_size
+    from ppipe.sim.layout import build_layout
+
+    # the heaviest point (100 %) holds every seed's requests at once; the whole sweep runs the
+    # grid's sum (1050 %) of them
+    per_point = float(int(x)) * duration * seeds
+    check_size(per_point, build_layout(mp, profile, balancer), cap,
+               what=f"the 100 % point ({int(x):,} req/s for {duration:g} s x {seeds} seed{'s' if seeds > 1 else ''})",
+               hint=SIZE_HINT)
+    total = per_point * sum(GRID) / 100
+    if cap is not None and total > SWEEP_WORK * cap:
+        raise InputError(f"the sweep would simulate about {total:,.0f} requests in all, more than {SWEEP_WORK} x "
+                         f"--max-requests ({SWEEP_WORK * cap:,}): fewer --seeds or a shorter --duration, or "
+                         f"{SIZE_HINT}")
     show = not as_json and err_console.is_terminal
     if show:
         from rich.progress import Progress
@@ -243,8 +330,19 @@ def sweep_cmd(
                                       balancer=balancer, arrivals=factory,
                                       on_point=lambda p: prog.advance(task))
     else:
+        import time
+
+        clock = {"start": time.perf_counter(), "last": time.perf_counter()}
+
+        def report(p) -> None:  # no terminal: a plain line now and then, so a long sweep is seen to be alive
+            now = time.perf_counter()
+            if now - clock["last"] >= PROGRESS_EVERY_S:
+                clock["last"] = now
+                err_console.print(f"sweeping: load factor {p.load_factor} done, {now - clock['start']:.0f} s",
+                                  markup=False)
+
         points = attainment_curve(mp, profile, x, seeds=list(range(seeds)), duration_s=duration,
-                                  balancer=balancer, arrivals=factory)
+                                  balancer=balancer, arrivals=factory, on_point=report)
     lf99 = {a: lf99_from_curve(points, a) for a in ("true", "reference")}
     curve = [p.row(accounting) for p in points]
     if as_json:

@@ -9,6 +9,7 @@ the command runs (a scheduler registered later is accepted and listed).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import replace
@@ -23,13 +24,43 @@ from ppipe.cli.common import (
     JsonOption,
     LiveChoicesCommand,
     err_console,
+    finite,
+    given,
+    note,
     open_store,
     out_console,
+    output_file,
+    parse_counts,
     print_json,
+    read_plan_checked,
     registry_choice,
+    warn,
+    write_error,
 )
 from ppipe.errors import ExitCode, InputError
-from ppipe.textparse import parse_csv_list, parse_kv
+from ppipe.textparse import parse_csv_list
+
+#: Without --time-limit a solve stops after this many seconds (saying so); ``--time-limit none`` (or 0)
+#: lets it run to optimality however long that takes.
+DEFAULT_TIME_LIMIT_S = 600.0
+#: Without a terminal (a log, CI), a solve reports where it is on stderr this often.
+PROGRESS_EVERY_S = 10.0
+
+
+def _time_limit(value: Optional[str]) -> Optional[float]:
+    """``--time-limit``: seconds > 0, or 0 / none / inf for no limit; default :data:`DEFAULT_TIME_LIMIT_S`."""
+    if value is None:
+        return DEFAULT_TIME_LIMIT_S
+    text = value.strip().lower()
+    if text in ("none", "no", "off", "inf", "infinity", "0", "0.0"):
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise InputError(f"--time-limit {value!r}: give seconds > 0, or none (or 0) for no limit") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise InputError(f"--time-limit {value!r}: give seconds > 0, or none (or 0) for no limit")
+    return seconds
 
 
 def _cluster_from_flags(gpus: Optional[str], cluster: Optional[str], mps: Optional[str],
@@ -40,18 +71,66 @@ def _cluster_from_flags(gpus: Optional[str], cluster: Optional[str], mps: Option
 
     rows, bw_value = preset_rows(cluster) if cluster else ([], None)
     if gpus:
-        counts = parse_kv(gpus, "GPU count", int)
+        counts = parse_counts(gpus, "GPU count", int, "--gpus")
         old = {r.gpu: r for r in rows}
         rows = [GpuRow(g, n, old[g].mps if g in old else None, old[g].per_server if g in old else None)
                 for g, n in counts.items()]
     names = [r.gpu for r in rows]
-    mps_map = parse_kv(mps, "MPS level", int) if mps else {}
-    gps_map = parse_kv(gps, "GPUs per server", int) if gps else {}
+    mps_map = parse_counts(mps, "MPS level", int, "--mps") if mps else {}
+    gps_map = parse_counts(gps, "GPUs per server", int, "--gpus-per-server") if gps else {}
     for g in list(mps_map) + list(gps_map):
         if g not in names:
             raise InputError(f"{g} is given MPS/server settings but is not in the GPU mix {','.join(names)}")
     rows = [GpuRow(r.gpu, r.count, mps_map.get(r.gpu, r.mps), gps_map.get(r.gpu, r.per_server)) for r in rows]
     return build_cluster(rows, bw if bw is not None else bw_value)
+
+
+def _check_mps(spec, profiles, mps: Optional[str]) -> None:
+    """An MPS level the user asked for that no model's profile has is an error, not a silent cap."""
+    if not mps:
+        return
+    for g, level in parse_counts(mps, "MPS level", int, "--mps").items():
+        have = max((max(p.mps_splits(g), default=0) for p in profiles), default=0)
+        if level > have:
+            raise InputError(f"--mps {g}={level}: the profiles have MPS splits up to {have} on {g}"
+                             f" ({', '.join(p.name for p in profiles)})")
+
+
+def _note_mixed_sources(profiles) -> None:
+    """Measured and estimated profiles in one plan: say which are which (stderr)."""
+    est = [p for p in profiles if p.estimated]
+    if est and len(est) < len(profiles):
+        measured = [p.name for p in profiles if not p.estimated]
+        where = sorted({str(Path(p.source).parent) if p.source.endswith(".json") else p.source
+                        for p in est if p.source})
+        note(f"mixing profile sources: {', '.join(p.name for p in est)} estimated"
+             f"{' (' + ', '.join(where) + ')' if where else ''}, {', '.join(measured)} measured; "
+             "pass --data DIR to plan from one source only")
+
+
+def _check_flags(ctx, *, replay, scheduler, np_split, own_np_split, output, no_save, method, no_fallback,
+                 solver, models, group) -> None:
+    """Flags that do nothing together are an error (or, when harmless, a warning)."""
+    if models and group:
+        raise InputError("give --models or --group, not both")
+    if no_save and output is not None:
+        raise InputError("--no-save and --output contradict each other: drop one")
+    if replay is not None:
+        ignored = [f for name, f in (("models", "--models"), ("group", "--group"), ("cluster", "--cluster"),
+                                     ("mps", "--mps"), ("gpus_per_server", "--gpus-per-server"), ("bw", "--bw"),
+                                     ("slo_multiplier", "--slo-multiplier"), ("slo_discount", "--slo-discount"))
+                   if given(ctx, name)]
+        if ignored:
+            raise InputError(f"--replay takes the problem from the plan; {', '.join(ignored)} would be ignored "
+                             "(only --gpus counts, --weights and --max-parts change it)")
+    if np_split is not None and replay is None and (scheduler or "ppipe") != "dart-r":
+        raise InputError(f"--np-split applies only to --scheduler dart-r (the scheduler here is {scheduler or 'ppipe'})")
+    if own_np_split and (replay is None or scheduler not in (None, "dart-r")):
+        raise InputError("--own-np-split applies only to a DART-r --replay")
+    if given(ctx, "method") and scheduler not in (None, "ppipe"):
+        warn(f"--method {method} applies only to the ppipe scheduler; ignored for {scheduler}")
+    if no_fallback and solver != "gurobi":
+        warn(f"--no-fallback applies only with --solver gurobi; ignored for {solver}")
 
 
 class _Live:
@@ -96,6 +175,7 @@ def _run_solve(fn, live: _Live, cancel: threading.Event):
     status = err_console.status("solving", spinner="dots") if live.enabled else None
     if status is not None:
         status.start()
+    last_line = t0
     try:
         # Wait on an Event, not Thread.join: an interrupted join can leave the
         # thread looking finished while it still runs.
@@ -106,9 +186,16 @@ def _run_solve(fn, live: _Live, cancel: threading.Event):
                 interrupted = True
                 cancel.set()
                 continue
+            now = time.perf_counter()
             if status is not None:
                 with live.lock:
-                    status.update(f"solving ({time.perf_counter() - t0:.1f} s) {live.text}")
+                    status.update(f"solving ({now - t0:.1f} s) {live.text}")
+            elif now - last_line >= PROGRESS_EVERY_S and not done.is_set():
+                # no terminal (a log, CI): a plain line now and then, so a long solve is seen to be alive
+                last_line = now
+                with live.lock:
+                    text = live.text
+                err_console.print(f"solving: {now - t0:.0f} s, {text}", markup=False, soft_wrap=True)
     finally:
         if status is not None:
             status.stop()
@@ -119,6 +206,7 @@ def _run_solve(fn, live: _Live, cancel: threading.Event):
 
 @app.command("solve", cls=LiveChoicesCommand)
 def solve_cmd(
+    ctx: typer.Context,
     models: Optional[str] = typer.Option(None, "--models", "-m", help="Comma-separated model names (or unique prefixes)."),
     group: Optional[str] = typer.Option(None, "--group", help="A model group of the paper: G1..G6."),
     gpus: Optional[str] = typer.Option(None, "--gpus", "-g", help="GPU mix, e.g. L4:25,T4:75."),
@@ -131,7 +219,7 @@ def solve_cmd(
     bw: Optional[float] = typer.Option(None, "--bw", help="Network bandwidth in Gbit/s."),
     slo_multiplier: float = typer.Option(5.0, "--slo-multiplier", help="SLO = multiplier x batch-1 runtime on L4."),
     slo_discount: float = typer.Option(0.4, "--slo-discount", help="Share of the SLO held back for queueing."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit in seconds."),
+    time_limit: Optional[str] = typer.Option(None, "--time-limit", help=f"Time limit of the whole solve in seconds (default {DEFAULT_TIME_LIMIT_S:g}; none or 0: no limit)."),
     solver: str = typer.Option("highs", "--solver", callback=registry_choice("solvers"), help="MILP backend: {solvers}."),
     no_fallback: bool = typer.Option(False, "--no-fallback", help="With --solver gurobi: fail instead of falling back to HiGHS."),
     method: str = typer.Option("auto", "--method", help="PPipe MILP method: auto (default; loss-budget for one model with P >= 3), direct or loss-budget."),
@@ -148,22 +236,38 @@ def solve_cmd(
     from ppipe import schedulers
     from ppipe.paths import DEFAULT_PLAN_DIR
     from ppipe.planfile.naming import plan_file_name
-    from ppipe.planfile.plan import read_plan, write_plan
+    from ppipe.planfile.plan import write_plan
     from ppipe.planning.milp import SolveOptions
     from ppipe.planning.problem import build_problem
     from ppipe.planning.request import default_weights, group_models, parse_weights
     from ppipe.planning.solve import solve
 
+    _check_flags(ctx, replay=replay, scheduler=scheduler, np_split=np_split, own_np_split=own_np_split,
+                 output=output, no_save=no_save, method=method, no_fallback=no_fallback, solver=solver,
+                 models=models, group=group)
+    limit = _time_limit(time_limit)
+    if max_parts is not None and max_parts < 1:
+        raise InputError(f"--max-parts must be at least 1, got {max_parts}")
+    finite(bw, "--bw", unit=" Gbit/s")
+    finite(slo_multiplier, "--slo-multiplier")
+    finite(slo_discount, "--slo-discount", low=0.0, low_open=False, high=1.0, high_open=True)
+    output_file(output, "--output")
     store = open_store(data)
     np_plan = None
     reference_objective = None
-    if time_limit is not None and not time_limit > 0:
-        raise InputError("--time-limit must be > 0 seconds")
     if replay is not None:
         from ppipe.planning.replay import replay_problem, sibling_np_plan
 
-        counts = list(parse_kv(gpus, "GPU count", int).values()) if gpus else None
-        w = parse_weights(weights, len(read_plan(replay).models)) if weights else None
+        ref = read_plan_checked(replay)
+        counts = None
+        if gpus:
+            given_counts = parse_counts(gpus, "GPU count", int, "--gpus")
+            types = list(ref.models[0].config.get("gpu_name_arr") or [])
+            if types and list(given_counts) != types:
+                raise InputError(f"--gpus {gpus}: the plan's GPU types are {','.join(types)} (give a count for each,"
+                                 " in that order)")
+            counts = list(given_counts.values())
+        w = parse_weights(weights, len(ref.models)) if weights else None
         rp = replay_problem(replay, store, counts=counts, weights=w, max_parts=max_parts)
         problem = rp.problem
         reference_objective = rp.reference_objective
@@ -173,7 +277,7 @@ def solve_cmd(
             sib = sibling_np_plan(replay)
             if sib is not None:
                 np_split = sib
-                err_console.print(f"DART-r: using the NP GPU split of the reference {sib.name} (--own-np-split to solve NP)")
+                note(f"DART-r: using the NP GPU split of the reference {sib.name} (--own-np-split to solve NP)")
         estimate = False
     else:
         names = group_models(group) if group else []
@@ -183,31 +287,53 @@ def solve_cmd(
             raise InputError("give --models A,B,C or --group G1..G6 (or --replay PLAN)")
         weights = default_weights(group, len(names), weights)
         spec = _cluster_from_flags(gpus, cluster, mps, gpus_per_server, bw)
-        problem = build_problem([store.get(n) for n in names], spec, parse_weights(weights, len(names)),
+        profiles = [store.get(n) for n in names]
+        _check_mps(spec, profiles, mps)
+        most = max(p.num_chunks for p in profiles)
+        if max_parts is not None and max_parts > most:
+            raise InputError(f"--max-parts {max_parts}: the models have at most {most} chunks, so at most {most} "
+                             "partitions")
+        problem = build_problem(profiles, spec, parse_weights(weights, len(names)),
                                 max_parts=max_parts or 2, slo_multiplier=slo_multiplier, slo_discount=slo_discount)
+        _note_mixed_sources(profiles)
         estimate = True
         scheduler = scheduler or "ppipe"
+    if np_split is not None and scheduler != "dart-r":
+        raise InputError(f"--np-split applies only to --scheduler dart-r (the scheduler here is {scheduler})")
     if fill:
         problem = replace(problem, fill_leftover=True)
     if np_split is not None:
-        np_plan = read_plan(np_split)
+        np_plan = read_plan_checked(np_split, "NP plan")
     live = _Live(enabled=err_console.is_terminal)
     cancel = threading.Event()
-    opts = SolveOptions(time_limit=time_limit, progress=live, cancel=cancel)
+    opts = SolveOptions(time_limit=limit, progress=live, cancel=cancel)
     res, interrupted = _run_solve(
         lambda: solve(problem, scheduler, solver=solver, opts=opts, estimate=estimate, fallback=not no_fallback,
                       on_message=lambda m: err_console.print(f"note: {m}", markup=False), np_plan=np_plan,
                       method=method),
         live, cancel)
     plan_file = None
+    save_error = None
     if res.plan is not None and not no_save:
         c = problem.cluster
         path = output or DEFAULT_PLAN_DIR / plan_file_name(problem.names, problem.weights, list(c.gpus),
                                                            list(c.limits), c.bw_gbps, problem.slo_multiplier,
                                                            scheduler)
-        plan_file = write_plan(res.plan_for_file(), path)
+        try:
+            plan_file = write_plan(res.plan_for_file(), path)
+        except OSError as exc:  # full disk, read-only folder, no permission: the result is still shown
+            save_error = write_error(path, exc)
+    if res.status == "infeasible":
+        from ppipe.planning.check import explain_infeasible
+
+        why = explain_infeasible(problem)
+        if why:
+            res = replace(res, message=why)
     if as_json:
         out = res.to_json(problem, str(plan_file) if plan_file else None)
+        # where each model's profile came from: measured and estimated ones can mix (see the note)
+        out["profiles"] = [{"model": m.name, "estimated": bool(m.profile.estimated), "source": m.profile.source,
+                            "provenance": m.profile.provenance} for m in problem.models]
         if replay is not None:
             out["reference_objective"] = reference_objective
             out["relative_difference"] = (abs(res.objective - reference_objective) / reference_objective
@@ -215,6 +341,13 @@ def solve_cmd(
         print_json(out)
     else:
         _print_human(res, problem, reference_objective, plan_file)
+    if save_error is not None:
+        err_console.print(f"ppipe: error: {save_error}; the plan was not saved", markup=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    if res.status == "time_limit" and time_limit is None and limit is not None:
+        note(f"stopped at the default time limit of {limit:g} s"
+             f"{' with a plan of gap ' + format(100 * res.gap, '.3f') + '%' if res.gap is not None else ''}; "
+             "--time-limit SECONDS to change it, --time-limit none for no limit")
     if res.status == "cancelled":
         err_console.print("ppipe: solve cancelled" + (f"; best plan so far saved to {plan_file}" if plan_file else ""))
         raise typer.Exit(ExitCode.CANCELLED)

@@ -383,13 +383,25 @@ def trans_size_csv_text(cut_bytes: Sequence[float]) -> str:
     return "".join(_num(b) + "\n" for b in cut_bytes)
 
 
+def mapping_files(out_root: Path, model: str) -> list[Path]:
+    """The files :func:`write_artifact_mapping` would replace or remove for ``model`` under ``out_root``."""
+    folder = Path(out_root) / MAPPINGS / model
+    if not folder.is_dir():
+        return [folder] if folder.exists() else []
+    return sorted(folder.glob(f"contraction_*_{MAPPING_STEM}-*.csv"))
+
+
 def write_artifact_mapping(out_root: Path, model: str, layers: Sequence[str], boundaries: Sequence[int],
                            cut_bytes: Sequence[float], tag: str) -> tuple[Path, Path]:
     """Write the two reference CSVs under ``out_root/prepartition_mappings/{model}/``.
 
     Older ``contraction_*`` files of that model folder are removed first, so the
-    folder holds one tag (readers pick the first tag that exists).
+    folder holds one tag (readers pick the first tag that exists): callers check
+    :func:`mapping_files` first and replace existing data only when told to.
     """
+    from ppipe.jsonio import check_name
+
+    check_name(model, "model name")
     folder = Path(out_root) / MAPPINGS / model
     if folder.is_dir():
         for old in folder.glob(f"contraction_*_{MAPPING_STEM}-*.csv"):

@@ -2,6 +2,8 @@
 
 Every partition's latency and throughput is recomputed from the profile store
 (the same formulas the planner uses) and compared with what the plan claims.
+Also: :func:`validate_plan_values` (every number a command reads from a plan is
+one), and :func:`explain_infeasible` (why a problem has no plan, in one line).
 """
 
 from __future__ import annotations
@@ -9,12 +11,87 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ppipe.errors import InputError
+from ppipe.errors import DataError, InputError
 from ppipe.planfile.plan import Plan
-from ppipe.planning.configs import batch_build_us, fits_slots, stage_xput
+from ppipe.planning.configs import EnumerationStopped, batch_build_us, enumerate_configs, fits_slots, stage_xput
+from ppipe.planning.problem import PlanningProblem
 from ppipe.profiles.store import ProfileStore
 
 REL_TOL = 1e-6
+#: More GPUs than any cluster has: a partition asking for more is flagged by :func:`check_plan`
+#: (and refused by the simulator, which would make one worker per GPU instance).
+MAX_PLAUSIBLE_GPUS = 1_000_000
+#: Throughputs above this (req/s) are not a plan's but a corrupt file's.
+MAX_PLAUSIBLE_XPUT = 1e9
+
+
+def _is_num(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _number(v: object, where: str, key: str, *, low: float | None = 0.0, allow_none: bool = False,
+            integer: bool = False, high: float | None = None) -> None:
+    if v is None and allow_none:
+        return
+    if not _is_num(v) or not math.isfinite(v):
+        raise DataError(f"{where}: {key!r} must be a finite number, got {v!r}")
+    if high is not None and v > high:
+        raise DataError(f"{where}: {key!r} is {v:g}, not a plausible value (at most {high:g})")
+    if integer and float(v) != int(v):
+        raise DataError(f"{where}: {key!r} must be a whole number, got {v!r}")
+    if low is not None and v < low:
+        raise DataError(f"{where}: {key!r} must be >= {low:g}, got {v!r}")
+
+
+def validate_plan_values(plan: Plan, source: str = "plan") -> None:
+    """Every number a command reads from a plan is a finite number of the right sign.
+
+    ``read_plan`` checks a plan's shape; this checks its values, so that ``show``,
+    ``show --json``, ``check``, ``simulate`` and ``solve --replay`` all reject
+    ``num_gpu: NaN``, ``"xput": "fast"`` or ``config.sla: "x"`` with one line naming
+    the JSON location, instead of failing somewhere inside."""
+    for i, mp in enumerate(plan.models):
+        where = f"{source}: entry {i}"
+        _number(mp.xput, where, "xput", high=MAX_PLAUSIBLE_XPUT)
+        _number(mp.sla, where, "sla")
+        cfg = mp.config
+        cw = f"{where}.config"
+        if not isinstance(cfg.get("dnn_name"), str) or not cfg["dnn_name"]:
+            raise DataError(f"{cw}: 'dnn_name' must be a model name, got {cfg.get('dnn_name')!r}")
+        for key in ("sla", "hist_adjustment", "hist_adjustment_w_scheduling", "bw_gbps", "batch_build_factor"):
+            if key in cfg:
+                _number(cfg[key], cw, key)
+        if "est_xput" in cfg:
+            _number(cfg["est_xput"], cw, "est_xput", allow_none=True)
+        if "max_num_parts" in cfg:
+            _number(cfg["max_num_parts"], cw, "max_num_parts", low=1, integer=True)
+        for key, low, integer in (("transmit_time_us_arr", 0.0, False), ("num_mps_levels", 1, True),
+                                  ("num_gpu_per_server_arr", 1, True)):
+            if key in cfg:
+                arr = cfg[key]
+                if not isinstance(arr, list):
+                    raise DataError(f"{cw}: {key!r} must be a list of numbers, got {arr!r}")
+                for j, v in enumerate(arr):
+                    _number(v, cw, f"{key}[{j}]", low=low, integer=integer)
+        if "gpu_name_arr" in cfg and not (isinstance(cfg["gpu_name_arr"], list)
+                                          and all(isinstance(g, str) and g for g in cfg["gpu_name_arr"])):
+            raise DataError(f"{cw}: 'gpu_name_arr' must be a list of GPU names, got {cfg['gpu_name_arr']!r}")
+        for j, pl in enumerate(mp.pipelines):
+            pw = f"{where}.pipelines[{j}]"
+            _number(pl.xput, pw, "xput", high=MAX_PLAUSIBLE_XPUT)
+            _number(pl.est_xput, pw, "est_xput", allow_none=True)
+            _number(pl.est_batch_build_lat, pw, "est_batch_build_lat")
+            _number(pl.batch_build_factor, pw, "batch_build_factor")
+            _number(pl.hist_adjustment, pw, "hist_adjustment", low=None, allow_none=True)
+            for q, part in enumerate(pl.partitions):
+                qw = f"{pw}.partitions[{q}]"
+                if not part.gpu:
+                    raise DataError(f"{qw}: 'gpu' must be a GPU name")
+                _number(part.num_gpu, qw, "num_gpu")
+                _number(part.num_gpu_per_server, qw, "num_gpu_per_server", low=1, integer=True)
+                for key in ("lat_infer", "lat_trans"):
+                    _number(getattr(part, key), qw, key)
+                _number(part.xput, qw, "xput", high=MAX_PLAUSIBLE_XPUT)
 
 
 @dataclass
@@ -102,6 +179,9 @@ def check_plan(plan: Plan, store: ProfileStore, limits: dict[str, int] | None = 
                 ul = trans[part.end - 1] if 0 < part.end < L else 1.0
                 t = stage_xput(part.bs, lat, part.k, int(part.num_gpu_per_server), dl, ul)
                 inst = float(part.num_gpu) * part.k
+                if float(part.num_gpu) > MAX_PLAUSIBLE_GPUS:
+                    add(wq, f"num_gpu {part.num_gpu:g} is not a plausible GPU count (more than "
+                            f"{MAX_PLAUSIBLE_GPUS:,})")
                 if abs(inst - round(inst)) > 1e-6:
                     add(wq, f"num_gpu {part.num_gpu} x k={part.k} is not a whole number of instances")
                 x = round(inst) * t
@@ -129,3 +209,45 @@ def check_plan(plan: Plan, store: ProfileStore, limits: dict[str, int] | None = 
             if used > limits.get(g, 0) + 1e-6:
                 rep.violations.append(Violation("cluster", g, f"uses {used:g} GPUs, limit {limits.get(g, 0)}"))
     return rep
+
+
+def explain_infeasible(problem: PlanningProblem, time_budget_s: float = 10.0) -> str | None:
+    """Why ``problem`` has no plan, in one line, when the cause is plain: a model with
+    no pipeline within its SLO on these GPUs, or a GPU budget too small for the models
+    together (each model served needs at least one whole GPU). None when neither is
+    the cause, or when finding out would take more than ``time_budget_s``."""
+    import time
+    from dataclasses import replace
+    from itertools import combinations
+
+    c = problem.cluster
+    deadline = time.perf_counter() + time_budget_s
+    stop = lambda: time.perf_counter() > deadline  # noqa: E731
+    usable: list[set[int]] = []
+    for spec in problem.models:
+        alone = replace(problem, models=[replace(spec, est_xput=None)])
+        try:
+            cfgs = enumerate_configs(alone, 0, should_stop=stop)
+        except EnumerationStopped:
+            return None
+        types = {g for cfg in cfgs for g in cfg.gpu_seq if c.limits[g] > 0}
+        if not types:
+            on = ", ".join(g for g, n in zip(c.gpus, c.limits) if n > 0)
+            return (f"no pipeline of {spec.name} meets its SLO of {spec.sla / 1000:.1f} ms "
+                    f"(--slo-multiplier {problem.slo_multiplier:g}) on {on}, even with every GPU to itself")
+        usable.append(types)
+    n = len(problem.models)
+    total = sum(c.limits)
+    if total < n:
+        return (f"GPU budget: {n} models need at least one whole GPU each, the cluster has {total} "
+                f"({c.label()}); the SLOs are not the cause")
+    if n <= 12:
+        for size in range(2, n + 1):
+            for group in combinations(range(n), size):
+                types = set().union(*(usable[i] for i in group))
+                cap = sum(c.limits[g] for g in types)
+                if cap < size:
+                    names = ", ".join(problem.models[i].name for i in group)
+                    return (f"GPU budget: {names} can only be served on {', '.join(c.gpus[g] for g in sorted(types))}"
+                            f" ({cap} GPUs) but need at least one whole GPU each; the SLOs are not the cause")
+    return None

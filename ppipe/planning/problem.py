@@ -8,13 +8,22 @@ kind of object.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
+from ppipe.catalog.gpus import MAX_GPUS_PER_SERVER, MAX_MPS_LEVEL
 from ppipe.errors import InputError
 from ppipe.profiles.model import ModelProfile
 
 BATCH_BUILD_FACTOR = 1.3
 MAX_BATCH = 8
+#: Bounds that keep a cluster within what any real one has (a typo such as an extra
+#: three zeros fails with one line instead of an absurd solve or simulation).
+MAX_GPUS_PER_TYPE = 1_000_000
+#: Weights are relative workload shares; beyond these the MILP loses precision (a
+#: weight of 1e-9 next to 1 made HiGHS run for minutes).
+WEIGHT_RANGE = (1e-6, 1e6)
+MAX_WEIGHT_RATIO = 1e4
 
 
 @dataclass(frozen=True)
@@ -37,14 +46,19 @@ class ClusterSpec:
                           ("GPUs per server", self.gpus_per_server)):
             if len(seq) != n:
                 raise InputError(f"{name} {list(seq)} do not match GPU types {list(self.gpus)}")
-        if any(c < 0 for c in self.limits):
-            raise InputError("GPU counts must be >= 0")
+        for g, c in zip(self.gpus, self.limits):
+            if not 0 <= c <= MAX_GPUS_PER_TYPE:
+                raise InputError(f"GPU count {g}:{c} must be between 0 and {MAX_GPUS_PER_TYPE:,}")
         if sum(self.limits) == 0:
             raise InputError("the cluster has zero GPUs")
-        if any(m < 1 for m in self.mps_levels) or any(s < 1 for s in self.gpus_per_server):
-            raise InputError("MPS levels and GPUs per server must be >= 1")
-        if not self.bw_gbps > 0:
-            raise InputError(f"network bandwidth must be > 0 Gbit/s, got {self.bw_gbps}")
+        for g, m in zip(self.gpus, self.mps_levels):
+            if not 1 <= m <= MAX_MPS_LEVEL:
+                raise InputError(f"MPS level {g}={m} must be between 1 and {MAX_MPS_LEVEL}")
+        for g, n in zip(self.gpus, self.gpus_per_server):
+            if not 1 <= n <= MAX_GPUS_PER_SERVER:
+                raise InputError(f"GPUs per server {g}={n} must be between 1 and {MAX_GPUS_PER_SERVER}")
+        if not (self.bw_gbps > 0 and math.isfinite(self.bw_gbps)):
+            raise InputError(f"network bandwidth must be a finite number > 0 Gbit/s, got {self.bw_gbps}")
 
     def limit(self, gpu: str) -> int:
         return self.limits[self.gpus.index(gpu)]
@@ -125,6 +139,21 @@ class PlanningProblem:
         return replace(self, models=models)
 
 
+def check_weights(weights: list[float]) -> None:
+    """Weights must be finite, > 0, within :data:`WEIGHT_RANGE` and at most
+    :data:`MAX_WEIGHT_RATIO` apart (one line naming the weight otherwise)."""
+    lo, hi = WEIGHT_RANGE
+    for i, w in enumerate(weights):
+        if not (isinstance(w, (int, float)) and math.isfinite(w) and w > 0):
+            raise InputError(f"weight {i + 1} ({w!r}) must be a finite number > 0")
+        if not lo <= w <= hi:
+            raise InputError(f"weight {i + 1} ({w:g}) must be between {lo:g} and {hi:g}")
+    if weights and max(weights) / min(weights) > MAX_WEIGHT_RATIO:
+        raise InputError(f"weights {','.join(f'{w:g}' for w in weights)} span a ratio of "
+                         f"{max(weights) / min(weights):.3g}; at most {MAX_WEIGHT_RATIO:g} (the solver loses "
+                         "precision beyond)")
+
+
 def build_problem(profiles: list[ModelProfile], cluster: ClusterSpec, weights: list[float] | None = None,
                   max_parts: int = 2, slo_multiplier: float = 5.0, slo_discount: float = 0.4,
                   est_xput: list[float | None] | None = None) -> PlanningProblem:
@@ -137,12 +166,13 @@ def build_problem(profiles: list[ModelProfile], cluster: ClusterSpec, weights: l
     weights = list(weights) if weights is not None else [1.0] * len(profiles)
     if len(weights) != len(profiles):
         raise InputError(f"{len(weights)} weights for {len(profiles)} models")
-    if any(not w > 0 for w in weights):
-        raise InputError("weights must be > 0")
+    check_weights(weights)
     if max_parts < 1:
-        raise InputError("--max-parts must be >= 1")
-    if not slo_multiplier > 0 or not 0 <= slo_discount < 1:
-        raise InputError("the SLO multiplier must be > 0 and the discount in [0, 1)")
+        raise InputError(f"--max-parts must be >= 1, got {max_parts}")
+    if not (slo_multiplier > 0 and math.isfinite(slo_multiplier)):
+        raise InputError(f"the SLO multiplier must be a finite number > 0, got {slo_multiplier:g}")
+    if not 0 <= slo_discount < 1:
+        raise InputError(f"the SLO discount must be in [0, 1), got {slo_discount:g}")
     est = list(est_xput) if est_xput is not None else [None] * len(profiles)
     for p in profiles:
         missing = [g for g in cluster.gpus if not p.has(g, 1)]
@@ -155,3 +185,4 @@ def build_problem(profiles: list[ModelProfile], cluster: ClusterSpec, weights: l
                                 est_xput=e, transmit_us=p.transmit_times_us(cluster.bw_gbps)))
     return PlanningProblem(models=models, cluster=cluster, max_parts=max_parts, slo_multiplier=slo_multiplier,
                            slo_discount=slo_discount)
+

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ppipe.catalog.gpus import GpuCatalog
 from ppipe.errors import InputError
-from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, ClusterSpec
+from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS, WEIGHT_PRESETS, ClusterSpec, check_weights
 from ppipe.textparse import parse_csv_list
 
 #: Weights a paper group gets when the user gives none (the paper's main set).
@@ -45,9 +45,10 @@ def parse_weights(value: str | None, n: int) -> list[float]:
     except ValueError:
         raise InputError(f"malformed weights {value!r}: expected numbers like 0.3,0.33,0.37 or maf19") from None
     if any(not (x > 0 and math.isfinite(x)) for x in w):
-        raise InputError("weights must be finite numbers > 0")
+        raise InputError(f"weights must be finite numbers > 0, got {value!r}")
     if len(w) != n:
         raise InputError(f"{len(w)} weights for {n} models")
+    check_weights(w)
     return w
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ppipe.errors import DataError
+from ppipe.jsonio import read_text
 from ppipe.profiles.model import ModelProfile, ProfileSource
 
 BLOCK_TIMING = Path("models/block-timing-tf32")
@@ -30,10 +31,7 @@ def looks_like_artifact(root: Path) -> bool:
 
 def read_block_timing(path: Path) -> np.ndarray:
     """A headerless CSV: row = chunk, column = batch size - 1, value = µs."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise DataError(f"{path}: block timing file not found") from None
+    text = read_text(path, "block timing")
     rows = [line.split(",") for line in text.splitlines() if line.strip()]
     if not rows:
         raise DataError(f"{path}: empty block timing file")
@@ -56,10 +54,9 @@ def find_mapping_tag(root: Path, model: str) -> str:
 
 
 def read_cut_bytes(path: Path) -> np.ndarray:
+    text = read_text(path, "cut size")
     try:
-        values = [float(line.strip().split(",")[0]) for line in path.read_text().splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise DataError(f"{path}: cut size file not found") from None
+        values = [float(line.strip().split(",")[0]) for line in text.splitlines() if line.strip()]
     except ValueError as exc:
         raise DataError(f"{path}: non-numeric cut size ({exc})") from None
     return np.asarray(values, dtype=float)
@@ -67,13 +64,14 @@ def read_cut_bytes(path: Path) -> np.ndarray:
 
 def read_engine_runtime_us(path: Path) -> float:
     """Mean ``computeMs`` of a TensorRT timing file, in µs."""
+    text = read_text(path, "timing")
     try:
-        runs = json.loads(path.read_text())
+        runs = json.loads(text)
         values = [float(r["computeMs"]) for r in runs]
-    except FileNotFoundError:
-        raise DataError(f"{path}: timing file not found") from None
+    except RecursionError:
+        raise DataError(f"{path}: timing file nested too deeply to read") from None
     except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
-        raise DataError(f"{path}: malformed timing file ({exc})") from None
+        raise DataError(f"{path}: malformed timing file ({exc.__class__.__name__}: {str(exc)[:80]})") from None
     if not values:
         raise DataError(f"{path}: timing file has no runs")
     return float(np.mean(values) * 1000)
@@ -103,7 +101,7 @@ class ArtifactSource(ProfileSource):
         path = self.root / "model_list.txt"
         if not path.exists():
             return []
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        return [line.strip() for line in read_text(path, "model list").splitlines() if line.strip()]
 
     def runtime_path(self, model: str, gpu: str) -> Path:
         return self.root / MODEL_PROFILE / model / f"{gpu}-1" / "1" / f"{model}-{gpu}.engine.timing.json"
@@ -132,6 +130,8 @@ class ArtifactSource(ProfileSource):
         )
         for g, tables in latency.items():
             for k, t in tables.items():
+                if k < 1:
+                    raise DataError(f"{files[g][k]}: MPS split k={k} in the file name must be >= 1")
                 if t.shape[0] != prof.num_chunks:
                     raise DataError(
                         f"{files[g][k]}: {t.shape[0]} chunk rows but {cut_path.name} implies {prof.num_chunks} chunks"

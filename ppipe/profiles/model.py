@@ -89,18 +89,47 @@ class ModelProfile:
         return [transmit_time_us(float(b), bw_gbps) for b in self.cut_bytes]
 
     def validate(self) -> None:
+        """Every value the planner and simulator read is sane; else a DataError naming the
+        file (or model) and the field: chunk count, MPS splits k >= 1, cut sizes finite and
+        >= 0, latencies finite and > 0, table shapes."""
+        from ppipe.jsonio import check_name
+
+        where = self.source or self.name
+        check_name(self.name, "model name", f"{where}: field 'model'")
         L = self.num_chunks
         if L < 1:
-            raise DataError(f"{self.source or self.name}: a model needs at least one chunk")
+            raise DataError(f"{where}: a model needs at least one chunk")
+        cuts = np.asarray(self.cut_bytes, dtype=float)
+        if cuts.ndim != 1:
+            raise DataError(f"{where}: field 'cut_bytes' must be a list of numbers")
+        bad = np.flatnonzero(~np.isfinite(cuts) | (cuts < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{where}: field 'cut_bytes[{i}]' must be a finite number of bytes >= 0, got {cuts[i]!r}")
+        if not self.latency:
+            raise DataError(f"{where}: field 'latency_us' has no GPU")
         for g, tables in self.latency.items():
+            if not isinstance(g, str) or not g:
+                raise DataError(f"{where}: field 'latency_us' has a bad GPU name {g!r}")
             for k, t in tables.items():
+                f = f"latency_us.{g}.{k}"
+                if not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 48:
+                    raise DataError(f"{where}: field {f!r}: the MPS split k must be 1..48, got {k!r}")
                 if t.ndim != 2 or t.shape[0] != L:
                     raise DataError(
-                        f"{self.source or self.name}: {g} k={k} has {t.shape[0] if t.ndim else 0}"
+                        f"{where}: {g} k={k} has {t.shape[0] if t.ndim else 0}"
                         f" chunk rows, expected {L}"
                     )
-                if t.shape[1] < 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
-                    raise DataError(f"{self.source or self.name}: {g} k={k} has bad latencies")
+                if t.shape[1] < 1:
+                    raise DataError(f"{where}: field {f!r} has no batch sizes")
+                bad = np.argwhere(~np.isfinite(t) | (t <= 0))
+                if bad.size:
+                    c, b = (int(v) for v in bad[0])
+                    raise DataError(f"{where}: field {f!r}: chunk {c} batch {b + 1} latency must be a finite "
+                                    f"number of µs > 0, got {t[c, b]!r}")
+        for g, v in self.runtime_us.items():
+            if not (np.isfinite(v) and v > 0):
+                raise DataError(f"{where}: field 'runtime_us.{g}' must be a finite number of µs > 0, got {v!r}")
 
 
 class ProfileSource:

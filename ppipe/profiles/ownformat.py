@@ -52,7 +52,7 @@ def profile_from_json(doc: object, source: str = "") -> ModelProfile:
         for g, tables in doc["latency_us"].items():
             latency[g] = {int(k): np.asarray(rows, dtype=float) for k, rows in tables.items()}
         prof = ModelProfile(
-            name=str(doc["model"]),
+            name=doc["model"] if isinstance(doc["model"], str) else repr(doc["model"]),
             cut_bytes=np.asarray(doc["cut_bytes"], dtype=float),
             latency=latency,
             runtime_us={g: float(v) for g, v in (doc.get("runtime_us") or {}).items()},
@@ -63,9 +63,9 @@ def profile_from_json(doc: object, source: str = "") -> ModelProfile:
             source=source,
         )
     except (TypeError, ValueError, AttributeError) as exc:
-        raise DataError(f"{where}: malformed profile ({exc})") from None
-    if "chunks" in doc and int(doc["chunks"]) != prof.num_chunks:
-        raise DataError(f"{where}: 'chunks' is {doc['chunks']} but cut_bytes implies {prof.num_chunks}")
+        raise DataError(f"{where}: malformed profile ({str(exc)[:100]})") from None
+    if "chunks" in doc and doc["chunks"] != prof.num_chunks:
+        raise DataError(f"{where}: field 'chunks' is {doc['chunks']!r} but cut_bytes implies {prof.num_chunks}")
     prof.validate()
     return prof
 
@@ -78,13 +78,26 @@ def write_profile_file(p: ModelProfile, path: Path) -> Path:
     return write_json_atomic(path, profile_to_json(p), indent=1)
 
 
+def _listable(name: str) -> bool:
+    from ppipe.jsonio import check_name
+
+    try:
+        check_name(name, "model name")
+    except DataError:
+        return False
+    return True
+
+
 class OwnFormatSource(ProfileSource):
     kind = "ppipe"
 
     def model_names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name[: -len(PROFILE_SUFFIX)] for p in self.root.glob(f"*{PROFILE_SUFFIX}"))
+        # a hidden file (".profile.json", ".x.profile.json") is no model: glob("*") already skips
+        # names starting with a dot, and a name that could not be written is not listed either
+        return sorted(n for n in (p.name[: -len(PROFILE_SUFFIX)] for p in self.root.glob(f"*{PROFILE_SUFFIX}"))
+                      if _listable(n))
 
     def load(self, name: str) -> ModelProfile:
         prof = read_profile_file(self.root / f"{name}{PROFILE_SUFFIX}")

@@ -33,6 +33,13 @@ from ppipe.sim.metrics import ACCOUNTINGS, SimulationResult, late_masks, summari
 
 #: Simulated arrival window of the reference experiments (30 s).
 DEFAULT_DURATION_S = 30.0
+#: Longest window one simulation may have (times are int64 µs; beyond a few days nothing is learnt).
+MAX_DURATION_S = 1e7
+#: A cap callers (``ppipe simulate --max-requests``) put on one simulation's requests:
+#: a typo (``--lf 100000`` for 100) is refused in a line instead of running for a minute in 10 GB.
+DEFAULT_MAX_REQUESTS = 5_000_000
+#: Share of the memory available now that one simulation may plan to use.
+MEMORY_SHARE = 0.7
 #: Requests arriving before this (1 ms) are warm-up and do not count.
 WARMUP_US = 1000
 RING_SIZE = 512
@@ -58,6 +65,57 @@ class Snapshot:
         return dict(self.__dict__)
 
 
+def bytes_per_request(layout: Layout) -> int:
+    """Bytes the simulator allocates per request for ``layout`` (request, batch, heap and
+    inner-queue rows, and the arrival generation's temporaries)."""
+    st = max(layout.stages, 1)
+    words = (K.R_B0 + st) + st * (K.B_ROUTE + st) + st + 2 * st
+    if balancers.get(layout.balancer).inner_queues and layout.n_inner:
+        words += layout.n_inner
+    return 8 * words + 64
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give now (``MemAvailable``), None where unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n < 2**30 * 1e6 else f"{n / 2**30:.3g} GiB"
+
+
+def _count(n: float) -> str:
+    """``1,234,567``; ``1.5e+21`` for numbers too long to read."""
+    return f"{n:,.0f}" if n < 1e15 else f"{n:.3g}"
+
+
+def check_size(requests: float, layout: Layout, max_requests: int | None = None, *, what: str = "",
+               hint: str = "") -> None:
+    """Refuse (one-line InputError) a simulation of ``requests`` requests above ``max_requests``
+    or needing more memory than the machine has available; before anything is allocated."""
+    need = requests * bytes_per_request(layout)
+    head = f"{what + ' is ' if what else ''}about {_count(requests)} requests"
+    if max_requests is not None and requests > max_requests:
+        raise InputError(f"{head}, above the cap of {max_requests:,} (needs about {_gib(need)})"
+                         f"{'; ' + hint if hint else ''}")
+    avail = available_memory_bytes()
+    if avail is not None and need > MEMORY_SHARE * avail:
+        raise InputError(f"{head} needs about {_gib(need)} of memory; {_gib(avail)} is available "
+                         "(a shorter --duration or a lower load)")
+
+
 class Simulation:
     """One model's plan served under one arrival stream (SPEC section 7).
 
@@ -72,11 +130,12 @@ class Simulation:
     def __init__(self, model_plan: ModelPlan, profile: ModelProfile, arrivals, *,
                  rng: np.random.Generator | None = None, seed: int | None = None,
                  balancer: str = "reservation", duration_s: float = DEFAULT_DURATION_S,
-                 accounting: str = "true", fail_limit: int | None = None, layout: Layout | None = None):
+                 accounting: str = "true", fail_limit: int | None = None, layout: Layout | None = None,
+                 max_requests: int | None = None, size_hint: str = ""):
         if accounting not in ACCOUNTINGS:
             raise InputError(f"unknown accounting {accounting!r} (choose {' or '.join(ACCOUNTINGS)})")
-        if not duration_s > 0:
-            raise InputError(f"duration must be positive, got {duration_s:g} s")
+        if not 0 < duration_s <= MAX_DURATION_S:
+            raise InputError(f"duration must be a number of seconds in (0, {MAX_DURATION_S:g}], got {duration_s:g} s")
         balancers.get(balancer)  # an unknown name is an error, whatever the layout says
         self.layout = layout if layout is not None else build_layout(model_plan, profile, balancer)
         self.accounting = accounting
@@ -88,6 +147,14 @@ class Simulation:
             proc = arrivals
         else:
             proc = FixedArrivals(np.asarray(arrivals, dtype=np.int64))
+        rate = getattr(proc, "load", None)
+        expected, what = None, ""
+        if isinstance(proc, FixedArrivals):
+            expected = float(len(proc.times_us))
+        elif rate:
+            expected, what = float(rate) * duration_s, f"{_count(float(rate))} req/s for {duration_s:g} s"
+        if expected is not None:  # before the arrivals are drawn: they alone can take gigabytes
+            check_size(expected, self.layout, max_requests, what=what, hint=size_hint)
         times = np.asarray(proc.generate(self.duration_us, rng), dtype=np.int64)
         if len(times) and (np.any(np.diff(times) < 0) or times[0] < 0):
             raise InputError("arrival times must be sorted and non-negative")
@@ -257,14 +324,15 @@ class Simulation:
 def simulate(model_plan: ModelPlan, profile: ModelProfile, load: float | None = None, *,
              arrivals: ArrivalProcess | None = None, seed: int = 0, balancer: str = "reservation",
              duration_s: float = DEFAULT_DURATION_S, accounting: str = "true",
-             fail_limit: int | None = None, log_path=None) -> SimulationResult:
+             fail_limit: int | None = None, log_path=None, max_requests: int | None = None) -> SimulationResult:
     """Run one simulation to the end and return its result."""
     if arrivals is None:
         if load is None:
             raise InputError("give a load or an arrival process")
         arrivals = PoissonArrivals(load)
     sim = Simulation(model_plan, profile, arrivals, rng=np.random.default_rng(seed), seed=seed,
-                     balancer=balancer, duration_s=duration_s, accounting=accounting, fail_limit=fail_limit)
+                     balancer=balancer, duration_s=duration_s, accounting=accounting, fail_limit=fail_limit,
+                     max_requests=max_requests)
     sim.run()
     if log_path is not None:
         sim.write_log(log_path)

@@ -114,13 +114,33 @@ def validate(mp: ModelPlan, profile: ModelProfile) -> None:
             raise DataError(f"model {mp.name}: pipeline {i} mixes batch sizes; the data plane needs one")
 
 
+#: Most GPU instances (workers) one simulation may have: entity ids are UID_BITS wide,
+#: and each worker may add a link entity.
+MAX_WORKERS = K.UID_MASK // 2 - 16
+
+
 def build_layout(mp: ModelPlan, profile: ModelProfile, balancer: str = "reservation") -> Layout:
     balancers.get(balancer)  # the table of balancers: an unknown name is a one-line error listing them
     validate(mp, profile)
-    sla = float(mp.sla or mp.config.get("sla", 0.0))
-    if not sla > 0:
+    try:
+        sla = float(mp.sla or mp.config.get("sla", 0.0))
+        bw = float(mp.config.get("bw_gbps", 0) or 0)
+    except (TypeError, ValueError):
+        raise DataError(f"model {mp.name}: 'sla' and config 'bw_gbps' must be numbers "
+                        f"(got {mp.sla!r}, {mp.config.get('bw_gbps')!r})") from None
+    if not (sla > 0 and math.isfinite(sla)):
         raise DataError(f"model {mp.name}: the plan has no positive 'sla'")
-    bw = float(mp.config.get("bw_gbps", 0) or 0)
+    for i, pl in enumerate(mp.pipelines):
+        for j, p in enumerate(pl.partitions):
+            n = p.num_gpu if isinstance(p.num_gpu, (int, float)) and not isinstance(p.num_gpu, bool) else None
+            if n is None or not (math.isfinite(n) and n >= 0):
+                raise DataError(f"model {mp.name}: pipeline {i} partition {j}: bad num_gpu {p.num_gpu!r}")
+    # one worker (and entity) per GPU instance: an absurd num_gpu (1e12) is refused here, before
+    # a loop over the workers that would never end
+    workers = sum(float(p.num_gpu) * p.k for pl in mp.pipelines for p in pl.partitions)
+    if workers > MAX_WORKERS:
+        raise InputError(f"model {mp.name}: the plan asks for {workers:.4g} GPU instances; the simulator "
+                         f"handles at most {MAX_WORKERS:,} (is num_gpu right?)")
     used, skipped = [], []
     for i, pl in enumerate(mp.pipelines):
         (used if all(p.instances > 0 for p in pl.partitions) else skipped).append(i)

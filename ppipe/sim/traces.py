@@ -10,14 +10,18 @@ Two file formats are understood:
 - Any CSV with a ``timestamp`` / ``arrival`` / ``time`` column in seconds.
 
 Folding (the reference's way of scaling a long, slow trace up to a load):
-with n timestamps spanning D seconds, the trace's rate is (n-1)/D; to reach
-``load`` the timeline is cut into segments of D' = D x rate/load and the
-segments are overlaid (times modulo D'), keeping the trace's burst structure
-at a higher rate. The folded pattern (n arrivals in D') then repeats for as
-long as needed. If the trace is already faster than ``load`` it is stretched
-instead (times x rate/load). The reference folds absolute times and cycles
+with n timestamps, one period of the repeated pattern must hold the n
+arrivals in D' = n / load seconds. If the trace spans more than that, the
+timeline is cut into segments of D' and the segments are overlaid (times
+modulo D'), keeping the trace's burst structure at a higher rate; if it is
+already faster than ``load`` it is stretched instead (times x rate/load, with
+rate = (n-1)/D over its span D, and a last gap of D'/n before the next
+period). Either way the pattern (n arrivals in D') repeats for as long as
+needed, so the achieved rate is ``load`` -- also for a short trace, which a
+period of D x rate/load = (n-1)/load would have made n/(n-1) times too fast
+(three arrivals: 1.5 x). The reference folds absolute times and cycles
 through inter-arrival gaps; here times are taken relative to the first
-arrival, so the achieved rate is ``load`` in both directions.
+arrival.
 """
 
 from __future__ import annotations
@@ -82,11 +86,12 @@ def fold_to_load(times_s: np.ndarray, load: float) -> tuple[np.ndarray, float]:
     t = t - t[0]
     span = float(t[-1])
     n = len(t)
+    if n < 2 or not span > 0:
+        raise InputError("a trace needs at least two arrivals at different times")
     rate = (n - 1) / span
-    if rate >= load:
-        period = span * rate / load
-        return t * (rate / load), period + (period / (n - 1))
-    period = span * rate / load  # < span
+    period = n / load  # n arrivals per period: the rate is exactly ``load``
+    if rate >= load:  # stretch: the n-1 gaps fill (n-1)/load, the last gap of 1/load ends the period
+        return t * (rate / load), period
     return np.sort(np.mod(t, period)), period
 
 

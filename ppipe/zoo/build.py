@@ -18,9 +18,10 @@ import numpy as np
 
 from ppipe import __version__
 from ppipe.errors import InputError
+from ppipe.jsonio import check_name
 from ppipe.zoo.estimator import Estimator, GraphFeatures
 from ppipe.zoo.graph import ModelGraph, list_graphs, read_graph
-from ppipe.paths import SHIPPED_DATA, SHIPPED_PROFILES
+from ppipe.paths import SHIPPED_DATA
 from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
 from ppipe.profiles.model import SLO_REFERENCE_GPU, ModelProfile
 
@@ -29,6 +30,11 @@ ZOO_GRAPHS = SHIPPED_DATA / "graphs"
 ZOO_GPUS = ("V100", "T4", "L4", "P4", "A10", "A100", "L40S", "H100")
 DEFAULT_CHUNKS = 10
 DEFAULT_MAX_BATCH = 8
+#: Largest batch size and chunk count estimated (tables are chunks x batches per GPU and split).
+MAX_BATCH_LIMIT = 256
+MAX_CHUNKS = 1000
+#: Most MPS splits estimated per GPU (NVIDIA MPS: 48 clients per GPU).
+MAX_MPS = 48
 
 
 def _round(a: np.ndarray) -> np.ndarray:
@@ -56,12 +62,19 @@ def estimate_profile(graph: ModelGraph, estimator: Estimator, gpus: list[str], *
         raise InputError("no GPU types given")
     if len(set(gpus)) != len(gpus):
         raise InputError(f"GPU types listed twice: {', '.join(gpus)}")
-    if isinstance(chunks, bool) or int(chunks) < 1:
-        raise InputError(f"the chunk count must be at least 1, got {chunks}")
-    if isinstance(max_batch, bool) or int(max_batch) < 1:
-        raise InputError(f"the maximum batch size must be at least 1, got {max_batch}")
+    if isinstance(chunks, bool) or not 1 <= int(chunks) <= MAX_CHUNKS:
+        raise InputError(f"the chunk count must be at least 1 and at most {MAX_CHUNKS}, got {chunks}")
+    if isinstance(max_batch, bool) or not 1 <= int(max_batch) <= MAX_BATCH_LIMIT:
+        raise InputError(f"the maximum batch size must be at least 1 and at most {MAX_BATCH_LIMIT}, got {max_batch}")
+    if name is not None:
+        check_name(name, "model name", "--name", error=InputError)
     for g in gpus:
         estimator.gpu(g)  # unknown GPU -> one-line error before any work
+    for g, level in (mps_levels or {}).items():
+        if g not in gpus:
+            raise InputError(f"MPS level given for {g}, which is not among the GPUs estimated ({', '.join(gpus)})")
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= MAX_MPS:
+            raise InputError(f"MPS level {g}:{level} must be a whole number between 1 and {MAX_MPS}")
     feat = GraphFeatures.of(graph)
     L = len(graph)
     K = min(int(chunks), L)
@@ -106,23 +119,41 @@ def estimate_profile(graph: ModelGraph, estimator: Estimator, gpus: list[str], *
     return prof, result
 
 
-def build_zoo(graphs: Path = ZOO_GRAPHS, out: Path = SHIPPED_PROFILES, gpus: tuple[str, ...] = ZOO_GPUS,
+def build_zoo(graphs: Path = ZOO_GRAPHS, out: Path | None = None, gpus: tuple[str, ...] = ZOO_GPUS,
               estimator: Estimator | None = None, models: list[str] | None = None,
-              progress=None) -> list[ZooEntry]:
-    """(Re)write an estimated profile for every graph in ``graphs`` (deterministic)."""
+              progress=None, force: bool = False) -> list[ZooEntry]:
+    """(Re)write an estimated profile for every graph in ``graphs`` (deterministic) into ``out``.
+
+    There is no default output folder (the shipped ``data/profiles`` is never written by
+    default), and existing profile files are replaced only with ``force``: they are all
+    checked before anything is written."""
+    if out is None:
+        raise InputError("build_zoo needs an output folder (the shipped profiles are never a default)")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file, not a folder")
     est = estimator or Estimator.load()
     paths = list_graphs(graphs)
+    if not paths:
+        raise InputError(f"no layer graphs (*.graph.json[.gz]) in {graphs}")
     if models:
         by_name = {read_graph(p).model: p for p in paths}
         missing = [m for m in models if m not in by_name]
         if missing:
             raise InputError(f"no graph for {', '.join(missing)} in {graphs}")
         paths = [by_name[m] for m in models]
+    graphs_read = [(p, read_graph(p)) for p in paths]  # every name checked before anything is written
+    if not force:
+        existing = [out / f"{g.model}{PROFILE_SUFFIX}" for _, g in graphs_read
+                    if (out / f"{g.model}{PROFILE_SUFFIX}").exists()]
+        if existing:
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise InputError(f"{existing[0]}{more} already exist{'s' if len(existing) == 1 else ''}; "
+                             "--force replaces them")
     entries = []
-    for p in paths:
-        g = read_graph(p)
+    for p, g in graphs_read:
         prof, res = estimate_profile(g, est, list(gpus), graph_label=p.name)
-        dest = write_profile_file(prof, Path(out) / f"{prof.name}{PROFILE_SUFFIX}")
+        dest = write_profile_file(prof, out / f"{prof.name}{PROFILE_SUFFIX}")
         entries.append(ZooEntry(model=prof.name, graph=p, profile=dest, chunks=prof.num_chunks,
                                 tag=res.tag if res is not None else "-", runtime_us=prof.runtime_us))
         if progress:

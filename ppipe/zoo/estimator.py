@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ppipe.jsonio import read_json
+from ppipe.jsonio import check_name, read_json
 from ppipe.errors import DataError, InputError
 from ppipe.zoo.graph import ModelGraph
 from ppipe.paths import SHIPPED_DATA, SHIPPED_GPU_CATALOG, user_data_dir
@@ -92,20 +92,19 @@ class GpuSpec:
 
     @classmethod
     def from_entry(cls, e: dict, source: str = "catalog") -> "GpuSpec":
+        from ppipe.catalog.gpus import MAX_MPS_LEVEL, number_field
+
         name = e.get("name", "?")
-        try:
-            fp32 = float(e["fp32_tflops"])
-            tf32 = float(e.get("tf32_tflops", fp32))
-            sms = int(e.get("sm_count") or 0)
-            bw = float(e["mem_bw_gbps"])
-        except KeyError as exc:
-            raise DataError(f"{source}: GPU {name!r} lacks {exc.args[0]}") from None
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{source}: GPU {name!r} has a bad value ({exc})") from None
-        if sms <= 0:
+        where = f"{source}: GPU {name!r}"
+        for key in ("fp32_tflops", "mem_bw_gbps"):
+            if key not in e:
+                raise DataError(f"{where} lacks {key}")
+        if not e.get("sm_count"):
             raise DataError(f"{source}: GPU {name!r} needs sm_count (streaming multiprocessors) to be estimated")
-        if fp32 <= 0 or tf32 <= 0 or bw <= 0:
-            raise DataError(f"{source}: GPU {name!r} needs positive fp32_tflops, tf32_tflops and mem_bw_gbps")
+        fp32 = number_field(e, "fp32_tflops", where)
+        tf32 = number_field(e, "tf32_tflops", where, default=fp32)
+        sms = number_field(e, "sm_count", where, integer=True)
+        bw = number_field(e, "mem_bw_gbps", where)
         arch = str(e.get("architecture", "")).strip().lower()
         if "tf32_tensor_cores" in e:
             tc = bool(e["tf32_tensor_cores"])
@@ -113,12 +112,10 @@ class GpuSpec:
             tc = arch not in _NO_TF32_ARCHS
         else:
             tc = tf32 > fp32 * 1.01
-        try:
-            levels = int(e.get("mps_levels", 4))
-        except (TypeError, ValueError):
-            raise DataError(f"{source}: GPU {name!r} has a bad mps_levels") from None
+        levels = number_field(e, "mps_levels", where, integer=True, low=1, low_open=False, high=MAX_MPS_LEVEL,
+                              default=4)
         return cls(name=str(name), peak_tflops=max(tf32, fp32), mem_bw_gbps=bw, sm_count=sms,
-                   fp32_tflops=fp32, tensor_tf32=tc, memory_type=str(e.get("memory_type", "")), mps_levels=max(levels, 1))
+                   fp32_tflops=fp32, tensor_tf32=tc, memory_type=str(e.get("memory_type", "")), mps_levels=levels)
 
     @property
     def hbm(self) -> bool:
@@ -298,7 +295,8 @@ def _raw_catalog(extra: list[Path] | None = None) -> dict[str, dict]:
         for e in doc["gpus"]:
             if not isinstance(e, dict) or "name" not in e:
                 raise DataError(f"{f}: each GPU entry needs a 'name'")
-            out[str(e["name"])] = dict(e, _source=str(f))
+            name = check_name(e["name"], "GPU name", f"{f}: field 'name'")
+            out[name] = dict(out.get(name, {}), **e, _source=str(f))
     return out
 
 

@@ -170,6 +170,9 @@ def graph_from_json(doc: object, source: str = "") -> ModelGraph:
     for key in ("model", "layers", "tensors"):
         if key not in doc:
             raise DataError(f"{where}: missing field {key!r}")
+    from ppipe.jsonio import check_name
+
+    check_name(doc["model"], "model name", f"{where}: field 'model'")
     fields = doc.get("layer_fields", LAYER_FIELDS)
     try:
         idx = {f: fields.index(f) for f in LAYER_FIELDS[:7]}
@@ -238,22 +241,36 @@ def validate_graph(g: ModelGraph) -> None:
         raise DataError(f"{where}: a tensor is used before it is produced")
 
 
+#: Largest graph file read (decompressed): the largest shipped one is a few MiB.
+MAX_GRAPH_BYTES = 512 * 2**20
+
+
 def read_graph(path: str | Path) -> ModelGraph:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_GRAPH_BYTES + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: graph file not found") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, expected a graph file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read graph file ({exc.strerror or exc.__class__.__name__})") from None
     try:
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            import io
+
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:  # bounded: a gzip bomb is refused
+                raw = gz.read(MAX_GRAPH_BYTES + 1)
+        if len(raw) > MAX_GRAPH_BYTES:
+            raise DataError(f"{path}: graph larger than {MAX_GRAPH_BYTES // 2**20} MiB; not read")
         doc = json.loads(raw.decode("utf-8"))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable graph file ({exc})") from None
+        raise DataError(f"{path}: not a readable graph file ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise DataError(f"{path}: graph nested too deeply to read") from None
     return graph_from_json(doc, str(path))
 
 
