@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from ppipe.errors import DataError, InputError
-from ppipe.zoo.estimator import ESTIMATOR_FILE, Estimator, GpuSpec, GraphFeatures, chunk_times
-from ppipe.zoo.graph import graph_to_json, read_graph, write_graph
 from ppipe.paths import SHIPPED_DATA
+from ppipe.zoo.estimator import ESTIMATOR_FILE, Estimator, GraphFeatures, chunk_times
+from ppipe.zoo.graph import graph_to_json, read_graph, write_graph
 
 GRAPHS = SHIPPED_DATA / "graphs"
 SAMPLE = ("resnet50", "efficientnet_b4", "convnext_large", "vit_b_16", "fasterrcnn_resnet50_fpn",
@@ -188,7 +188,7 @@ def test_fusion_rules():
     e = read_graph(GRAPHS / "efficientnet_b4.graph.json.gz")
     fe = GraphFeatures.of(e)
     # the squeeze-excitation scale reads a (C,1,1) gate: a broadcast, not an epilogue
-    scale = [i for i, l in enumerate(e.layers) if l.op == "mul" and "scale_activation" not in l.name]
+    scale = [i for i, lyr in enumerate(e.layers) if lyr.op == "mul" and "scale_activation" not in lyr.name]
     assert scale and not all(fe.fuse_prev[i] for i in scale)
 
 

@@ -18,7 +18,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ppipe.errors import InputError
-from ppipe.partition.prepartition import (DEFAULT_LADDER, SHARE_TOL, InfeasibleError, balance_violations, min_cut_chunking, parse_ladder, partition_layers)
+from ppipe.partition.prepartition import (
+    DEFAULT_LADDER,
+    SHARE_TOL,
+    InfeasibleError,
+    balance_violations,
+    min_cut_chunking,
+    parse_ladder,
+    partition_layers,
+)
 
 TOL = 1e-9
 assert SHARE_TOL == TOL  # the documented tolerance; the checks below spell it out on their own

@@ -14,9 +14,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ppipe.partition.layers import (
+    format_tag,
+    layer_models,
+    load_layer_graph,
+    read_mapping,
+    read_reference_chunking,
+    read_trans_size,
+    tensor_size_bytes,
+    write_artifact_mapping,
+)
+from ppipe.partition.prepartition import (
+    DEFAULT_LADDER,
+    estimate_profile,
+    min_cut_chunking,
+    partition_layers,
+    prepartition_model,
+)
 from ppipe.profiles.artifact import TAG_ORDER
-from ppipe.partition.layers import (format_tag, layer_models, load_layer_graph, read_mapping, read_reference_chunking, read_trans_size, tensor_size_bytes, write_artifact_mapping)
-from ppipe.partition.prepartition import (DEFAULT_LADDER, estimate_profile, min_cut_chunking, partition_layers, prepartition_model)
 
 TOL = 1e-9  # documented share tolerance
 #: The 9-chunk reference mappings break their own tag's bounds at K = 9 (see test below).

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from ppipe.errors import DataError, InputError
-from ppipe.profiles.store import ProfileStore
-from ppipe.profiles.ownformat import profile_from_json, profile_to_json, read_profile_file, write_profile_file
 from ppipe.profiles.model import transmit_time_us
+from ppipe.profiles.ownformat import profile_from_json, read_profile_file, write_profile_file
+from ppipe.profiles.store import ProfileStore
 
 
 def test_artifact_store_lists_28_models_with_reference_sla(store, maf19_plans):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ppipe.planfile.plan import read_plan
 from ppipe.sim import kernel as K
 from ppipe.sim.layout import build_layout

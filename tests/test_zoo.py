@@ -10,11 +10,11 @@ import pytest
 
 import ppipe.cli.profile_cmds  # noqa: F401  (registers `ppipe profile` even before cli/__init__ imports it)
 from ppipe.cli import run
-from ppipe.zoo.graph import Layer, ModelGraph, list_graphs, read_graph, write_graph
 from ppipe.paths import SHIPPED_DATA, SHIPPED_PROFILES
 from ppipe.profiles.ownformat import OwnFormatSource, read_profile_file
 from ppipe.profiles.store import ProfileStore
 from ppipe.zoo.build import ZOO_GPUS, build_zoo
+from ppipe.zoo.graph import Layer, ModelGraph, list_graphs, read_graph, write_graph
 
 GRAPHS = SHIPPED_DATA / "graphs"
 

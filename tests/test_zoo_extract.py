@@ -33,7 +33,7 @@ def test_extract_small_model(tmp_path):
     conv1 = g.layers[names.index("1.conv1/convolution")]
     assert conv1.attrs.get("bn") == 1  # batch norm folded into the conv
     assert conv1.flops == 2 * 8 * 8 * 9 * 16 * 16
-    assert not any(l.op.startswith("native_batch_norm") for l in g.layers)
+    assert not any(lyr.op.startswith("native_batch_norm") for lyr in g.layers)
     # the skip connection crosses every cut inside the block
     i = names.index("1.conv1/convolution")
     assert len(g.cut_tensors(i)) == 2

@@ -39,8 +39,8 @@ from typing import Sequence
 import numpy as np
 
 from ppipe.atomic import write_text_atomic
-from ppipe.jsonio import read_json
 from ppipe.errors import DataError
+from ppipe.jsonio import read_json
 
 NODE_PROFILES = Path("models/node-profile-no-const")
 CUTS = Path("models/cuts-no-const")

@@ -19,11 +19,11 @@ import numpy as np
 from ppipe import __version__
 from ppipe.errors import InputError
 from ppipe.jsonio import check_name
+from ppipe.paths import SHIPPED_DATA
+from ppipe.profiles.model import SLO_REFERENCE_GPU, ModelProfile
+from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
 from ppipe.zoo.estimator import Estimator, GraphFeatures
 from ppipe.zoo.graph import ModelGraph, list_graphs, read_graph
-from ppipe.paths import SHIPPED_DATA
-from ppipe.profiles.ownformat import PROFILE_SUFFIX, write_profile_file
-from ppipe.profiles.model import SLO_REFERENCE_GPU, ModelProfile
 
 ZOO_GRAPHS = SHIPPED_DATA / "graphs"
 #: GPU types the shipped profiles cover.

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ppipe.errors import DataError
+from ppipe.paths import SHIPPED_DATA
 from ppipe.zoo.estimator import FIT_PARAMS, GpuParams, GpuSpec, GraphFeatures, chunk_times
 from ppipe.zoo.graph import ModelGraph, list_graphs, read_graph
-from ppipe.paths import SHIPPED_DATA
 
 CALIBRATION_GRAPHS = SHIPPED_DATA / "graphs" / "calibration"
 ARTIFACT_GPUS = ("V100", "T4", "L4", "P4")
@@ -47,7 +47,7 @@ class CalibModel:
 def align_chunks(graph: ModelGraph, nodes: list[str], chunk_of: dict[str, int]) -> list[int]:
     """Our layer index at which each artifact chunk starts."""
     a_comp = [i for i, n in enumerate(nodes) if onnx_op(n) in _COMPUTE_ONNX]
-    m_comp = [i for i, l in enumerate(graph.layers) if l.kind in ("conv", "matmul", "attention")]
+    m_comp = [i for i, lyr in enumerate(graph.layers) if lyr.kind in ("conv", "matmul", "attention")]
     if len(a_comp) != len(m_comp):
         raise DataError(f"{graph.model}: {len(a_comp)} compute layers in the artifact, {len(m_comp)} in our graph")
     # our position for each artifact node: the anchor before it plus the offset, kept below the next anchor

@@ -50,10 +50,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ppipe.jsonio import check_name, read_json
 from ppipe.errors import DataError, InputError
-from ppipe.zoo.graph import ModelGraph
+from ppipe.jsonio import check_name, read_json
 from ppipe.paths import SHIPPED_DATA, SHIPPED_GPU_CATALOG, user_data_dir
+from ppipe.zoo.graph import ModelGraph
 
 ESTIMATOR_FILE = SHIPPED_DATA / "estimator.json"
 ESTIMATOR_FORMAT = "ppipe-estimator"
@@ -166,50 +166,50 @@ class GraphFeatures:
         act = g.array("in_bytes") + g.array("out_bytes")
         params = g.array("param_bytes")
         out_elems = g.array("out_bytes") / 2.0
-        kinds = [l.kind for l in g.layers]
+        kinds = [lyr.kind for lyr in g.layers]
         klass = np.full(L, _MEM, dtype=int)
         tc_pad = np.ones(L)
-        for i, l in enumerate(g.layers):
-            if l.kind in _COMPUTE_KINDS:
-                a = l.attrs
-                groups = int(a.get("groups", 1)) if l.kind == "conv" else 1
+        for i, lyr in enumerate(g.layers):
+            if lyr.kind in _COMPUTE_KINDS:
+                a = lyr.attrs
+                groups = int(a.get("groups", 1)) if lyr.kind == "conv" else 1
                 cin = int(a.get("cin", 0))
                 if groups > 1 and groups >= cin > 0:
                     klass[i] = _DW
                 elif groups > 1:
                     klass[i] = _GROUP
-                elif (l.kind == "conv" and list(a.get("k", [])) == [3, 3] and "stride" not in a
+                elif (lyr.kind == "conv" and list(a.get("k", [])) == [3, 3] and "stride" not in a
                       and "dilation" not in a and "transposed" not in a):
                     klass[i] = _W3
                 else:
                     klass[i] = _DENSE
-                if l.kind == "conv" and cin > 0 and klass[i] != _DW:
+                if lyr.kind == "conv" and cin > 0 and klass[i] != _DW:
                     cg = cin // max(groups, 1)
                     tc_pad[i] = -(-cg // TC_CHANNEL_ALIGN) * TC_CHANNEL_ALIGN / cg
-            elif l.kind == "view" and l.op not in _MOVING_VIEWS:
+            elif lyr.kind == "view" and lyr.op not in _MOVING_VIEWS:
                 klass[i] = _FREE
-            elif l.op in ("native_layer_norm", "layer_norm"):
+            elif lyr.op in ("native_layer_norm", "layer_norm"):
                 klass[i] = _NORM
         # effective producer of each tensor: follow views back to a real layer
         eff = {}
         for t, p in enumerate(g.tensor_producer):
             eff[t] = int(p)
-        for i, l in enumerate(g.layers):
-            if l.kind == "view" and l.inputs:
-                src = eff.get(l.inputs[0], -1)
-                for t in l.outputs:
+        for i, lyr in enumerate(g.layers):
+            if lyr.kind == "view" and lyr.inputs:
+                src = eff.get(lyr.inputs[0], -1)
+                for t in lyr.outputs:
                     eff[t] = src
         fuse = np.zeros(L, dtype=bool)
         last_real = -1  # index of the last non-view layer
         chain_ok = np.zeros(L, dtype=bool)  # layer is compute or fused
-        for i, l in enumerate(g.layers):
+        for i, lyr in enumerate(g.layers):
             if kinds[i] == "view":
                 continue
             # fused into the layer before it if it reads that layer's output and writes no
             # more than it (an epilogue: bias, activation, residual add; not a broadcast scale)
-            if (kinds[i] in _FUSABLE_KINDS and l.op not in _UNFUSED_OPS and last_real >= 0 and chain_ok[last_real]
+            if (kinds[i] in _FUSABLE_KINDS and lyr.op not in _UNFUSED_OPS and last_real >= 0 and chain_ok[last_real]
                     and g.layers[i].out_bytes <= g.layers[last_real].out_bytes * 1.001):
-                if any(eff.get(t, -1) == last_real for t in l.inputs):
+                if any(eff.get(t, -1) == last_real for t in lyr.inputs):
                     fuse[i] = True
             chain_ok[i] = klass[i] in _COMPUTE or fuse[i]
             last_real = i

@@ -239,10 +239,10 @@ def extract_graph(model, input_shapes: list[tuple[int, ...]], name: str, *, task
         tb.append(r.nbytes)
         tp.append(r.producer)
         tu.append(L if old in out_recs else max(r.consumers))
-    for l in layers:
-        l.inputs = sorted({remap[t] for t in l.inputs if t in remap})
-        l.outputs = [remap[t] for t in l.outputs if t in remap]
-        l.out_bytes = float(sum(tb[t] for t in l.outputs))
+    for lyr in layers:
+        lyr.inputs = sorted({remap[t] for t in lyr.inputs if t in remap})
+        lyr.outputs = [remap[t] for t in lyr.outputs if t in remap]
+        lyr.out_bytes = float(sum(tb[t] for t in lyr.outputs))
     import numpy as np
     import torchvision
 
@@ -545,9 +545,9 @@ def _resnet_v1c_dilated(depth_blocks=(3, 4, 23, 3), dilations=(1, 1, 2, 4), stri
 
 
 def _mmseg_deeplabv3():
-    from torch import nn
-    import torch.nn.functional as F
     import torch
+    import torch.nn.functional as F
+    from torch import nn
 
     def cbr(i, o, k=1, d=1):
         return nn.Sequential(nn.Conv2d(i, o, k, 1, d * (k // 2), dilation=d, bias=False), nn.BatchNorm2d(o), nn.ReLU(True))
@@ -569,8 +569,8 @@ def _mmseg_deeplabv3():
 
 
 def _mmseg_fcn_d6():
-    from torch import nn
     import torch
+    from torch import nn
 
     def cbr(i, o, k=1, d=1):
         return nn.Sequential(nn.Conv2d(i, o, k, 1, d * (k // 2), dilation=d, bias=False), nn.BatchNorm2d(o), nn.ReLU(True))
@@ -589,8 +589,8 @@ def _mmseg_fcn_d6():
 
 
 def _SegModel(backbone, head):
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     class Seg(nn.Module):
         def __init__(self):

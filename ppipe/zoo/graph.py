@@ -81,10 +81,10 @@ class ModelGraph:
 
     @property
     def names(self) -> list[str]:
-        return [l.name for l in self.layers]
+        return [lyr.name for lyr in self.layers]
 
     def array(self, attr: str) -> np.ndarray:
-        return np.asarray([getattr(l, attr) for l in self.layers], dtype=float)
+        return np.asarray([getattr(lyr, attr) for lyr in self.layers], dtype=float)
 
     @property
     def total_flops(self) -> float:
@@ -131,10 +131,10 @@ class ModelGraph:
 
 def graph_to_json(g: ModelGraph) -> dict:
     rows = []
-    for i, l in enumerate(g.layers):
-        rows.append([l.name, l.op, l.kind, _num(l.flops), _num(l.param_bytes), _num(l.in_bytes),
-                     _num(l.out_bytes), list(l.inputs), list(l.outputs), g.cut_tensors(i),
-                     l.shape, l.attrs or {}])
+    for i, lyr in enumerate(g.layers):
+        rows.append([lyr.name, lyr.op, lyr.kind, _num(lyr.flops), _num(lyr.param_bytes), _num(lyr.in_bytes),
+                     _num(lyr.out_bytes), list(lyr.inputs), list(lyr.outputs), g.cut_tensors(i),
+                     lyr.shape, lyr.attrs or {}])
     return {
         "format": GRAPH_FORMAT,
         "version": GRAPH_VERSION,
@@ -215,24 +215,24 @@ def validate_graph(g: ModelGraph) -> None:
     if L < 1:
         raise DataError(f"{where}: a layer graph needs at least one layer")
     names = set()
-    for i, l in enumerate(g.layers):
-        if l.name in names:
-            raise DataError(f"{where}: duplicate layer name {l.name!r}")
-        names.add(l.name)
-        if l.kind not in KINDS:
-            raise DataError(f"{where}: layer {l.name!r} has unknown kind {l.kind!r} (expected one of {', '.join(KINDS)})")
-        vals = (l.flops, l.param_bytes, l.in_bytes, l.out_bytes)
+    for i, lyr in enumerate(g.layers):
+        if lyr.name in names:
+            raise DataError(f"{where}: duplicate layer name {lyr.name!r}")
+        names.add(lyr.name)
+        if lyr.kind not in KINDS:
+            raise DataError(f"{where}: layer {lyr.name!r} has unknown kind {lyr.kind!r} (expected one of {', '.join(KINDS)})")
+        vals = (lyr.flops, lyr.param_bytes, lyr.in_bytes, lyr.out_bytes)
         if not all(np.isfinite(v) and v >= 0 for v in vals):
-            raise DataError(f"{where}: layer {l.name!r} has a negative or non-finite size")
-        for t in list(l.inputs) + list(l.outputs):
+            raise DataError(f"{where}: layer {lyr.name!r} has a negative or non-finite size")
+        for t in list(lyr.inputs) + list(lyr.outputs):
             if not 0 <= t < T:
-                raise DataError(f"{where}: layer {l.name!r} refers to unknown tensor {t}")
-        for t in l.outputs:
+                raise DataError(f"{where}: layer {lyr.name!r} refers to unknown tensor {t}")
+        for t in lyr.outputs:
             if g.tensor_producer[t] != i:
                 raise DataError(f"{where}: tensor {t} is written by layer {i} but its producer is {g.tensor_producer[t]}")
-        for t in l.inputs:
+        for t in lyr.inputs:
             if not g.tensor_producer[t] < i <= g.tensor_last_use[t]:
-                raise DataError(f"{where}: layer {l.name!r} reads tensor {t} outside its lifetime")
+                raise DataError(f"{where}: layer {lyr.name!r} reads tensor {t} outside its lifetime")
     if np.any(g.tensor_bytes < 0) or not np.all(np.isfinite(g.tensor_bytes)):
         raise DataError(f"{where}: negative or non-finite tensor size")
     if np.any(g.tensor_producer < -1) or np.any(g.tensor_producer >= L):
