@@ -28,6 +28,8 @@ def parse_kv(value: str | None, what: str, cast=int) -> dict[str, Any]:
         name, _, raw = item.partition(sep)
         if not name or not raw:
             raise InputError(f"malformed {what} {item!r}: expected NAME:VALUE")
+        if name.strip() in out:
+            raise InputError(f"{what} for {name.strip()!r} is given twice in {value!r}")
         try:
             out[name.strip()] = cast(raw.strip())
         except ValueError:

@@ -542,7 +542,6 @@ SOLVE1 = ["solve", "--data", "{zoo}", "--models", "resnet50", "--gpus", "L4:4,T4
 SIM = ["simulate", "{plan}", "--data", "{zoo}"]
 SWEEP = ["sweep", "{plan}", "--data", "{zoo}"]
 EST = ["profile", "estimate", "--graph", "{graph}", "--gpus", "T4,L4", "--chunks", "3"]
-NEEDS_PLANFILE = "needs ppipe/planfile/plan.py: "
 
 CASES: list = [
     # ---- section 1, items 3-5: data loss and escapes
@@ -791,14 +790,10 @@ CASES: list = [
     Case("long-error-one-line", COSMETIC, ["solve", "--models", "nope-" + "x" * 200, "--gpus", "L4:1",
                                            "--data", "{zoo}"], needles=("unknown model",)),
 
-    # ---- the rest, in files other sessions own (strict xfails: they pass once fixed)
-    Case("read-plan-deep", TRACEBACK, func=_read_plan_deep,
-         xfail=NEEDS_PLANFILE + "read_plan maps RecursionError (and any OSError: ELOOP, EACCES) to DataError"),
-    Case("read-plan-nan", TRACEBACK, func=_read_plan_nan,
-         xfail=NEEDS_PLANFILE + "_partition rejects num_gpu NaN/inf and non-numeric xput/lat_* (as "
-                                "ppipe.planning.check.validate_plan_values does for the CLI)"),
-    Case("parse-kv-duplicates", UNCLEAR, func=_parse_kv_duplicates,
-         xfail="needs ppipe/textparse.py: parse_kv rejects a name given twice (the CLI does; the TUI shares parse_kv)"),
+    # ---- the plan reader and the shared parser
+    Case("read-plan-deep", TRACEBACK, func=_read_plan_deep),
+    Case("read-plan-nan", TRACEBACK, func=_read_plan_nan),
+    Case("parse-kv-duplicates", UNCLEAR, func=_parse_kv_duplicates),
 ]
 
 _IDS = [c.id for c in CASES]

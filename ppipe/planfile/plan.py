@@ -7,6 +7,7 @@ plan loaded and saved again is byte-identical. Unknown keys are kept.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,8 +206,10 @@ def _partition(d: dict, where: str) -> Partition:
     for key in ("mps", "bs"):
         if not isinstance(known[key], int) or known[key] < (0 if key == "mps" else 1):
             raise DataError(f"{where}: bad {key!r} value {known[key]!r}")
-    if not isinstance(known["num_gpu"], (int, float)) or known["num_gpu"] < 0:
-        raise DataError(f"{where}: bad 'num_gpu' value {known['num_gpu']!r}")
+    for key in ("num_gpu", "xput", "lat_infer", "lat_trans"):
+        v = known.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise DataError(f"{where}: bad {key!r} value {v!r}")
     return Partition(
         dnn=known.get("dnn", ""), layers=layers, gpu=str(known["gpu"]), mps=known["mps"], bs=known["bs"],
         num_gpu_per_server=known.get("num_gpu_per_server", 1), num_gpu=known["num_gpu"],
@@ -257,12 +260,16 @@ def read_plan(path: str | Path) -> Plan:
         text = path.read_text()
     except FileNotFoundError:
         raise DataError(f"{path}: plan file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read plan ({exc.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: cannot read plan (not UTF-8 text)") from None
+    except OSError as exc:  # a directory, permissions, a symlink loop, an I/O error
+        raise DataError(f"{path}: cannot read plan ({exc.strerror or exc.__class__.__name__})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise DataError(f"{path}: not a plan (JSON nested too deeply)") from None
     plan = plan_from_json(doc, str(path))
     plan.path = path
     return plan
