@@ -6,15 +6,23 @@ import threading
 
 import numpy as np
 import pytest
+from test_planner import _toy_profile
 
 from ppipe.planning.configs import PipelineConfig, StageConfig, enumerate_configs
-from ppipe.planning.loss_budget import (Item, config_items, fluid_bound, gpu_per_xput, merge_items, pareto_items, pipeline_loss, solve_single)
+from ppipe.planning.loss_budget import (
+    Item,
+    config_items,
+    fluid_bound,
+    gpu_per_xput,
+    merge_items,
+    pareto_items,
+    pipeline_loss,
+    solve_single,
+)
 from ppipe.planning.milp import SolveOptions
-from ppipe.planning.solvers import solve_model as milp_solve
 from ppipe.planning.planner import build_milp, pick_method, solve_milp
 from ppipe.planning.problem import ClusterSpec, build_problem
-
-from test_planner import _toy_profile
+from ppipe.planning.solvers import solve_model as milp_solve
 
 
 def _cfg(*stages, batch=1):
@@ -130,8 +138,8 @@ def test_full_pool_breakpoint_is_an_item():
 def test_ablation_problem_matches_the_direct_milp(store):
     """encnet alone on HC2, P = 3 (an ablation problem): its optimum fills the L4 pool
     exactly, the case a rounding slip once lost."""
-    from ppipe.planning.solve import estimate_xput
     from ppipe.planning.problem import CLUSTER_PRESETS
+    from ppipe.planning.solve import estimate_xput
 
     problem = build_problem([store.get("encnet_r101-d8_4xb2-40k_cityscapes-512x1024")], CLUSTER_PRESETS["HC2"],
                             max_parts=3, slo_discount=0.1)

@@ -8,17 +8,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ppipe.planning.configs import batch_build_us, enumerate_configs, fits_slots, stage_xput
-from ppipe.planning.milp import SolveOptions
-from ppipe.planning.solvers import solve_model as milp_solve
 from ppipe.planfile.naming import parse_plan_file_name
 from ppipe.planfile.plan import read_plan
+from ppipe.planning.configs import batch_build_us, enumerate_configs, fits_slots, stage_xput
+from ppipe.planning.milp import SolveOptions
 from ppipe.planning.planner import build_milp, solve_milp
-from ppipe.planning.solve import solve
 from ppipe.planning.problem import CLUSTER_PRESETS, ClusterSpec, build_problem
-from ppipe.profiles.model import ModelProfile
 from ppipe.planning.replay import replay_problem, sibling_np_plan
-
+from ppipe.planning.solve import solve
+from ppipe.planning.solvers import solve_model as milp_solve
+from ppipe.profiles.model import ModelProfile
 
 # ----------------------------------------------------------------- pure maths
 
