@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -169,16 +168,38 @@ def test_gurobi_request_without_gurobipy_falls_back(capsys, artifact_dir):
     _one_line_error(err, "gurobipy is not installed")
 
 
+_SLOW_SOLVE = """
+import sys, threading
+import ppipe.planning.planner as planner
+from ppipe.planning.configs import EnumerationStopped
+
+def slow(problem, d, max_parts=None, prune=True, *, should_stop=None, on_progress=None):
+    print("ENUMERATING", file=sys.stderr, flush=True)  # the solve is under way: the test may interrupt
+    while not (should_stop and should_stop()):
+        threading.Event().wait(0.01)
+    raise EnumerationStopped()
+
+planner.enumerate_configs = slow
+from ppipe.cli import main
+main()
+"""
+
+
 def test_ctrl_c_during_solve(artifact_dir, tmp_path):
-    """SIGINT mid-solve: a one-line message and exit 130, never a traceback."""
+    """SIGINT mid-solve: a one-line message and exit 130, never a traceback. The child's
+    enumeration waits for the cancel, and the signal is sent once the solve has started,
+    so the test holds however busy the machine is."""
     env = dict(os.environ, PPIPE_ARTIFACT=str(artifact_dir))
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from ppipe.cli import main; main()", "solve", "--models",
-         "efficientnet-b8_3rdparty_8xb32-aa-advprop_in1k", "--cluster", "HC2", "--max-parts", "3",
-         "--slo-discount", "0.1", "--no-save"],
+        [sys.executable, "-c", _SLOW_SOLVE, "solve", "--models", "repvgg-b3", "--cluster", "HC2", "--no-save"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("ENUMERATING"):
+            break
+    assert seen and seen[-1].startswith("ENUMERATING"), seen
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "cancelled" in err
