@@ -845,20 +845,21 @@ def test_solve_reports_progress_without_a_terminal(monkeypatch, capsys):
     """No terminal: a long solve prints a plain line now and then (here: every loop, 0 s apart)."""
     import threading
 
-    from ppipe.cli import solve_cmds
+    from ppipe.cli import background
 
-    monkeypatch.setattr(solve_cmds, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(background, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(background.err_console, "is_terminal", False, raising=False)
     printed = threading.Event()
-    real_print = solve_cmds.err_console.print
+    real_print = background.err_console.print
 
     def spy(*args, **kwargs):
         if args and str(args[0]).startswith("solving:"):
             printed.set()
         return real_print(*args, **kwargs)
 
-    monkeypatch.setattr(solve_cmds.err_console, "print", spy, raising=False)
-    live = solve_cmds._Live(enabled=False)
-    res, interrupted = solve_cmds._run_solve(lambda: printed.wait(30) and "done", live, threading.Event())
+    monkeypatch.setattr(background.err_console, "print", spy, raising=False)
+    live = background.LiveStatus("building model")
+    res, interrupted = background.run_in_background(lambda: printed.wait(30) and "done", live, threading.Event())
     assert res == "done" and not interrupted
     assert any(ln.startswith("solving: ") for ln in capsys.readouterr().err.splitlines())
 

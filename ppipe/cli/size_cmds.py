@@ -7,13 +7,13 @@ JSON with ``--json``), diagnostics and progress to stderr.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ppipe.cli import app
+from ppipe.cli.background import LiveStatus, run_in_background
 from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, print_json
 from ppipe.errors import ExitCode, InputError
 
@@ -78,57 +78,6 @@ def parse_headroom(value: str, n: int) -> list[float]:
 
 
 # ------------------------------------------------------------------ running with Ctrl-C and a live status
-
-class _Live:
-    def __init__(self):
-        self.text = "sizing"
-        self.lock = threading.Lock()
-
-    def __call__(self, p) -> None:
-        parts = [p.message] if p.message else []
-        if p.incumbent is not None:
-            parts.append(f"best {p.incumbent:,.4f}")
-        if p.bound is not None:
-            parts.append(f"bound {p.bound:,.4f}")
-        with self.lock:
-            self.text = " | ".join(parts) or self.text
-
-
-def _run(fn, live: _Live, cancel: threading.Event):
-    box: dict = {}
-    done = threading.Event()
-
-    def work():
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # re-raised in the main thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    th = threading.Thread(target=work, name="ppipe-size", daemon=True)
-    t0 = time.perf_counter()
-    th.start()
-    status = err_console.status("sizing", spinner="dots") if err_console.is_terminal else None
-    if status is not None:
-        status.start()
-    try:
-        while not done.is_set():
-            try:
-                done.wait(0.1)
-            except KeyboardInterrupt:
-                cancel.set()
-                continue
-            if status is not None:
-                with live.lock:
-                    status.update(f"sizing ({time.perf_counter() - t0:.1f} s) {live.text}")
-    finally:
-        if status is not None:
-            status.stop()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
 
 # ------------------------------------------------------------------ the command
 
@@ -223,7 +172,7 @@ def size_cmd(
                              headroom=parse_headroom(headroom, len(names)), max_parts=max_parts or 2,
                              slo_multiplier=slo_multiplier, slo_discount=slo_discount)
     prices_all = {g.name: g.price_per_hour for g in cat}
-    live = _Live()
+    live = LiveStatus("sizing", digits=4, show_gap=False)
     cancel = threading.Event()
     opts = SolveOptions(time_limit=time_limit, progress=live, cancel=cancel)
 
@@ -236,9 +185,9 @@ def size_cmd(
         from ppipe.planning.sizing import sweep_sizing
 
         factors = parse_sweep(sweep)
-        points = _run(lambda: sweep_sizing(sp, factors, schedulers, solver=solver, opts=opts,
-                                           fallback=not no_fallback, on_message=note, catalog_prices=prices_all),
-                      live, cancel)
+        points, _ = run_in_background(
+            lambda: sweep_sizing(sp, factors, schedulers, solver=solver, opts=opts, fallback=not no_fallback,
+                                 on_message=note, catalog_prices=prices_all), live, cancel, "sizing")
         if as_json:
             print_json({"problem": sp.to_json(), "points": [p.to_json() for p in points]})
         else:
@@ -274,14 +223,15 @@ def size_cmd(
                                        catalog_prices=prices_all).results
             return v, comps
 
-        verified, comps = _run(work, live, cancel)
+        (verified, comps), _ = run_in_background(work, live, cancel, "sizing")
         main = verified.result
         results = {"ppipe": main, **comps}
     else:
         from ppipe.planning.sizing import compare_sizing
 
-        comparison = _run(lambda: compare_sizing(sp, schedulers, solver=solver, opts=opts, fallback=not no_fallback,
-                                                 on_message=note, catalog_prices=prices_all), live, cancel)
+        comparison, _ = run_in_background(
+            lambda: compare_sizing(sp, schedulers, solver=solver, opts=opts, fallback=not no_fallback,
+                                   on_message=note, catalog_prices=prices_all), live, cancel, "sizing")
         results = comparison.results
         main = results["ppipe"]
 

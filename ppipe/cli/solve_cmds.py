@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -19,6 +18,7 @@ from typing import Optional
 import typer
 
 from ppipe.cli import app
+from ppipe.cli.background import LiveStatus, run_in_background
 from ppipe.cli.common import (
     DataOption,
     JsonOption,
@@ -44,7 +44,6 @@ from ppipe.textparse import parse_csv_list
 #: lets it run to optimality however long that takes.
 DEFAULT_TIME_LIMIT_S = 600.0
 #: Without a terminal (a log, CI), a solve reports where it is on stderr this often.
-PROGRESS_EVERY_S = 10.0
 
 
 def _time_limit(value: Optional[str]) -> Optional[float]:
@@ -131,77 +130,6 @@ def _check_flags(ctx, *, replay, scheduler, np_split, own_np_split, output, no_s
         warn(f"--method {method} applies only to the ppipe scheduler; ignored for {scheduler}")
     if no_fallback and solver != "gurobi":
         warn(f"--no-fallback applies only with --solver gurobi; ignored for {solver}")
-
-
-class _Live:
-    """Rich live status on stderr fed by the solver's progress callback."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.text = "building model"
-        self.lock = threading.Lock()
-
-    def __call__(self, p) -> None:
-        parts = []
-        if p.message:
-            parts.append(p.message)
-        if p.incumbent is not None:
-            parts.append(f"incumbent {p.incumbent:,.2f}")
-        if p.bound is not None:
-            parts.append(f"bound {p.bound:,.2f}")
-        if p.gap is not None:
-            parts.append(f"gap {100 * p.gap:.3f}%")
-        with self.lock:
-            self.text = " | ".join(parts) or self.text
-
-
-def _run_solve(fn, live: _Live, cancel: threading.Event):
-    """Run ``fn`` in a worker thread so Ctrl-C cancels the solve (keeping its best plan)."""
-    box: dict = {}
-    done = threading.Event()
-
-    def work():
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # re-raised in the main thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    th = threading.Thread(target=work, name="ppipe-solve", daemon=True)
-    t0 = time.perf_counter()
-    th.start()
-    interrupted = False
-    status = err_console.status("solving", spinner="dots") if live.enabled else None
-    if status is not None:
-        status.start()
-    last_line = t0
-    try:
-        # Wait on an Event, not Thread.join: an interrupted join can leave the
-        # thread looking finished while it still runs.
-        while not done.is_set():
-            try:
-                done.wait(0.1)
-            except KeyboardInterrupt:
-                interrupted = True
-                cancel.set()
-                continue
-            now = time.perf_counter()
-            if status is not None:
-                with live.lock:
-                    status.update(f"solving ({now - t0:.1f} s) {live.text}")
-            elif now - last_line >= PROGRESS_EVERY_S and not done.is_set():
-                # no terminal (a log, CI): a plain line now and then, so a long solve is seen to be alive
-                last_line = now
-                with live.lock:
-                    text = live.text
-                err_console.print(f"solving: {now - t0:.0f} s, {text}", markup=False, soft_wrap=True)
-    finally:
-        if status is not None:
-            status.stop()
-    if "error" in box:
-        raise box["error"]
-    return box["result"], interrupted
 
 
 @app.command("solve", cls=LiveChoicesCommand)
@@ -304,10 +232,10 @@ def solve_cmd(
         problem = replace(problem, fill_leftover=True)
     if np_split is not None:
         np_plan = read_plan_checked(np_split, "NP plan")
-    live = _Live(enabled=err_console.is_terminal)
+    live = LiveStatus("building model")
     cancel = threading.Event()
     opts = SolveOptions(time_limit=limit, progress=live, cancel=cancel)
-    res, interrupted = _run_solve(
+    res, interrupted = run_in_background(
         lambda: solve(problem, scheduler, solver=solver, opts=opts, estimate=estimate, fallback=not no_fallback,
                       on_message=lambda m: err_console.print(f"note: {m}", markup=False), np_plan=np_plan,
                       method=method),

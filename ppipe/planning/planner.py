@@ -50,7 +50,8 @@ def config_doc(problem: PlanningProblem, d: int, max_parts: int, mps_levels: lis
     }
 
 
-def _pipeline(problem: PlanningProblem, d: int, cfg: PipelineConfig, counts: list[int]) -> Pipeline:
+def pipeline_from_config(problem: PlanningProblem, d: int, cfg: PipelineConfig, counts: list[int]) -> Pipeline:
+    """A plan pipeline of model ``d`` from a configuration and its instance counts per stage."""
     spec = problem.models[d]
     c = problem.cluster
     parts = []
@@ -64,6 +65,11 @@ def _pipeline(problem: PlanningProblem, d: int, cfg: PipelineConfig, counts: lis
         est_batch_build_lat=batch_build_us(cfg.batch, spec.est_xput, problem.batch_build_factor),
         batch_build_factor=problem.batch_build_factor, hist_adjustment=spec.hist_adjustment,
         hist_adjustment_w_scheduling=0)
+
+
+def mps_levels_of(problem: PlanningProblem) -> list[int]:
+    """The MPS levels a plan's config records: 1 everywhere for whole-GPU problems."""
+    return [1] * len(problem.cluster.gpus) if problem.whole_gpus_only else list(problem.cluster.mps_levels)
 
 
 def objective_of(problem: PlanningProblem, xputs: list[float]) -> float:
@@ -148,7 +154,7 @@ def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpR
             y = mpm.y[d][ci]
             if (y is not None and vals[y] < 0.5) or min(counts) <= 0:
                 continue
-            pipes.append(_pipeline(problem, d, cfg, counts))
+            pipes.append(pipeline_from_config(problem, d, cfg, counts))
         xput = sum(p.xput for p in pipes)
         models.append(ModelPlan(xput=xput, config=config_doc(problem, d, max_parts, mps_levels),
                                 sla=problem.models[d].sla, pipelines=pipes))
@@ -193,7 +199,7 @@ def _solve_loss_budget(problem: PlanningProblem, configs: list[PipelineConfig], 
         return SolveResult(status=res.status if res.status != Status.OPTIMAL else Status.ERROR, bound=bound,
                            solve_seconds=time.perf_counter() - t0, scheduler=scheduler, solver=res.solver,
                            message=res.message, stats=stats)
-    pipes = [_pipeline(problem, 0, configs[ci], counts) for ci, counts in sorted(lb.counts.items())]
+    pipes = [pipeline_from_config(problem, 0, configs[ci], counts) for ci, counts in sorted(lb.counts.items())]
     xput = sum(p.xput for p in pipes)
     plan = Plan([ModelPlan(xput=xput, config=config_doc(problem, 0, problem.max_parts, mps_levels),
                            sla=spec.sla, pipelines=pipes)])
@@ -263,7 +269,7 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
     t0 = time.perf_counter()
     method = pick_method(problem, method)
     max_parts = problem.max_parts
-    mps_levels = [1] * len(problem.cluster.gpus) if problem.whole_gpus_only else list(problem.cluster.mps_levels)
+    mps_levels = mps_levels_of(problem)
     enumerated = _enumerate(problem, opts, t0)
     if isinstance(enumerated, Status):
         return SolveResult(status=enumerated, solve_seconds=time.perf_counter() - t0, scheduler=scheduler,

@@ -57,10 +57,10 @@ from typing import Callable, Optional, Sequence
 
 from ppipe.catalog.gpus import GpuCatalog
 from ppipe.errors import InputError
-from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
-from ppipe.planning.configs import EnumerationStopped, PipelineConfig, batch_build_us, enumerate_configs
+from ppipe.planfile.plan import ModelPlan, Plan
+from ppipe.planning.configs import EnumerationStopped, PipelineConfig, enumerate_configs
 from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions
-from ppipe.planning.planner import config_doc, objective_of, solve_milp
+from ppipe.planning.planner import config_doc, mps_levels_of, objective_of, pipeline_from_config, solve_milp
 from ppipe.planning.problem import ClusterSpec, PlanningProblem, build_problem
 from ppipe.planning.results import SolveResult
 from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
@@ -482,27 +482,6 @@ def build_sizing_milp(sp: SizingProblem, pp: PlanningProblem, configs: list[list
 
 # ------------------------------------------------------------------ solving
 
-def _pipeline(pp: PlanningProblem, d: int, cfg: PipelineConfig, counts: list[int]) -> Pipeline:
-    """A plan pipeline from a configuration and instance counts (as the planner writes it)."""
-    spec = pp.models[d]
-    c = pp.cluster
-    parts = []
-    for st, n in zip(cfg.stages, counts):
-        parts.append(Partition(
-            dnn=spec.name, layers=[st.start, st.end], gpu=c.gpus[st.gpu], mps=st.k - 1, bs=cfg.batch,
-            num_gpu_per_server=c.gpus_per_server[st.gpu], num_gpu=n / st.k, lat_infer=st.lat_infer,
-            lat_trans=st.lat_trans, xput=n * st.xput))
-    return Pipeline(
-        xput=min(p.xput for p in parts), partitions=parts, est_xput=spec.est_xput,
-        est_batch_build_lat=batch_build_us(cfg.batch, spec.est_xput, pp.batch_build_factor),
-        batch_build_factor=pp.batch_build_factor, hist_adjustment=spec.hist_adjustment,
-        hist_adjustment_w_scheduling=0)
-
-
-def _mps_levels(pp: PlanningProblem) -> list[int]:
-    return [1] * len(pp.cluster.gpus) if pp.whole_gpus_only else list(pp.cluster.mps_levels)
-
-
 def _plan_from_values(pp: PlanningProblem, sm: SizingMilp, values) -> Plan:
     models = []
     for d, cfgs in enumerate(sm.configs):
@@ -514,9 +493,9 @@ def _plan_from_values(pp: PlanningProblem, sm: SizingMilp, values) -> Plan:
             counts = [int(round(values[n])) for n in sm.n[d][ci]]
             if min(counts) <= 0:
                 continue
-            pipes.append(_pipeline(pp, d, cfg, counts))
+            pipes.append(pipeline_from_config(pp, d, cfg, counts))
         models.append(ModelPlan(xput=sum(p.xput for p in pipes), sla=pp.models[d].sla, pipelines=pipes,
-                                config=config_doc(pp, d, pp.max_parts, _mps_levels(pp))))
+                                config=config_doc(pp, d, pp.max_parts, mps_levels_of(pp))))
     return Plan(models)
 
 
