@@ -322,24 +322,43 @@ def _build(module, kfs, exports, name, dest: Path) -> None:
         for k in exports:
             cc.export(k.__name__, k.aot_signature)(k.py_func)
         pycc_compiler.Flags = _ReleaseGil
-        # the C compiler writes to the inherited stdout: keep it off ours (``--json``)
+        # The C compiler writes to the inherited stdout and stderr: keep it off the user's
+        # (``--json``, one-line errors) and in a log whose tail a failure reports.
+        log = tmp / "build.log"
         sys.stdout.flush()
-        saved = os.dup(1)
+        sys.stderr.flush()
+        saved = (os.dup(1), os.dup(2))
+        log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.dup2(2, 1)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
             with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
                 warnings.simplefilter("ignore")
-                cc.compile()
+                try:
+                    cc.compile()
+                except Exception as exc:
+                    raise RuntimeError(f"{type(exc).__name__}: {exc}; {_tail(log)}") from None
         finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+            for fd, orig in zip((1, 2), saved):
+                os.dup2(orig, fd)
+                os.close(orig)
+            os.close(log_fd)
         built = tmp / (name + _ext_suffix())
         if not built.is_file():
-            raise RuntimeError(f"pycc did not produce {built.name}")
+            raise RuntimeError(f"pycc did not produce {built.name}; {_tail(log)}")
         os.replace(built, dest / built.name)
     finally:
         pycc_compiler.Flags = flags_cls
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tail(log: Path, lines: int = 3) -> str:
+    """The compiler's last words, for an error message."""
+    try:
+        text = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no compiler output"
+    return "compiler said: " + " | ".join(text[-lines:]) if text else "no compiler output"
 
 
 def _remove_stale(d: Path, keep: str) -> None:
