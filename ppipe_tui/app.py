@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import threading
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Iterable
@@ -32,12 +33,14 @@ from ppipe.errors import PPipeError
 from ppipe.planfile.plan import write_plan
 from ppipe_tui.messages import (
     CancelSolve,
+    FillPlan,
     GotoMode,
     ModelsLoaded,
     OpenPlan,
     OpenRun,
     SavePlan,
     ShowError,
+    ShowPlan,
     SimulateModel,
     SolveDone,
     SolveProgress,
@@ -53,10 +56,13 @@ from ppipe_tui.screens.table import SCREENS
 from ppipe_tui.state import (
     PlanEntry,
     Session,
+    SolveRequest,
     SolveRun,
     compare_schedulers,
     load_model_info,
+    load_plan,
     plan_warnings,
+    scheduler_label,
     validate,
 )
 
@@ -71,6 +77,9 @@ def screen_bindings(screens: tuple[ScreenSpec, ...] = SCREENS) -> list[Binding]:
 class PPipeApp(App):
     TITLE = "ppipe"
     CSS_PATH = "app.tcss"
+    #: the set-up is the first screen, made as the app starts: keys typed at the first
+    #: paint land in its search box (a mode switched to later could lose them)
+    DEFAULT_MODE = SCREENS[0].mode
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
         *screen_bindings(),
@@ -111,8 +120,6 @@ class PPipeApp(App):
         if self.initial_plan is not None:
             self.switch_mode("plan")
             self.call_after_refresh(self.open_plan_file, self.initial_plan)
-        else:
-            self.switch_mode("setup")
 
     def _load_models(self) -> None:
         store = self.session.store
@@ -126,9 +133,9 @@ class PPipeApp(App):
     @on(ModelsLoaded)
     def _models_loaded(self, message: ModelsLoaded) -> None:
         self.session.models = message.models
-        scr = self.mode_screen("setup")
-        if scr is not None and scr.is_mounted:
-            scr.models_loaded()
+        for scr in self._screens.values():
+            if scr.is_mounted:
+                scr.models_loaded()
         if not message.models:
             self.notify("No model profiles found: start with --data DIR, set PPIPE_ARTIFACT, or try --demo.",
                         severity="warning", timeout=10)
@@ -198,6 +205,11 @@ class PPipeApp(App):
             self.notify(f"{len(errors)} problem(s) in the set-up; first: {first}", severity="error",
                         title="Cannot solve")
             return
+        await self._run_request(request)
+
+    async def _run_request(self, request: SolveRequest) -> None:
+        """Solve a validated request with each of its schedulers, live on F3."""
+        s = self.session
         s.runs = [SolveRun(sched, request) for sched in request.schedulers]
         await self.action_goto("solve")
         scr = self.mode_screen("solve")
@@ -276,6 +288,37 @@ class PPipeApp(App):
             self.notify(f"{summary}. Enter opens a plan; F6 compares them under load.", title="Plans ready",
                         timeout=8)
 
+    @on(FillPlan)
+    async def _fill_plan(self) -> None:
+        """Solve the current plan's problem again with ``fill_leftover`` (the CLI's ``--fill``)."""
+        s = self.session
+        entry = s.current
+        if entry is None:
+            self.notify("No plan to fill yet.", severity="warning")
+            return
+        if s.solving:
+            self.notify("A solve is running: Escape on F3 cancels it.", severity="warning")
+            return
+        if entry.problem is None:
+            self.notify("Fill solves the plan's set-up again: this plan came from a file, so set it up on F2 "
+                        "(the plan records its cluster) and solve.", severity="warning", timeout=8)
+            return
+        if len(entry.problem.models) < 2:
+            self.notify("Fill gives idle GPUs to the other models: a one-model plan has none.", severity="warning")
+            return
+        sched = entry.scheduler if entry.scheduler in ("ppipe", "np") else None
+        if sched is None:
+            self.notify(f"Fill works for PPipe and NP plans, not {scheduler_label(entry.scheduler)}.",
+                        severity="warning")
+            return
+        form = s.form
+        try:
+            tl = float(form.time_limit) if form.time_limit.strip() else None
+        except ValueError:
+            tl = None
+        problem = replace(entry.problem, fill_leftover=True)
+        await self._run_request(SolveRequest(problem, (sched,), form.solver, tl))
+
     @on(CancelSolve)
     def _cancel_solve(self) -> None:
         running = [r for r in self.session.runs if not r.finished]
@@ -299,8 +342,11 @@ class PPipeApp(App):
     def open_plan_file(self, path: str | Path) -> bool:
         try:
             entry = PlanEntry.from_file(path)
-        except (PPipeError, OSError) as exc:
+        except PPipeError as exc:
             self.show_error("Cannot open plan", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a file the reader did not expect: a dialog, not a crash
+            self.show_error("Cannot open plan", f"{path}: {type(exc).__name__}: {exc}")
             return False
         entry.warnings = plan_warnings(entry.plan, self.session.store, entry.limits)
         self.session.set_current(entry)
@@ -321,8 +367,21 @@ class PPipeApp(App):
     def _open_plan(self, message: OpenPlan) -> None:
         self.open_plan_file(message.path)
 
+    @on(ShowPlan)
+    def _show_plan(self, message: ShowPlan) -> None:
+        self.session.set_current(message.entry)
+        if self.current_mode != "plan":
+            self.call_later(self.action_goto, "plan")
+        else:
+            scr = self.mode_screen("plan")
+            if scr is not None and scr.is_mounted:
+                scr.refresh_view()
+
     @on(SavePlan)
     def _save_plan(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            self.bell()  # one dialog at a time (a second Save would stack on the first)
+            return
         entry = self.session.current
         if entry is None:
             self.notify("No plan to save yet.", severity="warning")
@@ -389,6 +448,13 @@ class PPipeApp(App):
         self._cancel_background()
 
     # ------------------------------------------------------ command palette
+    def action_command_palette(self) -> None:
+        """Ctrl+P: the palette, but never over a dialog, the help or itself (answer those first)."""
+        if isinstance(self.screen, ModalScreen):
+            self.bell()
+            return
+        super().action_command_palette()
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help (F1, ?)", "Keys and the workflow", self.action_help)
         for spec in SCREENS:
@@ -445,8 +511,8 @@ def main(argv: list[str] | None = None) -> None:
 
             data = str(write_demo_profiles(user_data_dir() / "tui-demo-profiles"))
         session = Session(data, Path(args.plans) if args.plans else None)
-        if args.plan and not Path(args.plan).exists():
-            raise PPipeError(f"{args.plan}: plan file not found")
+        if args.plan:
+            load_plan(args.plan)  # a plan that cannot be read: one line and exit 2, before the app starts
     except (PPipeError, OSError) as exc:
         print(f"ppipe-tui: error: {exc}", file=sys.stderr)
         sys.exit(2)

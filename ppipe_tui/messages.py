@@ -119,3 +119,42 @@ class GotoMode(Message):
     def __init__(self, mode: str) -> None:
         super().__init__()
         self.mode = mode
+
+
+class ShowPlan(Message):
+    """Make this plan (a ``state.PlanEntry``, e.g. a sized fleet's) the current plan and show it (F4)."""
+
+    def __init__(self, entry) -> None:
+        super().__init__()
+        self.entry = entry
+
+
+# ------------------------------------------------------------- sizing (F8)
+
+class SizeProgress(Message):
+    def __init__(self, run_id: int, progress) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.progress = progress
+
+
+class SizePointReady(Message):
+    """One load factor of a cost-versus-load sweep (a ``ppipe.planning.sizing.SweepPoint``)."""
+
+    def __init__(self, run_id: int, point) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.point = point
+
+
+class SizeDone(Message):
+    def __init__(self, run_id: int, comparison=None, error: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.comparison = comparison
+        self.error = error
+
+
+class FillPlan(Message):
+    """Solve the current plan's problem again, giving the GPUs the max-min optimum leaves
+    idle to the models (``PlanningProblem.fill_leftover``, the CLI's ``--fill``)."""

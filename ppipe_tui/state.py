@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ppipe import schedulers
 from ppipe.catalog.gpus import GpuCatalog
-from ppipe.errors import InputError, PPipeError
+from ppipe.errors import DataError, InputError, PPipeError
 from ppipe.paths import DEFAULT_PLAN_DIR
 from ppipe.planfile.naming import parse_plan_file_name, plan_file_name
 from ppipe.planfile.plan import Plan, read_plan
@@ -371,12 +372,18 @@ class PlanEntry:
     message: str = ""
     #: how the plan disagrees with the current profiles (empty: it agrees, or was not checked)
     warnings: list = field(default_factory=list)
+    #: the file name to suggest when saving (a sized plan's), else one is made from the problem
+    name_hint: str | None = None
+    #: a line on where the plan came from (a sizing: its cost and what it adds)
+    origin: str = ""
+    #: the title's label before "plan (not saved)" (default: the scheduler's)
+    label: str = ""
 
     @property
     def title(self) -> str:
         if self.path is not None:
             return self.path.name
-        return f"{scheduler_label(self.scheduler)} plan (not saved)"
+        return f"{self.label or scheduler_label(self.scheduler)} plan (not saved)"
 
     @property
     def key(self) -> tuple | None:
@@ -392,6 +399,8 @@ class PlanEntry:
     def suggested_name(self) -> str:
         if self.path is not None:
             return self.path.name
+        if self.name_hint:
+            return self.name_hint
         p = self.problem
         if p is None:
             return "plan.json"
@@ -413,7 +422,7 @@ class PlanEntry:
     @classmethod
     def from_file(cls, path: str | Path) -> "PlanEntry":
         path = Path(path)
-        plan = read_plan(path)
+        plan = load_plan(path)
         info = plan_file_info(path, plan)
         limits = info["limits"]
         weights = info["weights"] if info["weights"] and len(info["weights"]) == len(plan.models) else None
@@ -422,18 +431,105 @@ class PlanEntry:
                    weights=weights, path=path)
 
 
+#: The most GPUs one pool of a plan may hold, and the highest rate a plan may claim: more
+#: is a corrupt or absurd file (simulating it would exhaust memory), not a plan to show.
+MAX_PLAN_GPUS = 1_000_000
+MAX_PLAN_RATE = 1e9
+#: The largest plan file read (the artifact's are a few kB; a huge file would stall the UI).
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+
+
+def load_plan(path: str | Path) -> Plan:
+    """:func:`read_plan` for the TUI: whatever is wrong with the file (not JSON, nested too
+    deep, binary, a directory, a symlink loop, a value of the wrong type, NaN, absurd
+    numbers) is one :class:`DataError` naming the file, never an exception the app did
+    not expect."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise DataError(f"{p}: plan file not found") from None
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read plan ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{p}: a directory, not a plan file")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+        raise DataError(f"{p}: not a regular file")
+    if st.st_size > MAX_PLAN_BYTES:
+        raise DataError(f"{p}: {st.st_size:,} bytes, too large for a plan file (at most {MAX_PLAN_BYTES:,})")
+    try:
+        plan = read_plan(p)
+    except PPipeError:
+        raise
+    except RecursionError:
+        raise DataError(f"{p}: cannot read plan (nested too deeply)") from None
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read plan ({exc.strerror or type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt file, shown as an error
+        raise DataError(f"{p}: cannot read plan ({type(exc).__name__}: {exc})") from None
+    problem = plan_value_problem(plan)
+    if problem:
+        raise DataError(f"{p}: {problem}")
+    return plan
+
+
+def _number(v) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(v) else None
+
+
+def plan_value_problem(plan: Plan) -> str | None:
+    """The first value of ``plan`` the screens cannot show or simulate (a string where a
+    number belongs, NaN, a negative or absurd count), or None."""
+
+    def bad(where: str, key: str, v, lo: float = 0.0, hi: float | None = None) -> str | None:
+        x = _number(v)
+        if x is None:
+            return f"{where}: {key} {v!r} is not a finite number"
+        if x < lo or (hi is not None and x > hi):
+            return f"{where}: {key} {v!r} is out of range ({_num(lo)}..{hi:g})" if hi is not None else (
+                f"{where}: {key} {v!r} is below {_num(lo)}")
+        return None
+
+    for i, m in enumerate(plan.models):
+        where = f"model {m.name or i}"
+        msg = bad(where, "xput", m.xput, 0.0, MAX_PLAN_RATE) or bad(where, "sla", m.sla, 0.0)
+        if msg:
+            return msg
+        for j, pl in enumerate(m.pipelines):
+            pw = f"{where} pipeline {j}"
+            msg = bad(pw, "xput", pl.xput, 0.0, MAX_PLAN_RATE)
+            if msg:
+                return msg
+            for q, part in enumerate(pl.partitions):
+                qw = f"{pw} partition {q}"
+                msg = (bad(qw, "num_gpu", part.num_gpu, 0.0, MAX_PLAN_GPUS)
+                       or bad(qw, "xput", part.xput, 0.0, MAX_PLAN_RATE)
+                       or bad(qw, "lat_infer", part.lat_infer) or bad(qw, "lat_trans", part.lat_trans)
+                       or bad(qw, "num_gpu_per_server", part.num_gpu_per_server, 1.0, MAX_PLAN_GPUS))
+                if msg:
+                    return msg
+    return None
+
+
 def plan_file_info(path: Path, plan: Plan | None) -> dict:
     """Scheduler, GPU limits and weights of a plan file: from its name (the artifact's
     convention), else from the record the plan carries (a renamed plan keeps them)."""
-    info = parse_plan_file_name(path, plan.model_names if plan is not None else None)
-    if info is not None:
-        return {"scheduler": info.scheduler, "limits": info.limits(), "weights": info.weights}
-    rec = get_provenance(plan) if plan is not None else None
-    if rec is None:
-        return {"scheduler": None, "limits": None, "weights": None}
-    w = rec.get("weights")
-    return {"scheduler": rec.get("scheduler"), "limits": recorded_limits(plan),
-            "weights": [float(v) for v in w] if isinstance(w, list) else None}
+    none = {"scheduler": None, "limits": None, "weights": None}
+    try:
+        info = parse_plan_file_name(path, plan.model_names if plan is not None else None)
+        if info is not None:
+            return {"scheduler": info.scheduler, "limits": info.limits(), "weights": info.weights}
+        rec = get_provenance(plan) if plan is not None else None
+        if not isinstance(rec, dict):
+            return none
+        w = rec.get("weights")
+        sched = rec.get("scheduler")
+        return {"scheduler": sched if isinstance(sched, str) else None, "limits": recorded_limits(plan),
+                "weights": [float(v) for v in w] if isinstance(w, list) else None}
+    except Exception:  # noqa: BLE001 - an odd name or record: nothing known, the plan still opens
+        return none
 
 
 def profile_source_of(store: ProfileStore, names: list[str]) -> str:
@@ -469,13 +565,81 @@ def plan_warnings(plan: Plan, store: ProfileStore, limits: dict | None = None) -
     then ``check_plan``'s violations (latencies, throughputs, SLOs, GPU limits)."""
     from ppipe.planning.check import check_plan
 
-    out = provenance_problems(plan, store)
+    try:
+        out = list(provenance_problems(plan, store))
+    except Exception as exc:  # noqa: BLE001 - an odd record is a warning, not a crash
+        out = [f"cannot read what the plan was made with: {type(exc).__name__}: {exc}"]
     try:
         rep = check_plan(plan, store, limits)
     except PPipeError as exc:
         return out + [f"cannot check the plan: {exc}"]
+    except Exception as exc:  # noqa: BLE001
+        return out + [f"cannot check the plan: {type(exc).__name__}: {exc}"]
     out += [str(v) for v in rep.violations]
     return out
+
+
+def _fits_slo(store: ProfileStore, m, gpu: str, types: list[str], whole_model: bool) -> bool | None:
+    """Whether a pipeline of model ``m`` with a stage on ``gpu`` could meet its SLO, by a
+    lower bound on its latency: each chunk on its fastest type of ``types`` (batch 1, a whole
+    GPU, nothing for transfers or batch building) except one chunk on ``gpu`` (all of them
+    for NP), against the SLO less the share held back for queueing. False is certain;
+    None: no profile to tell."""
+    try:
+        prof = store.get(m.name)
+        if not prof.has(gpu, 1):
+            return False
+        budget = float(m.sla) - float(m.config.get("hist_adjustment") or 0.0)
+        L = prof.num_chunks
+        if whole_model:
+            return prof.lat_infer(gpu, 1, 0, L, 1) <= budget
+        usable = [t for t in dict.fromkeys([*types, gpu]) if prof.has(t, 1)]
+        best = [min(prof.lat_infer(t, 1, c, c + 1, 1) for t in usable) for c in range(L)]
+        extra = min(prof.lat_infer(gpu, 1, c, c + 1, 1) - best[c] for c in range(L))
+    except Exception:  # noqa: BLE001 - no profile to tell: say nothing
+        return None
+    return sum(best) + extra <= budget
+
+
+def idle_reason(entry: "PlanEntry", store: ProfileStore) -> str | None:
+    """One line on the GPUs the plan leaves idle, and why: no model can meet its SLO on
+    that type (certain, from the profiles), or the max-min objective (the slowest model
+    gains nothing from them; Fill hands them to the others). None when nothing is idle
+    or the limits are unknown."""
+    from ppipe_tui.formatting import gpus as gpu_text
+
+    limits = entry.limits or {}
+    used = entry.plan.gpus_used()
+    idle = {g: float(n) - used.get(g, 0.0) for g, n in limits.items() if float(n) - used.get(g, 0.0) > 1e-6}
+    if not idle:
+        return None
+    whole = entry.scheduler == "np"
+    models = entry.plan.models
+    filled = entry.problem is not None and entry.problem.fill_leftover
+    slo, maxmin, busy_needed = [], [], set()
+    for g, n in idle.items():
+        text = f"{gpu_text(n)} {g}"
+        if models and all(_fits_slo(store, m, g, list(limits), whole) is False for m in models):
+            slo.append(text)
+            continue
+        maxmin.append(text)
+        if models and all(_fits_slo(store, m, g, list(idle), whole) is False for m in models):
+            busy_needed.update(t for t in limits if t not in idle)
+    parts = []
+    if slo:
+        parts.append(f"{', '.join(slo)}: no model meets its SLO on {'these types' if len(slo) > 1 else 'that type'}")
+    if maxmin:
+        busy = (f"; pipelines through them also need {', '.join(sorted(busy_needed))}, all in use"
+                if busy_needed else "")
+        if filled:
+            parts.append(f"{', '.join(maxmin)} stay idle after Fill: no model can use them{busy}")
+        else:
+            fill = ("Fill (F) gives them to the models that can use them" if entry.problem is not None
+                    and len(models) > 1 else "one model only: nothing to fill" if len(models) < 2
+                    else "solve on F2 and Fill (F) to use them")
+            parts.append(f"{', '.join(maxmin)}: the max-min objective (the slowest model gains nothing from "
+                         f"them{busy}); {fill}")
+    return "idle: " + "; ".join(parts)
 
 
 def rename_problem(name: str) -> str | None:

@@ -270,24 +270,24 @@ async def test_files_rename_export_delete(demo_data, plans_dir):
         await press(pilot, "f7")
         scr = app.screen
         assert len(scr.files) == 2
-        await press(pilot, "r")
+        await press(pilot, "ctrl+r")  # commands are on modifier keys: letters filter
         await press(pilot, "ctrl+u")
         await type_text(pilot, "renamed")
         await press(pilot, "enter")
         target = plans_dir / "renamed.json"
         assert await wait_for(pilot, lambda: target.exists(), 5)
         assert scr.current_file() == target
-        await press(pilot, "x")
+        await press(pilot, "ctrl+e")
         await press(pilot, "ctrl+u")
         csv_path = plans_dir / "export.csv"
         await type_text(pilot, str(csv_path))
         await press(pilot, "enter")
         assert await wait_for(pilot, lambda: csv_path.exists(), 5)
         assert csv_path.read_text().startswith("model,")
-        await press(pilot, "d")
+        await press(pilot, "ctrl+d")
         await press(pilot, "n")  # cancel keeps it
         assert target.exists()
-        await press(pilot, "d", "y")
+        await press(pilot, "ctrl+d", "y")
         assert await wait_for(pilot, lambda: not target.exists(), 5)
         assert len(scr.files) == 1
         assert plans["np"].exists() or plans["ppipe"].exists()

@@ -13,7 +13,17 @@ import pytest
 
 pytest.importorskip("textual")
 
-from tui_helpers import demo_plan, demo_plan_name, press, screen_text, type_text, wait_for, wait_mode, wait_screen  # noqa: E402
+from tui_helpers import (  # noqa: E402
+    demo_plan,
+    demo_plan_name,
+    press,
+    screen_text,
+    slow_enumeration,
+    type_text,
+    wait_for,
+    wait_mode,
+    wait_screen,
+)
 
 from ppipe.atomic import write_text_atomic  # noqa: E402
 from ppipe.planfile.plan import read_plan, write_plan  # noqa: E402
@@ -40,33 +50,6 @@ def plans_dir(tmp_path) -> Path:
 
 def make_app(data: Path, plans: Path, plan: Path | None = None) -> PPipeApp:
     return PPipeApp(Session(str(data), plans), plan=plan)
-
-
-def slow_enumeration(started: threading.Event, honour_stop: bool = True, slow_from_call: int = 1):
-    """An ``enumerate_configs`` that takes minutes unless stopped (it polls ``should_stop``
-    every 10 ms, as the real one does between pieces of work) and reports progress.
-    Calls before ``slow_from_call`` enumerate for real (call 1 is the est_xput NP solve's)."""
-    from ppipe.planning.configs import EnumerationStopped, enumerate_configs
-
-    calls = [0]
-
-    def fake(problem, d, max_parts=None, prune=True, *, should_stop=None, on_progress=None):
-        calls[0] += 1
-        if calls[0] < slow_from_call:
-            return enumerate_configs(problem, d, max_parts, prune, should_stop=should_stop, on_progress=on_progress)
-        started.set()
-        n = 0
-        end = time.monotonic() + 120
-        while time.monotonic() < end:
-            if honour_stop and should_stop is not None and should_stop():
-                raise EnumerationStopped()
-            n += 1000
-            if on_progress is not None:
-                on_progress(n, n // 10)
-            time.sleep(0.01)
-        return []
-
-    return fake
 
 
 async def start_solve(pilot, app) -> None:
@@ -166,7 +149,7 @@ async def test_rename_with_a_slash_is_refused_in_the_dialog(demo_data, plans_dir
     async with app.run_test(size=(80, 24)) as pilot:
         await press(pilot, "f7")
         assert await wait_mode(pilot, app, "files", 10)
-        await press(pilot, "r")
+        await press(pilot, "ctrl+r")
         assert await wait_screen(pilot, app, InputDialog, 5)
         await type_text(pilot, "sub/renamed")  # the name starts selected: typing replaces it
         await press(pilot, "enter")

@@ -44,8 +44,9 @@ SIZES = [(80, 24), (120, 40)]
 
 def fixed_catalog() -> GpuCatalog:
     return GpuCatalog([
-        GpuType("L4", "high", 4, 4, 10.0, 30.3, 60.0, 121.0, 300.0),
-        GpuType("T4", "low", 2, 4, 10.0, 8.1, 8.1, 65.0, 320.0),
+        GpuType("L4", "high", 4, 4, 10.0, 30.3, 60.0, 121.0, 300.0, price_per_hour=0.8,
+                price_source="fixed test price"),
+        GpuType("T4", "low", 2, 4, 10.0, 8.1, 8.1, 65.0, 320.0, price_per_hour=0.5, price_source="fixed test price"),
     ])
 
 
@@ -100,7 +101,7 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
     app = PPipeApp(session, plan=plans["ppipe"])
     snap = Snapshots(size)
     async with app.run_test(size=size) as pilot:
-        assert await wait_mode(pilot, app, "plan")
+        assert await wait_mode(pilot, app, "plan", 120)
         # plan: the tree, and a pipeline's latency budget
         await press(pilot, "down", "down")
         snap.check("plan", await stable_text(pilot, app, "alpha-net pipeline 0: L4 > T4", "latency budget",
@@ -108,8 +109,8 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
 
         # set-up with a model ticked
         await press(pilot, "f2")
-        assert await wait_mode(pilot, app, "setup")
-        assert await wait_for(pilot, lambda: session.models is not None)
+        assert await wait_mode(pilot, app, "setup", 120)
+        assert await wait_for(pilot, lambda: session.models is not None, 120)
         await type_text(pilot, "alpha")
         await press(pilot, "enter")
         snap.check("setup", await stable_text(pilot, app, "[x] alpha-net", "Time limit s   60"))
@@ -117,13 +118,13 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         # solve: three finished solves side by side
         session.runs = fake_runs(session.store)
         await press(pilot, "f3")
-        assert await wait_mode(pilot, app, "solve")
+        assert await wait_mode(pilot, app, "solve", 120)
         snap.check("solve", await stable_text(pilot, app, "done: alpha-net, beta-det", "483.90", "NP: optimal"))
 
         # simulation of the PPipe demo plan at full speed, to the end
         session.set_current(PlanEntry.from_file(plans["ppipe"]))
         await press(pilot, "f5")
-        assert await wait_mode(pilot, app, "sim")
+        assert await wait_mode(pilot, app, "sim", 120)
         sim = app.screen
         await press(pilot, "tab")  # model -> load factor
         await type_text(pilot, "90")
@@ -131,24 +132,24 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
             await press(pilot, "tab")
         await type_text(pilot, "4")
         await press(pilot, "ctrl+r", *["plus"] * 8)
-        assert await wait_for(pilot, lambda: sim.state == "finished", 60)
+        assert await wait_for(pilot, lambda: sim.state == "finished", 300)
         snap.check("sim", await stable_text(pilot, app, "finished, speed max", "GPU use: L4"))
 
         # sweep: PPipe and NP (sibling plan files) at two load factors
         await press(pilot, "f6")
-        assert await wait_mode(pilot, app, "sweep")
+        assert await wait_mode(pilot, app, "sweep", 120)
         sweep = app.screen
         await press(pilot, "tab")
         await type_text(pilot, "60,120")
         await press(pilot, "tab")
         await type_text(pilot, "2")
         await press(pilot, "ctrl+r")
-        assert await wait_for(pilot, lambda: sweep.state == "done", 60)
+        assert await wait_for(pilot, lambda: sweep.state == "done", 300)
         snap.check("sweep", await stable_text(pilot, app, "done: alpha-net, plans NP, PPipe", "120:98%", "120:84%"))
 
         # saved plans
         await press(pilot, "f7")
-        assert await wait_mode(pilot, app, "files")
+        assert await wait_mode(pilot, app, "files", 120)
         snap.check("files", await stable_text(pilot, app, "L4:6,T4:8", "broken.json", "bad", "- beta-det"))
 
         # a corrupt file opens as an error dialog
@@ -161,6 +162,22 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         # the files screen redraws its table when the dialog goes: let it, it shows behind the help
         assert await wait_for(pilot, lambda: app.screen is app.mode_screen("files"))
         await stable_text(pilot, app, "L4:6,T4:8")
+
+        # size: alpha-net (ticked on the set-up) at 300 req/s, L4 owned, T4 to buy; then cost vs load
+        await press(pilot, "f8")
+        assert await wait_mode(pilot, app, "size", 120)
+        sizer = app.screen
+        sizer.query_one("#in-rates").focus()
+        await type_text(pilot, "300")
+        sizer.query_one("#size-L4-own").focus()
+        await type_text(pilot, "1")
+        sizer.query_one("#in-sweep").focus()
+        await type_text(pilot, "1,2,3")
+        await press(pilot, "ctrl+r")
+        assert await wait_for(pilot, lambda: sizer.size_run is not None and sizer.size_run.finished, 300)
+        await press(pilot, "ctrl+t")
+        assert await wait_for(pilot, lambda: sizer.sweep_run is not None and sizer.sweep_run.finished, 300)
+        snap.check("size", await stable_text(pilot, app, "done: cost vs load, 3 of 3", "NP 1 type"))
 
         # help
         await press(pilot, "f1")

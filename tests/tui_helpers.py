@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -148,7 +149,7 @@ async def wait_screen(pilot, app, cls, timeout: float = 30.0) -> bool:
     return ok
 
 
-async def stable_text(pilot, app, *needles: str, timeout: float = 60.0) -> str:
+async def stable_text(pilot, app, *needles: str, timeout: float = 120.0) -> str:
     """The screen's text once it shows every one of ``needles`` and stays the same across a
     full round of message handling (what a snapshot captures); after ``timeout``, the text
     as it is (the golden comparison then shows what is missing)."""
@@ -226,3 +227,80 @@ def write_demo_plans(folder: Path) -> dict[str, Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     return {s: Path(write_plan(demo_plan(s), folder / demo_plan_name(s))) for s in ("ppipe", "np")}
+
+
+# ------------------------------------------------------------ corrupt plans
+
+#: file names of :func:`write_corrupt_plans`, what each is
+CORRUPT_PLANS = {
+    "invalid.json": "not JSON",
+    "deep.json": "a list nested 100,000 deep",
+    "nan.json": "num_gpu: NaN",
+    "fast.json": '"xput": "fast"',
+    "huge.json": "xput 1e300",
+    "binary.json": "binary bytes",
+    "empty.json": "an empty file",
+    "x.json": "a directory",
+    "loop.json": "a symlink loop",
+    "dangling.json": "a symlink to nothing",
+    "fifo.json": "a FIFO (reading it would block)",
+}
+
+
+def write_corrupt_plans(folder: Path) -> list[Path]:
+    """A folder of broken plan files (issue 13's corrupt plans), plus one good plan."""
+    import json
+    import os
+
+    from ppipe.planfile.plan import write_plan
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_plan(demo_plan(), folder / "good.json")
+    doc = json.loads(demo_plan().dumps())
+    (folder / "invalid.json").write_text("{ not json")
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    nan = json.loads(json.dumps(doc))
+    nan[0]["pipelines"][0]["partitions"][0]["num_gpu"] = float("nan")
+    (folder / "nan.json").write_text(json.dumps(nan))  # NaN, as Python's json writes it
+    fast = json.loads(json.dumps(doc))
+    fast[0]["xput"] = "fast"
+    (folder / "fast.json").write_text(json.dumps(fast))
+    huge = json.loads(json.dumps(doc))
+    huge[0]["xput"] = 1e300
+    (folder / "huge.json").write_text(json.dumps(huge))
+    (folder / "binary.json").write_bytes(bytes(range(256)) * 4)
+    (folder / "empty.json").write_bytes(b"")
+    (folder / "x.json").mkdir()
+    (folder / "loop.json").symlink_to(folder / "loop.json")
+    (folder / "dangling.json").symlink_to(folder / "nowhere" / "plan.json")
+    os.mkfifo(folder / "fifo.json")
+    return sorted(folder.glob("*.json"))
+
+
+# ------------------------------------------------------- a slow enumeration
+
+def slow_enumeration(started: threading.Event, honour_stop: bool = True, slow_from_call: int = 1):
+    """An ``enumerate_configs`` that takes minutes unless stopped (it polls ``should_stop``
+    every 10 ms, as the real one does between pieces of work) and reports progress.
+    Calls before ``slow_from_call`` enumerate for real (call 1 is the est_xput NP solve's)."""
+    from ppipe.planning.configs import EnumerationStopped, enumerate_configs
+
+    calls = [0]
+
+    def fake(problem, d, max_parts=None, prune=True, *, should_stop=None, on_progress=None):
+        calls[0] += 1
+        if calls[0] < slow_from_call:
+            return enumerate_configs(problem, d, max_parts, prune, should_stop=should_stop, on_progress=on_progress)
+        started.set()
+        n = 0
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            if honour_stop and should_stop is not None and should_stop():
+                raise EnumerationStopped()
+            n += 1000
+            if on_progress is not None:
+                on_progress(n, n // 10)
+            time.sleep(0.01)
+        return []
+
+    return fake

@@ -90,6 +90,8 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     value = np.fromiter((v for row in model.row_val for v in row), dtype=float, count=pos)
     h.addRows(m, np.asarray(model.row_lo), np.asarray(model.row_hi), pos, starts, index, value)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize)
+    if model.start is not None and len(ints) and len(model.start) == n:
+        h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(model.start, dtype=float))
 
     start = time.perf_counter()
     cancelled = {"flag": False}
@@ -154,11 +156,12 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     gap = relative_gap(obj, bound) if values is not None else None
     if status == Status.OPTIMAL and gap is None:
         gap = 0.0
-    duals = None
+    duals = reduced = None
     if values is not None and not model.num_integer and sol.dual_valid:
         duals = np.asarray(sol.row_dual, dtype=float)
+        reduced = np.asarray(sol.col_dual, dtype=float)
     return MilpResult(status, obj, bound, gap, seconds, values, "highs", h.modelStatusToString(ms),
                       {"vars": model.num_vars, "integer": model.num_integer, "rows": model.num_rows,
-                       "nodes": int(info.mip_node_count)}, duals)
+                       "nodes": int(info.mip_node_count)}, duals, reduced)
 
 

@@ -58,6 +58,9 @@ class MilpModel:
         self.row_hi: list[float] = []
         self.row_idx: list[list[int]] = []
         self.row_val: list[list[float]] = []
+        #: A feasible solution to start from (a value per variable), or None. HiGHS takes
+        #: it as its first incumbent (and ignores one that is not feasible).
+        self.start: np.ndarray | None = None
 
     @property
     def num_vars(self) -> int:
@@ -96,6 +99,16 @@ class MilpModel:
         self.maximize = maximize
 
 
+def relaxed(model: MilpModel) -> MilpModel:
+    """The LP relaxation: the same model with every variable continuous (rows shared)."""
+    lp = MilpModel(model.name + "-lp")
+    lp.lb, lp.ub, lp.names = model.lb, model.ub, model.names
+    lp.integer = [False] * model.num_vars
+    lp.obj, lp.maximize = model.obj, model.maximize
+    lp.row_lo, lp.row_hi, lp.row_idx, lp.row_val = model.row_lo, model.row_hi, model.row_idx, model.row_val
+    return lp
+
+
 @dataclass
 class MilpResult:
     status: Status
@@ -108,6 +121,7 @@ class MilpResult:
     message: str = ""
     stats: dict = field(default_factory=dict)
     duals: np.ndarray | None = None  # row duals of a pure LP (no integer variables)
+    reduced: np.ndarray | None = None  # column duals (reduced costs) of a pure LP
 
     @property
     def has_solution(self) -> bool:

@@ -69,4 +69,21 @@ class SolveResult:
             "gpus_used": self.plan.gpus_used() if self.plan else {},
             "gpu_limits": dict(zip(problem.cluster.gpus, problem.cluster.limits)),
             "est_xput": self.est_xput, "plan_file": plan_file, "message": self.message,
+            # where the time went: configurations enumerated and kept, enumeration, model
+            # build and solver seconds, MILP size (vars, integer, rows, nodes), method details
+            "stats": _jsonable(self.stats),
         }
+
+
+def _jsonable(value):
+    """Stats as plain JSON values (numpy numbers and statuses become floats, ints, strings)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return str(value) if isinstance(value, Status) else value
+    try:
+        return value.item()  # numpy scalar
+    except AttributeError:
+        return str(value)

@@ -52,9 +52,10 @@ class ScreenSpec:
 
 
 class PPipeScreen(Screen):
-    """A screen of the workflow. ``-narrow`` below 81 columns (the SSH layout)."""
+    """A screen of the workflow. ``-narrow`` below 81 columns (the SSH layout), ``-xwide``
+    from 161 (forms get room for their messages)."""
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (81, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (81, "-wide"), (161, "-xwide")]
     #: the screen's own actions for the command palette
     PALETTE: ClassVar[tuple[Command, ...]] = ()
 
@@ -77,6 +78,9 @@ class PPipeScreen(Screen):
 
     def refresh_view(self) -> None:
         """Re-read the session (another screen may have changed it)."""
+
+    def models_loaded(self) -> None:
+        """The session's model list (``session.models``) has arrived."""
 
     @property
     def narrow(self) -> bool:

@@ -8,8 +8,9 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import Static, Tree
 
-from ppipe_tui.messages import SavePlan, SimulateModel
+from ppipe_tui.messages import FillPlan, SavePlan, SimulateModel
 from ppipe_tui.screens.base import Command, PPipeScreen
+from ppipe_tui.state import idle_reason
 from ppipe_tui.widgets.plan import GpuUseTable, NodeRef, PlanTree, details
 
 
@@ -17,14 +18,18 @@ class PlanScreen(PPipeScreen):
     BINDINGS = [
         Binding("ctrl+s", "save_plan", "Save"),
         Binding("s", "simulate", "Simulate"),
+        Binding("f", "fill", "Fill idle"),
     ]
     PALETTE = (
         Command("Save plan (Ctrl+S)", "Write the current plan to a file", "save_plan"),
         Command("Simulate the highlighted model (S)", "Start simulating this model on F5", "simulate"),
+        Command("Fill idle GPUs (F on F4)", "Solve again, giving GPUs the max-min optimum leaves idle to the models",
+                "fill"),
     )
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="plan-banner", markup=False)
+        yield Static("", id="plan-idle", markup=False)
         with Container(id="plan-body"):
             yield PlanTree("plan", id="plan-tree")
             with Vertical(id="plan-side"):
@@ -50,6 +55,7 @@ class PlanScreen(PPipeScreen):
             self.query_one(GpuUseTable).show(entry)
             self._show_details(NodeRef("plan"))
             self._show_banner(entry)
+            self._show_idle(entry)
 
     def _show_banner(self, entry) -> None:
         """The plan's disagreements with the current profiles (checked when it was opened)."""
@@ -60,6 +66,14 @@ class PlanScreen(PPipeScreen):
             more = f"\n... and {len(warns) - 3} more" if len(warns) > 3 else ""
             banner.update(f"! This plan does not match the current profiles ({len(warns)} problem(s)); "
                           "simulating it may drop requests:\n" + "\n".join(f"- {w}" for w in warns[:3]) + more)
+
+    def _show_idle(self, entry) -> None:
+        """One line: the GPUs the plan leaves idle, and why."""
+        line = self.query_one("#plan-idle", Static)
+        text = idle_reason(entry, self.session.store) if entry is not None else None
+        line.display = bool(text)
+        if text:
+            line.update(text)
 
     def _show_details(self, ref: NodeRef | None) -> None:
         box = self.query_one("#plan-details-box")
@@ -83,3 +97,6 @@ class PlanScreen(PPipeScreen):
             self.notify("No plan yet: solve one (F2) or open a saved plan (F7).", severity="warning")
             return
         self.post_message(SimulateModel(self.highlighted_model(), start=True))
+
+    def action_fill(self) -> None:
+        self.post_message(FillPlan())

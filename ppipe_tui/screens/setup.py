@@ -19,7 +19,7 @@ from ppipe_tui.widgets.setup import GpuMix, ModelPicker, gpu_input_id, preset_se
 FIELDS = (
     # key, label, placeholder, width
     # placeholders say what an empty field means; they never look like a value
-    ("weights", "Weights", "(empty: equal; or maf19)", 16),
+    ("weights", "Weights", "(empty: equal; or maf19)", 25),
     ("slo_multiplier", "SLO x base", "(needed)", 6),
     ("slo_discount", "SLO discount", "(needed)", 6),
     ("max_parts", "Max partitions", "(1-4)", 4),
@@ -70,6 +70,16 @@ class SetupScreen(PPipeScreen):
             self.models_loaded()
         self.revalidate()
 
+    def on_key(self, event) -> None:
+        """A key that reached the screen with nothing focused (typed as it first paints):
+        it belongs in the model search."""
+        if self.app.focused is None and event.character and event.is_printable:
+            event.stop()
+            search = self.query_one("#model-search", Input)
+            search.focus()
+            search.value += event.character
+            search.cursor_position = len(search.value)
+
     def action_focus_search(self) -> None:
         """``/`` (and F2 on this screen): the model search, wherever the focus was."""
         self.query_one("#model-search").focus()
@@ -106,10 +116,8 @@ class SetupScreen(PPipeScreen):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         inp = event.input
-        key = None
-        if isinstance(inp.parent, Field):
-            key = inp.parent.key
-        elif inp.id and inp.id.startswith("gpu-"):
+        key = getattr(inp, "field_key", None)
+        if key is None and inp.id and inp.id.startswith("gpu-"):
             for g in self.session.form.gpus:
                 for what in ("count", "mps", "server"):
                     if inp.id == gpu_input_id(g, what):

@@ -12,6 +12,7 @@ from ppipe_tui.screens.files import FilesScreen
 from ppipe_tui.screens.plan import PlanScreen
 from ppipe_tui.screens.setup import SetupScreen
 from ppipe_tui.screens.sim import SimScreen
+from ppipe_tui.screens.size import SizeScreen
 from ppipe_tui.screens.solve import SolveScreen
 from ppipe_tui.screens.sweep import SweepScreen
 
@@ -20,11 +21,12 @@ SCREENS: tuple[ScreenSpec, ...] = (
         "setup", "f2", "Set-up", SetupScreen,
         "type to search the models, **Up** / **Down** pick one, **Enter** ticks or unticks it (in the list "
         "itself: **Space** or Enter); `G1`..`G6` lists a group of the paper, the *group* box ticks all three. "
-        "Pick a cluster preset (HC1..HC4) or type GPU counts, MPS levels and GPUs per server; weights "
+        "Pick a cluster preset (HC1..HC4) or type GPU counts, MPS levels and GPUs per server for any catalog "
+        "type (**Up** / **Down** move between rows of the GPU mix); weights "
         "(`1,1,1`, `maf19`), SLO multiplier and discount, max partitions, scheduler, solver and time limit. "
-        "Problems are flagged beside each field. **Ctrl+R** solves, **Ctrl+T** solves NP, DART-r and PPipe "
+        "A problem is marked `!` at its field and said whole under it. **Ctrl+R** solves, **Ctrl+T** solves NP, DART-r and PPipe "
         "side by side.",
-        summary="Choose models, GPU mix and settings"),
+        short="Setup", summary="Choose models, GPU mix and settings"),
     ScreenSpec(
         "solve", "f3", "Solve", SolveScreen,
         "incumbent, best bound, gap and elapsed time, live. **Escape** cancels and keeps the best plan found "
@@ -33,7 +35,9 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec(
         "plan", "f4", "Plan", PlanScreen,
         "model > pipeline > partition; move the cursor for details (latency budget against the SLO). "
-        "**Ctrl+S** saves the plan, **S** simulates the highlighted model.",
+        "**Ctrl+S** saves the plan, **S** simulates the highlighted model. A line over the tree says which "
+        "GPUs the plan leaves idle and why (an SLO no model meets on that type, or the max-min objective); "
+        "**F** (Fill) solves again and gives them to the models, as `ppipe solve --fill` does.",
         summary="The current plan as a tree"),
     ScreenSpec(
         "sim", "f5", "Simulate", SimScreen,
@@ -47,10 +51,20 @@ SCREENS: tuple[ScreenSpec, ...] = (
         summary="Load-factor sweep: attainment vs load for NP, DART-r and PPipe"),
     ScreenSpec(
         "files", "f7", "Saved plans", FilesScreen,
-        "plans in `saved_plans/` (or any folder, artifact plans too: **Ctrl+O** and type a folder). **Enter** "
-        "opens, **R** renames, **D** / **Delete** deletes (asks first), **X** exports (JSON, or CSV of "
-        "partitions).",
+        "plans in `saved_plans/` (or any folder, artifact plans too: **Ctrl+O** and type a folder). Typing "
+        "filters the list (words of names, models, scheduler, GPUs; **Escape** clears), **Up** / **Down** move, "
+        "**Enter** opens, **Ctrl+R** renames, **Ctrl+D** deletes (asks first), **Ctrl+E** exports (JSON, or "
+        "CSV of partitions); the buttons under the list do the same. A file that cannot be read is marked "
+        "`bad`, with its problem in the preview.",
         short="Files", summary="Browse, open, rename, delete, export plan files"),
+    ScreenSpec(
+        "size", "f8", "Size", SizeScreen,
+        "the cheapest GPUs to add (or fleet to build) so every model serves its target: rates per model "
+        "(or weights and a total), GPUs owned, types to buy (`no`, `any` or the most) at catalog or typed "
+        "$/h, a headroom. **Ctrl+R** sizes with PPipe, NP and NP on the cheapest single type side by side; "
+        "**Ctrl+T** draws $/h against load; **Escape** cancels; **Enter** opens a fleet's plan on F4. "
+        "Partitions, SLO and network come from the set-up.",
+        summary="Cheapest fleet for target rates, with the GPUs you own"),
 )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual_plotext import PlotextPlot
@@ -40,7 +41,7 @@ class NavBar(Static):
         for item in self.items:
             text = f"{item.key} {item.short if narrow else item.label}"
             parts.append(f"[reverse][b] {text} [/b][/reverse]" if item.mode == self.mode else f" {text} ")
-        self.update("[b]ppipe[/b] " + "".join(parts) + "  ^q Quit")
+        self.update("[b]ppipe[/b] " + "".join(parts) + " ^q Quit")
 
 
 def set_text(label, text: str, layout: bool = True) -> None:
@@ -50,12 +51,17 @@ def set_text(label, text: str, layout: bool = True) -> None:
         label.update(text, layout=layout)
 
 
-class Field(Horizontal):
-    """A labelled input with its problem shown in place (text, so it reads without colour)."""
+class Field(Vertical):
+    """A labelled input; its problem is shown whole on the line under it (wrapped when
+    long), as text so it reads without colour, and a "!" marks the input itself.
+    ``inline_errors=False``: only the "!" (the screen lists the problems elsewhere)."""
 
-    def __init__(self, label: str, key: str, value: str = "", placeholder: str = "", width: int = 10,
-                 label_width: int | None = None, **kw) -> None:
+    LABEL_WIDTH = 15
+
+    def __init__(self, label: str, key: str, value: str = "", placeholder: str = "", width: int | str = 10,
+                 label_width: int | None = None, inline_errors: bool = True, **kw) -> None:
         super().__init__(classes="field", **kw)
+        self.inline_errors = inline_errors
         self.label_text = label
         self.key = key
         self.value = value
@@ -64,16 +70,25 @@ class Field(Horizontal):
         self.label_width = label_width
 
     def compose(self) -> ComposeResult:
-        lab = Label(self.label_text, classes="field-label")
-        if self.label_width:
-            lab.styles.width = self.label_width
-        yield lab
-        inp = Input(self.value, placeholder=self.placeholder, compact=True, id=f"in-{_css_id(self.key)}",
-                    select_on_focus=True)
-        inp.styles.width = self.input_width
-        inp.field_key = self.key  # type: ignore[attr-defined]
-        yield inp
-        yield Label("", classes="field-error")
+        with Horizontal(classes="field-row"):
+            lab = Label(self.label_text, classes="field-label")
+            if self.label_width:
+                lab.styles.width = self.label_width
+            yield lab
+            inp = Input(self.value, placeholder=self.placeholder, compact=True, id=self.input_id(self.key),
+                        select_on_focus=True)
+            inp.styles.width = self.input_width
+            inp.field_key = self.key  # type: ignore[attr-defined]
+            yield inp
+            yield Label("", classes="field-mark")
+        err = Label("", classes="field-error")
+        err.styles.margin = (0, 0, 0, self.label_width or self.LABEL_WIDTH)
+        err.display = False
+        yield err
+
+    @staticmethod
+    def input_id(key: str) -> str:
+        return f"in-{_css_id(key)}"
 
     @property
     def input(self) -> Input:
@@ -83,8 +98,10 @@ class Field(Horizontal):
         if message == getattr(self, "_error", None):
             return  # unchanged: no repaint
         self._error = message
+        self.query_one(".field-mark", Label).update("!" if message else "")
         err = self.query_one(".field-error", Label)
-        err.update(f"! {message}" if message else "", layout=False)
+        err.update(f"! {message}" if message and self.inline_errors else "")
+        err.display = bool(message) and self.inline_errors
         self.input.set_class(bool(message), "-invalid")
         self.set_class(bool(message), "-bad")
 
@@ -147,3 +164,34 @@ def slo_line(plt, y: float, x0: float, x1: float, label: str) -> None:
 
 class Spacer(Widget):
     DEFAULT_CSS = "Spacer { width: 1fr; height: 1; }"
+
+
+class GridInput(Input):
+    """A cell of a grid of inputs (rows of class ``grid-row``): Up / Down move to the same
+    column of the row above / below (Tab still goes along the row). The text starts
+    selected when the cell gets the focus, so typing replaces it."""
+
+    BINDINGS = [
+        Binding("up", "grid_move(-1)", "Row above", show=False),
+        Binding("down", "grid_move(1)", "Row below", show=False),
+    ]
+
+    def __init__(self, value: str, column: str, **kw) -> None:
+        super().__init__(value, compact=True, select_on_focus=True, **kw)
+        self.grid_column = column
+
+    def action_grid_move(self, delta: int) -> None:
+        row = self.parent
+        grid = row.parent if row is not None else None
+        if grid is None:
+            return
+        rows = [r for r in grid.children if r.has_class("grid-row") and r.display]
+        if row not in rows:
+            return
+        j = rows.index(row) + delta
+        if not 0 <= j < len(rows):
+            return
+        for cell in rows[j].query(GridInput):
+            if cell.grid_column == self.grid_column:
+                cell.focus()
+                return

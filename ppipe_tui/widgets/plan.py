@@ -84,6 +84,8 @@ def details(entry: PlanEntry | None, ref: NodeRef | None, width: int = 60) -> st
     plan = entry.plan
     if ref.kind == "plan":
         lines = [entry.title, f"status: {entry.status}"]
+        if entry.origin:
+            lines.append(entry.origin)
         if entry.objective is not None:
             lines.append(f"objective (min req/s / weight): {entry.objective:,.2f}")
         if entry.gap is not None:

@@ -15,7 +15,7 @@ from ppipe.planning.problem import CLUSTER_PRESETS, MODEL_GROUPS
 from ppipe.planning.request import group_models
 from ppipe_tui.formatting import shorten
 from ppipe_tui.state import GpuFields, ModelInfo
-from ppipe_tui.widgets.common import css_id, set_text
+from ppipe_tui.widgets.common import GridInput, css_id, set_text
 
 
 def group_choices(names: set[str]) -> tuple[list[str], str]:
@@ -60,7 +60,13 @@ class SearchInput(Input):
             lst.action_cursor_up()
 
     def action_tick(self) -> None:
-        """Tick the highlighted model; the search text goes, ready for the next model."""
+        """Tick the highlighted model; the search text goes, ready for the next model.
+        Before the models have loaded, the tick waits for them (a key typed at the first
+        paint is never lost)."""
+        picker = self.screen.query_one(ModelPicker)
+        if picker.models is None:
+            picker.pending_tick = True
+            return
         lst = self._list()
         opt = lst.highlighted_option
         lst.action_toggle()
@@ -98,10 +104,13 @@ class ModelPicker(Vertical):
         self.chosen: list[str] = list(chosen)
         self.models: list[ModelInfo] | None = None
         self.multiplier = 5.0
+        #: Enter was pressed in the search before the models arrived: tick the best match then
+        self.pending_tick = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="model-tools"):
-            yield SearchInput(placeholder="type to search models", compact=True, id="model-search")
+            yield SearchInput(placeholder="type to search models", compact=True, id="model-search",
+                              select_on_focus=False)
             yield Select([], prompt="group", compact=True, id="model-group", allow_blank=True)
         yield Label("", id="model-groups-note")
         yield Label("", id="model-header")
@@ -126,7 +135,10 @@ class ModelPicker(Vertical):
         lab = self.query_one("#model-groups-note", Label)
         set_text(lab, note)
         lab.display = bool(note)
-        self._rebuild()
+        self._rebuild(top=self.pending_tick)
+        if self.pending_tick:
+            self.pending_tick = False
+            self.query_one(SearchInput).action_tick()
 
     def set_multiplier(self, mult: float) -> None:
         if mult != self.multiplier:
@@ -228,8 +240,13 @@ def preset_select(preset: str) -> Select:
                   id="preset")
 
 
+#: (column, width) of the GPU mix: the count holds 100000 and the cursor
+GPU_COLUMNS = (("count", 8), ("mps", 4), ("server", 8))
+
+
 class GpuMix(Vertical):
-    """Cluster preset plus one row per GPU type: count, MPS levels, GPUs per server."""
+    """One row per GPU type of the catalog: count, MPS levels, GPUs per server; a grid
+    where Up / Down move between rows in a column (Tab along a row)."""
 
     def __init__(self, rows: dict[str, GpuFields], preset: str, **kw) -> None:
         super().__init__(**kw)
@@ -237,16 +254,18 @@ class GpuMix(Vertical):
         self.preset = preset
 
     def compose(self) -> ComposeResult:
-        yield Label(f"{'GPU':<6} {'count':>6} {'MPS':>4} {'/server':>8}", classes="gpu-head")
+        yield Label(f"{'GPU':<7}{'count':<9}{'MPS':<5}/server", classes="gpu-head")
         for g, row in self.rows.items():
-            with Horizontal(classes="gpu-row"):
+            with Horizontal(classes="gpu-row grid-row"):
                 yield Label(f"{g:<6}", classes="gpu-name")
-                for what, width in (("count", 6), ("mps", 4), ("server", 8)):
-                    inp = Input(getattr(row, what), compact=True, id=gpu_input_id(g, what),
-                                classes=f"gpu-{what}", select_on_focus=True)
+                for what, width in GPU_COLUMNS:
+                    inp = GridInput(getattr(row, what), what, id=gpu_input_id(g, what), classes=f"gpu-{what}")
                     inp.styles.width = width
                     yield inp
-                yield Label("", classes="field-error", id=f"err-gpu-{css_id(g)}")
+            # the row's problem, whole, on the line under it
+            err = Label("", classes="field-error gpu-error", id=f"err-gpu-{css_id(g)}")
+            err.display = False
+            yield err
         yield Label("", classes="field-error", id="err-gpus")
 
     def on_mount(self) -> None:
@@ -273,7 +292,9 @@ class GpuMix(Vertical):
                 except Exception:
                     pass
             try:
-                set_text(self.query_one(f"#err-gpu-{css_id(g)}", Label), f"! {msgs[0]}" if msgs else "", False)
+                err = self.query_one(f"#err-gpu-{css_id(g)}", Label)
+                set_text(err, f"! {g} {msgs[0]}" if msgs else "")
+                err.display = bool(msgs)
             except Exception:
                 pass
         set_text(self.query_one("#err-gpus", Label), f"! {errors['gpus']}" if errors.get("gpus") else "")

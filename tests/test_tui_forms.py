@@ -1,0 +1,229 @@
+"""ppipe-tui, issue 12's leftovers: the GPU mix as a grid, every catalog type, validation
+messages shown whole at 80, 120 and 200 columns, F7's filter with commands on modifier
+keys, keys typed at the first paint, the palette over dialogs, idle GPUs and Fill."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual")
+
+from tui_helpers import (  # noqa: E402
+    press,
+    screen_text,
+    type_text,
+    wait_for,
+    wait_mode,
+    wait_screen,
+    write_demo_plans,
+)
+
+from ppipe.catalog.gpus import GpuCatalog  # noqa: E402
+from ppipe.planning.problem import ClusterSpec, build_problem  # noqa: E402
+from ppipe.profiles.store import ProfileStore  # noqa: E402
+from ppipe_tui.app import PPipeApp  # noqa: E402
+from ppipe_tui.demo import write_demo_profiles  # noqa: E402
+from ppipe_tui.messages import SavePlan  # noqa: E402
+from ppipe_tui.screens.dialogs import ErrorDialog, InputDialog  # noqa: E402
+from ppipe_tui.screens.files import FilesScreen  # noqa: E402
+from ppipe_tui.state import PlanEntry, Session, SolveRequest, SolveRun, idle_reason  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory) -> Path:
+    return write_demo_profiles(tmp_path_factory.mktemp("tui-forms") / "profiles")
+
+
+def make_app(data: Path, plans: Path, plan: Path | None = None, catalog=None) -> PPipeApp:
+    return PPipeApp(Session(str(data), plans, catalog=catalog), plan=plan)
+
+
+def region_text(app, widget) -> str:
+    """What the screen shows inside ``widget``'s region, its lines joined by spaces."""
+    r = widget.region
+    lines = screen_text(app).splitlines()
+    rows = [lines[y][r.x:r.x + r.width] if y < len(lines) else "" for y in range(r.y, r.y + r.height)]
+    return re.sub(r"\s+", " ", " ".join(rows)).strip()
+
+
+# ------------------------------------------------------------- the GPU mix
+
+async def test_gpu_mix_is_a_grid_with_every_catalog_type_and_wide_counts(demo_data, tmp_path):
+    catalog = GpuCatalog.load()
+    app = make_app(demo_data, tmp_path, catalog=catalog)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_mode(pilot, app, "setup", 20)
+        scr = app.screen
+        rows = [r for r in scr.query(".gpu-row")]
+        assert len(rows) == len(list(catalog)) >= 8  # every catalog type, not only the paper's two
+        first = scr.query_one("#gpu-V100-count")
+        first.focus()
+        await type_text(pilot, "100000")
+        await press(pilot, "down")
+        assert app.focused.id == "gpu-L4-count"  # Up / Down move in the column
+        await press(pilot, "down", "down", "up")
+        assert app.focused.id == "gpu-A10-count"
+        app.focused.screen.query_one("#gpu-L4-mps").focus()
+        await press(pilot, "down")
+        assert app.focused.id == "gpu-A10-mps"
+        assert app.session.form.gpus["V100"].count == "100000"
+        assert await wait_for(pilot, lambda: "V100   100000" in screen_text(app), 10), screen_text(app)
+
+
+# ------------------------------------------------------ whole messages
+
+WEIGHTS_MSG = "! malformed weights 'x,y': expected numbers like 0.3,0.33,0.37 or maf19"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_validation_messages_are_shown_whole(demo_data, tmp_path, size):
+    app = make_app(demo_data, tmp_path)
+    async with app.run_test(size=size) as pilot:
+        assert await wait_for(pilot, lambda: app.session.models is not None, 20)
+        await type_text(pilot, "alpha")
+        await press(pilot, "enter")
+        scr = app.screen
+        for key, text in (("weights", "x,y"), ("max_parts", "x")):
+            scr.query_one(f"#in-{key}").focus()
+            await press(pilot, "ctrl+shift+a")
+            await type_text(pilot, text)
+        scr.query_one("#gpu-T4-count").focus()
+        await press(pilot, "ctrl+shift+a")
+        await type_text(pilot, "lots")
+        for widget, msg in ((scr.query_one("#field-weights .field-error"), WEIGHTS_MSG),
+                            (scr.query_one("#field-max_parts .field-error"), "! max partitions: a whole number"),
+                            (scr.query_one("#err-gpu-T4"), "! T4 count: a whole number")):
+            widget.scroll_visible(animate=False)
+            assert await wait_for(pilot, lambda w=widget, m=msg: region_text(app, w) == m, 10), \
+                (region_text(app, widget), screen_text(app))
+
+
+# ------------------------------------------------------------- F7
+
+async def test_f7_filter_letters_never_run_commands(demo_data, tmp_path):
+    plans = tmp_path / "plans"
+    write_demo_plans(plans)
+    (plans / "rtm-notes.json").write_text("[]")
+    app = make_app(demo_data, plans)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "f7")
+        assert await wait_mode(pilot, app, "files", 20)
+        scr = app.screen
+        assert len(scr.files) == 3
+        await type_text(pilot, "/rtm")
+        assert isinstance(app.screen, FilesScreen)  # no Rename dialog
+        assert [p.name for p in scr.files] == ["rtm-notes.json"]
+        await press(pilot, "escape")  # clears the filter
+        assert len(scr.files) == 3
+        scr.query_one("#files-table").focus()
+        await type_text(pilot, "bl")  # letters typed in the list go to the filter
+        assert app.focused.id == "files-filter" and scr.query_one("#files-filter").value == "bl"
+        assert [p.name for p in scr.files] == [p.name for p in sorted(plans.glob("*_bl.json"))]
+        assert "1 of 3" in screen_text(app)
+        await press(pilot, "ctrl+r")  # the command is a modifier key
+        assert await wait_screen(pilot, app, InputDialog, 10)
+        await press(pilot, "escape")
+
+
+# ------------------------------------------------------------- first paint
+
+@pytest.mark.parametrize("typed,model", [("beta", "beta-det"), ("wide", "wide_resnet101_2")])
+async def test_keys_typed_before_the_models_load_are_kept(demo_data, tmp_path, monkeypatch, typed, model):
+    import ppipe_tui.app as app_module
+
+    data = demo_data
+    if model == "wide_resnet101_2":
+        art = os.environ.get("PPIPE_ARTIFACT")
+        if not art or not (Path(art) / "models").exists():
+            pytest.skip("needs PPIPE_ARTIFACT")
+        data = Path(art)
+    release = threading.Event()
+    real = app_module.load_model_info
+
+    def slow(store):
+        release.wait(30)
+        return real(store)
+
+    monkeypatch.setattr(app_module, "load_model_info", slow)
+    app = make_app(data, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_text(pilot, typed)  # at the first paint: the models are still loading
+        await press(pilot, "enter")
+        assert app.session.models is None
+        release.set()
+        assert await wait_for(pilot, lambda: app.session.form.models == [model], 30), app.session.form.models
+        assert app.screen.query_one("#model-search").value == ""
+
+
+# ------------------------------------------------------------- palette
+
+async def test_palette_never_opens_over_a_dialog_and_save_never_stacks(demo_data, tmp_path):
+    from textual.command import CommandPalette
+
+    plans = write_demo_plans(tmp_path / "plans")
+    app = make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_mode(pilot, app, "plan", 20)
+        await press(pilot, "ctrl+s")
+        assert await wait_screen(pilot, app, InputDialog, 10)
+        await press(pilot, "ctrl+p")
+        assert not CommandPalette.is_open(app) and isinstance(app.screen, InputDialog)
+        app.post_message(SavePlan())  # e.g. from the palette's "Save plan"
+        await press(pilot, "ctrl+s")
+        assert sum(isinstance(s, InputDialog) for s in app.screen_stack) == 1
+        await press(pilot, "escape")
+        app.push_screen(ErrorDialog("x", "y"))
+        assert await wait_screen(pilot, app, ErrorDialog, 10)
+        await press(pilot, "ctrl+p")
+        assert not CommandPalette.is_open(app)
+        await press(pilot, "escape")
+        await press(pilot, "ctrl+p")
+        assert await wait_for(pilot, lambda: CommandPalette.is_open(app), 10)
+
+
+# ------------------------------------------------------------- idle GPUs
+
+def _solved(store, mult: float, t4: int) -> PlanEntry:
+    from ppipe.planning.solve import solve
+
+    profs = [store.get("alpha-net"), store.get("beta-det")]
+    problem = build_problem(profs, ClusterSpec(("L4", "T4"), (2, t4), (4, 4), (4, 2), 10.0), [1, 1],
+                            slo_multiplier=mult)
+    run = SolveRun("ppipe", SolveRequest(problem, ("ppipe",), "highs", 60.0))
+    run.result = solve(problem, "ppipe")
+    return PlanEntry.from_result(run, store)
+
+
+def test_idle_reason_tells_an_slo_from_the_max_min_objective(demo_data):
+    store = ProfileStore.open(demo_data)
+    slo = idle_reason(_solved(store, 2.0, 8), store)
+    assert slo is not None and "8 T4: no model meets its SLO" in slo, slo
+    maxmin = idle_reason(_solved(store, 4.0, 40), store)
+    assert maxmin is not None and "18 T4: the max-min objective" in maxmin and "Fill (F)" in maxmin, maxmin
+    assert "also need L4, all in use" in maxmin  # no pipeline of T4 alone meets an SLO
+
+
+async def test_fill_hands_idle_gpus_to_the_models(demo_data, tmp_path):
+    app = make_app(demo_data, tmp_path)
+    store = app.session.store
+    entry = _solved(store, 4.0, 40)
+    used = entry.plan.gpus_used()["T4"]
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_mode(pilot, app, "setup", 20)
+        app.session.set_current(entry)
+        await press(pilot, "f4")
+        assert await wait_mode(pilot, app, "plan", 20)
+        assert await wait_for(pilot, lambda: "the max-min objective" in screen_text(app), 10), screen_text(app)
+        await press(pilot, "f")
+        assert await wait_for(pilot, lambda: app.session.runs and not app.session.solving, 120)
+        assert await wait_for(pilot, lambda: app.session.current is not entry and app.current_mode == "plan", 30)
+        filled = app.session.current
+        assert filled.problem.fill_leftover
+        assert filled.plan.gpus_used()["T4"] > used
+        assert filled.objective == pytest.approx(entry.objective, rel=1e-6)  # the max-min optimum is kept
+        assert await wait_for(pilot, lambda: "stay idle after Fill" in screen_text(app), 10), screen_text(app)
