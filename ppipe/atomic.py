@@ -1,10 +1,12 @@
-"""Atomic file writes: a crash never leaves a half-written file behind."""
+"""Atomic file writes: a crash never leaves a half-written file behind, and a write never
+replaces what is not a regular file (a device, a FIFO, a symlink)."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -30,19 +32,52 @@ def _target_mode(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file in the same directory + rename.
+def _resolve_target(path: Path) -> Path:
+    """The file a write to ``path`` should change: a symlink's final target (so the link
+    stays a link and points at the new contents), else ``path`` itself."""
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
 
-    The file gets the mode a plain ``open()`` would give it (the user's umask, or the
-    replaced file's mode), not ``mkstemp``'s private 0600."""
-    path = Path(path)
+
+def _writes_through(path: Path) -> bool:
+    """Whether ``path`` is something other than a regular file or a folder, such as a
+    device (``/dev/null``), a FIFO or a socket: it is written in place, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same directory + rename, so a
+    crash never leaves a half-written file.
+
+    - The file gets the mode a plain ``open()`` would give it (the user's umask, or the
+      replaced file's mode), not ``mkstemp``'s private 0600.
+    - ``-`` writes to standard output.
+    - A device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a named pipe) is written
+      through, never replaced by a regular file.
+    - A symlink is followed: its target gets the new contents, the link stays.
+    """
+    if os.fspath(path) == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return Path("-")
+    path = _resolve_target(Path(path))
+    if _writes_through(path):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _target_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -53,6 +88,11 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             pass
         raise
     return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """:func:`write_bytes_atomic` of ``text`` in UTF-8."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:

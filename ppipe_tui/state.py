@@ -21,16 +21,14 @@ from ppipe import schedulers
 from ppipe.catalog.gpus import GpuCatalog
 from ppipe.errors import DataError, InputError, PPipeError
 from ppipe.paths import DEFAULT_PLAN_DIR
-from ppipe.planfile.naming import parse_plan_file_name, plan_file_name
+from ppipe.planfile.naming import parse_plan_file_name, partial_path, plan_file_name, settings_items
 from ppipe.planfile.plan import Plan, read_plan
 from ppipe.planfile.provenance import (
     get_provenance,
-    make_provenance,
-    provenance_problems,
     recorded_limits,
-    set_provenance,
 )
 from ppipe.planning.problem import PlanningProblem, build_problem
+from ppipe.planning.record import plan_warnings, profile_source_of, stamp_plan  # noqa: F401 - re-exported
 from ppipe.planning.request import GpuRow, build_cluster, parse_weights, preset_rows
 from ppipe.planning.solvers import SOLVERS
 from ppipe.profiles.store import ProfileStore
@@ -405,8 +403,11 @@ class PlanEntry:
         if p is None:
             return "plan.json"
         c = p.cluster
-        return plan_file_name(p.names, p.weights, list(c.gpus), list(c.limits), c.bw_gbps, p.slo_multiplier,
-                              self.scheduler or "ppipe")
+        items = settings_items(max_parts=p.max_parts, slo_discount=p.slo_discount, fill=p.fill_leftover)
+        name = plan_file_name(p.names, p.weights, list(c.gpus), list(c.limits), c.bw_gbps, p.slo_multiplier,
+                              self.scheduler or "ppipe", items)
+        # a plan that is not proven optimal is named apart, so it never replaces a finished one
+        return partial_path(name).name if str(self.status) in ("cancelled", "time_limit") else name
 
     @classmethod
     def from_result(cls, run: SolveRun, store: ProfileStore | None = None) -> "PlanEntry":
@@ -530,53 +531,6 @@ def plan_file_info(path: Path, plan: Plan | None) -> dict:
                 "weights": [float(v) for v in w] if isinstance(w, list) else None}
     except Exception:  # noqa: BLE001 - an odd name or record: nothing known, the plan still opens
         return none
-
-
-def profile_source_of(store: ProfileStore, names: list[str]) -> str:
-    out = []
-    for n in names:
-        try:
-            src = store.source_of(n)
-            label = f"{src.kind}:{src.root}"
-        except PPipeError:
-            label = "?"
-        if label not in out:
-            out.append(label)
-    return "; ".join(out)
-
-
-def stamp_plan(plan: Plan, problem: PlanningProblem, scheduler: str, store: ProfileStore) -> None:
-    """Record in the plan what it was made with (see :mod:`ppipe.planfile.provenance`)."""
-    c = problem.cluster
-    profiles = []
-    for n in plan.model_names:
-        try:
-            profiles.append(store.get(n))
-        except PPipeError:
-            pass
-    set_provenance(plan, make_provenance(
-        scheduler=scheduler, gpus=c.gpus, counts=c.limits, bw_gbps=c.bw_gbps, mps_levels=c.mps_levels,
-        gpus_per_server=c.gpus_per_server, weights=problem.weights, slo_multiplier=problem.slo_multiplier,
-        max_parts=problem.max_parts, profiles=profiles, profile_source=profile_source_of(store, plan.model_names)))
-
-
-def plan_warnings(plan: Plan, store: ProfileStore, limits: dict | None = None) -> list[str]:
-    """How a plan disagrees with the current profiles: the recorded fingerprints first,
-    then ``check_plan``'s violations (latencies, throughputs, SLOs, GPU limits)."""
-    from ppipe.planning.check import check_plan
-
-    try:
-        out = list(provenance_problems(plan, store))
-    except Exception as exc:  # noqa: BLE001 - an odd record is a warning, not a crash
-        out = [f"cannot read what the plan was made with: {type(exc).__name__}: {exc}"]
-    try:
-        rep = check_plan(plan, store, limits)
-    except PPipeError as exc:
-        return out + [f"cannot check the plan: {exc}"]
-    except Exception as exc:  # noqa: BLE001
-        return out + [f"cannot check the plan: {type(exc).__name__}: {exc}"]
-    out += [str(v) for v in rep.violations]
-    return out
 
 
 def _fits_slo(store: ProfileStore, m, gpu: str, types: list[str], whole_model: bool) -> bool | None:

@@ -139,6 +139,23 @@ def finite(value: Optional[float], flag: str, *, low: float = 0.0, low_open: boo
     return value
 
 
+def is_stdout(path: Any) -> bool:
+    """Whether an output path is ``-`` (standard output)."""
+    return path is not None and str(path) == "-"
+
+
+def writes_through(path: Any) -> bool:
+    """Whether an output path is a device, FIFO or socket (written in place, see
+    :func:`ppipe.atomic.write_bytes_atomic`)."""
+    import stat
+
+    try:
+        mode = Path(path).stat().st_mode
+    except (OSError, TypeError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def output_file(path: Optional[Path], flag: str) -> Optional[Path]:
     """Check an output file before any work: not empty, not a folder, its folder not a file."""
     from ppipe.errors import InputError
@@ -177,6 +194,68 @@ def write_error(path: Any, exc: OSError) -> str:
     """One line for a failed write: the file and the reason (disk full, read-only, permission)."""
     why = exc.strerror or str(exc) or exc.__class__.__name__
     return f"cannot write {path}: {why}"
+
+
+#: At most this many of a plan's mismatches are printed (``ppipe check`` lists them all).
+MAX_PLAN_WARNINGS = 5
+
+
+def plan_limits(plan, plan_path: Path) -> dict[str, int] | None:
+    """A plan's GPU limits: from its file name (the artifact's convention), else from the
+    record it carries (a renamed plan keeps them), else None."""
+    from ppipe.planfile.naming import parse_plan_file_name
+    from ppipe.planfile.provenance import recorded_limits
+
+    name = parse_plan_file_name(plan_path, plan.model_names)
+    if name is not None:
+        return name.limits()
+    try:
+        return recorded_limits(plan)
+    except Exception:  # noqa: BLE001 - an odd record: no limits known
+        return None
+
+
+def plan_mismatches(plan, plan_path: Path, store) -> list[str]:
+    """How the plan disagrees with the profiles at hand (made with other profiles, SLOs or
+    GPU limits broken), as :func:`ppipe.planning.record.plan_warnings` reports it."""
+    from ppipe.planning.record import plan_warnings
+
+    return plan_warnings(plan, store, plan_limits(plan, plan_path))
+
+
+def warn_plan_mismatches(warnings: list[str], plan_path: Path, consequence: str = "") -> None:
+    """Print a plan's mismatches on stderr, a line each, at most :data:`MAX_PLAN_WARNINGS`."""
+    if not warnings:
+        return
+    warn(f"{plan_path.name} does not match the profiles here{consequence}:")
+    for w in warnings[:MAX_PLAN_WARNINGS]:
+        err_console.print(f"  {w}", markup=False, soft_wrap=True)
+    if len(warnings) > MAX_PLAN_WARNINGS:
+        err_console.print(f"  ... and {len(warnings) - MAX_PLAN_WARNINGS} more (ppipe check {plan_path})",
+                          markup=False, soft_wrap=True)
+
+
+def unfinished_plan_path(path: Path, status: str, gap: float | None) -> tuple[Path, str | None]:
+    """Where to save a solve's plan, and a note to print once it is saved.
+
+    A plan that is not proven optimal never silently replaces a plan file: a cancelled
+    solve's best plan so far always goes to ``NAME.partial.json``; a time-limited one does
+    when ``path`` already exists (a fresh name is safe to use)."""
+    from ppipe.planfile.naming import partial_path
+
+    status = str(status)
+    if status not in ("cancelled", "time_limit") or is_stdout(path) or writes_through(path):
+        return path, None
+    exists = Path(path).exists()
+    if status == "time_limit" and not exists:
+        return path, None
+    target = partial_path(path)
+    why = "cancelled" if status == "cancelled" else "stopped at the time limit"
+    gap_text = f", gap {100 * gap:.3f}%" if gap is not None else ""
+    if exists:
+        return target, (f"{path} was kept: this plan is not proven optimal ({why}{gap_text}), so it went to "
+                        f"{target.name}")
+    return target, None
 
 
 def read_plan_checked(path: Path, what: str = "plan"):

@@ -15,8 +15,11 @@ from ppipe.cli.common import (
     open_store,
     out_console,
     parse_counts,
+    plan_limits,
+    plan_mismatches,
     print_json,
     read_plan_checked,
+    warn_plan_mismatches,
 )
 from ppipe.errors import ExitCode, InputError
 
@@ -40,22 +43,31 @@ def _plan_tree(plan):
 
 @app.command("show")
 def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file (artifact JSON format)."),
-             as_json: bool = JsonOption) -> None:
-    """Show a plan as a tree (model -> pipeline -> partition) and its GPU use per type."""
-    from ppipe.planfile.naming import parse_plan_file_name
+             data: Optional[Path] = DataOption, as_json: bool = JsonOption) -> None:
+    """Show a plan as a tree (model -> pipeline -> partition) and its GPU use per type.
+
+    The plan is checked against the profiles at hand: a plan made with other profiles,
+    or one that breaks an SLO or a GPU limit, gets a warning on stderr (``warnings`` in
+    ``--json``)."""
     from ppipe.planfile.plan import summary_rows
+    from ppipe.planfile.provenance import get_provenance, mixed_sources
 
     plan = read_plan_checked(plan_path)
-    name = parse_plan_file_name(plan_path)
-    limits = name.limits() if name else None
+    limits = plan_limits(plan, plan_path)
     used = plan.gpus_used()
+    warnings = plan_mismatches(plan, plan_path, open_store(data))
+    mixed = mixed_sources(get_provenance(plan))
     if as_json:
         print_json({"file": str(plan_path), "models": [{"name": m.name, "throughput": m.xput, "sla_us": m.sla,
                                                         "gpus": m.gpus_used(), "pipelines": len(m.pipelines)}
                                                        for m in plan.models],
                     "partitions": summary_rows(plan), "gpus_used": used, "gpu_limits": limits,
-                    "mipgap": plan.mipgap, "runtime": plan.runtime})
+                    "mipgap": plan.mipgap, "runtime": plan.runtime, "made_with": get_provenance(plan),
+                    "estimated_profiles": mixed, "warnings": warnings})
         return
+    warn_plan_mismatches(warnings, plan_path)
+    if mixed:
+        note(f"this plan mixes measured and estimated profiles: {', '.join(mixed)} estimated")
     from rich.table import Table
 
     out_console.print(_plan_tree(plan))

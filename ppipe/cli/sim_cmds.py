@@ -24,9 +24,11 @@ from ppipe.cli.common import (
     note,
     out_console,
     output_file,
+    plan_mismatches,
     print_json,
     read_plan_checked,
     registry_choice,
+    warn_plan_mismatches,
     write_error,
 )
 from ppipe.errors import ExitCode, InputError
@@ -98,7 +100,10 @@ def _load_model(plan_path: Path, model: Optional[str], data: Optional[Path]):
     plan = read_plan_checked(plan_path)
     mp = plan.model(model) if model is not None else plan.models[0]
     store = ProfileStore.open(data)
-    return plan, mp, store.get(mp.name)
+    profile = store.get(mp.name)
+    warn_plan_mismatches(plan_mismatches(plan, plan_path, store), plan_path,
+                         " (requests may miss their SLO or be dropped)")
+    return plan, mp, profile
 
 
 def _base_xput(plan, mp, base: Optional[Path]) -> float:

@@ -237,12 +237,21 @@ def size_cmd(
 
     plan_file = None
     if main.plan_result is not None and main.plan is not None and not no_save:
+        from ppipe.cli.common import unfinished_plan_path
         from ppipe.paths import DEFAULT_PLAN_DIR
         from ppipe.planfile.plan import write_plan
+        from ppipe.planning.record import stamp_plan
         from ppipe.planning.sizing import sized_plan_file_name
 
         path = output or DEFAULT_PLAN_DIR / sized_plan_file_name(sp, main)
-        plan_file = write_plan(main.plan_result.plan_for_file(), path)
+        status = "cancelled" if cancel.is_set() else main.status
+        path, kept_note = unfinished_plan_path(path, status, main.gap)
+        plan = main.plan_result.plan_for_file()
+        if main.problem is not None:
+            stamp_plan(plan, main.problem, "ppipe", store, sizing=True, status=str(status), gap=main.gap)
+        plan_file = write_plan(plan, path)
+        if kept_note:
+            note(kept_note)
 
     savings = {k: _saving(main, r) for k, r in results.items() if k != "ppipe"}
     if as_json:

@@ -26,6 +26,7 @@ from ppipe.cli.common import (
     err_console,
     finite,
     given,
+    is_stdout,
     note,
     open_store,
     out_console,
@@ -34,6 +35,7 @@ from ppipe.cli.common import (
     print_json,
     read_plan_checked,
     registry_choice,
+    unfinished_plan_path,
     warn,
     write_error,
 )
@@ -163,16 +165,19 @@ def solve_cmd(
     """Plan a group of models on a heterogeneous GPU mix (PPipe MILP or a baseline)."""
     from ppipe import schedulers
     from ppipe.paths import DEFAULT_PLAN_DIR
-    from ppipe.planfile.naming import plan_file_name
+    from ppipe.planfile.naming import plan_file_name, settings_items
     from ppipe.planfile.plan import write_plan
     from ppipe.planning.milp import SolveOptions
     from ppipe.planning.problem import build_problem
+    from ppipe.planning.record import stamp_plan
     from ppipe.planning.request import default_weights, group_models, parse_weights
     from ppipe.planning.solve import solve
 
     _check_flags(ctx, replay=replay, scheduler=scheduler, np_split=np_split, own_np_split=own_np_split,
                  output=output, no_save=no_save, method=method, no_fallback=no_fallback, solver=solver,
                  models=models, group=group)
+    if as_json and is_stdout(output):
+        raise InputError("--json and -o - both write to standard output: drop one")
     limit = _time_limit(time_limit)
     if max_parts is not None and max_parts < 1:
         raise InputError(f"--max-parts must be at least 1, got {max_parts}")
@@ -242,13 +247,21 @@ def solve_cmd(
         live, cancel)
     plan_file = None
     save_error = None
+    kept_note = None
     if res.plan is not None and not no_save:
         c = problem.cluster
+        items = settings_items(max_parts=max_parts, slo_discount=None if replay is not None else slo_discount,
+                               mps=parse_counts(mps, "MPS level", int, "--mps") if mps and replay is None else None,
+                               fill=fill, method=method if scheduler == "ppipe" else None)
         path = output or DEFAULT_PLAN_DIR / plan_file_name(problem.names, problem.weights, list(c.gpus),
                                                            list(c.limits), c.bw_gbps, problem.slo_multiplier,
-                                                           scheduler)
+                                                           scheduler, items)
+        path, kept_note = unfinished_plan_path(path, res.status, res.gap)
+        plan = res.plan_for_file()
+        stamp_plan(plan, problem, scheduler, store, method=method if scheduler == "ppipe" else None,
+                   status=str(res.status), gap=res.gap)
         try:
-            plan_file = write_plan(res.plan_for_file(), path)
+            plan_file = write_plan(plan, path)
         except OSError as exc:  # full disk, read-only folder, no permission: the result is still shown
             save_error = write_error(path, exc)
     if res.status == "infeasible":
@@ -268,7 +281,8 @@ def solve_cmd(
                                           if res.objective is not None and reference_objective else None)
         print_json(out)
     else:
-        _print_human(res, problem, reference_objective, plan_file)
+        # with -o - the plan is the data on stdout, so the summary goes to stderr
+        _print_human(res, problem, reference_objective, plan_file, err_console if is_stdout(output) else out_console)
     if save_error is not None:
         err_console.print(f"ppipe: error: {save_error}; the plan was not saved", markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.BAD_INPUT)
@@ -276,8 +290,11 @@ def solve_cmd(
         note(f"stopped at the default time limit of {limit:g} s"
              f"{' with a plan of gap ' + format(100 * res.gap, '.3f') + '%' if res.gap is not None else ''}; "
              "--time-limit SECONDS to change it, --time-limit none for no limit")
+    if kept_note and plan_file is not None:
+        note(kept_note)
     if res.status == "cancelled":
-        err_console.print("ppipe: solve cancelled" + (f"; best plan so far saved to {plan_file}" if plan_file else ""))
+        err_console.print("ppipe: solve cancelled" + (f"; best plan so far saved to {plan_file}" if plan_file else ""),
+                          markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.CANCELLED)
     if res.status == "infeasible":
         err_console.print(f"ppipe: infeasible: {res.message}", markup=False)
@@ -288,17 +305,19 @@ def solve_cmd(
         raise typer.Exit(ExitCode.NO_SOLUTION)
 
 
-def _print_human(res, problem, reference_objective, plan_file) -> None:
+def _print_human(res, problem, reference_objective, plan_file, console=None) -> None:
     from rich.table import Table
+
+    console = console or out_console
 
     gap = f"{100 * res.gap:.4f}%" if res.gap is not None else "n/a"
     head = (f"[bold]{res.scheduler}[/] {res.status}: objective {res.objective:,.2f} "
             f"(min throughput/weight), gap {gap}, {res.solve_seconds:.2f} s" if res.objective is not None
             else f"[bold]{res.scheduler}[/] {res.status}")
-    out_console.print(head)
+    console.print(head)
     if reference_objective is not None and res.objective is not None:
         rel = abs(res.objective - reference_objective) / reference_objective
-        out_console.print(f"reference objective {reference_objective:,.2f} (relative difference {rel:.2e})")
+        console.print(f"reference objective {reference_objective:,.2f} (relative difference {rel:.2e})")
     if res.plan is None:
         return
     t = Table(title_justify="left")
@@ -311,10 +330,10 @@ def _print_human(res, problem, reference_objective, plan_file) -> None:
     used = res.plan.gpus_used()
     t.add_row("[dim]GPUs used/limit[/]", "", "", "", "",
               *[f"{used.get(g, 0):g}/{n}" for g, n in zip(problem.cluster.gpus, problem.cluster.limits)])
-    out_console.print(t)
+    console.print(t)
     idle = {g: n - used.get(g, 0) for g, n in zip(problem.cluster.gpus, problem.cluster.limits) if n - used.get(g, 0) > 0}
     if idle and not problem.fill_leftover and len(problem.models) > 1:
         err_console.print(f"note: {', '.join(f'{v:g} {g}' for g, v in idle.items())} left idle by the max-min optimum;"
                           " --fill gives them to the models")
-    if plan_file:
+    if plan_file and not is_stdout(plan_file):
         err_console.print(f"plan saved to {plan_file}")

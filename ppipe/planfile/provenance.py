@@ -50,8 +50,12 @@ def make_provenance(*, scheduler: str, gpus: Iterable[str], counts: Iterable[int
                     profiles: Iterable[Any], profile_source: str, weights: Iterable[float] | None = None,
                     slo_multiplier: float | None = None, max_parts: int | None = None,
                     mps_levels: Iterable[int] | None = None, gpus_per_server: Iterable[int] | None = None,
-                    version: str | None = None) -> dict:
-    """The record to store in a plan (see :func:`set_provenance`)."""
+                    version: str | None = None, settings: dict | None = None) -> dict:
+    """The record to store in a plan (see :func:`set_provenance`).
+
+    Each profile's own origin goes in ``profile_origins`` (``{name: {"source", "estimated"}}``),
+    so a plan that mixes measured and estimated profiles says which is which; ``settings``
+    holds the solve's other choices (SLO discount, method, fill, ...), JSON values only."""
     if version is None:
         from ppipe import __version__ as version
     cluster: dict[str, Any] = {"gpus": [str(g) for g in gpus], "counts": [int(c) for c in counts],
@@ -67,9 +71,23 @@ def make_provenance(*, scheduler: str, gpus: Iterable[str], counts: Iterable[int
         rec["slo_multiplier"] = _num(slo_multiplier)
     if max_parts is not None:
         rec["max_parts"] = int(max_parts)
+    profiles = list(profiles)
     rec["profile_source"] = str(profile_source)
     rec["profiles"] = {str(p.name): profile_fingerprint(p) for p in profiles}
+    rec["profile_origins"] = {str(p.name): {"source": str(getattr(p, "source", "") or ""),
+                                            "estimated": bool(getattr(p, "estimated", False))} for p in profiles}
+    if settings:
+        rec["settings"] = dict(settings)
     return rec
+
+
+def mixed_sources(rec: dict | None) -> list[str] | None:
+    """The estimated models of a record that mixes measured and estimated profiles, else None."""
+    origins = (rec or {}).get("profile_origins")
+    if not isinstance(origins, dict) or not origins:
+        return None
+    est = [n for n, o in origins.items() if isinstance(o, dict) and o.get("estimated")]
+    return est if est and len(est) < len(origins) else None
 
 
 def get_provenance(plan: Any) -> dict | None:

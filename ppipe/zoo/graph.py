@@ -28,6 +28,7 @@ readers and checked against the dataflow on load.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,25 +277,15 @@ def read_graph(path: str | Path) -> ModelGraph:
 
 def write_graph(g: ModelGraph, path: str | Path) -> Path:
     """Write compact JSON; gzip when the name ends in ``.gz`` (deterministic: no mtime)."""
-    from ppipe.atomic import write_text_atomic
+    from ppipe.atomic import write_bytes_atomic, write_text_atomic
 
     path = Path(path)
     text = json.dumps(graph_to_json(g), separators=(",", ":"))
     if path.suffix == ".gz":
-        import os
-        import tempfile
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz:
-                    gz.write(text.encode("utf-8"))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        buf = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+            gz.write(text.encode("utf-8"))
+        return write_bytes_atomic(path, buf.getvalue())
     return write_text_atomic(path, text)
 
 
