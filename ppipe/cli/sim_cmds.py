@@ -101,9 +101,13 @@ def _load_model(plan_path: Path, model: Optional[str], data: Optional[Path]):
     mp = plan.model(model) if model is not None else plan.models[0]
     store = ProfileStore.open(data)
     profile = store.get(mp.name)
-    warn_plan_mismatches(plan_mismatches(plan, plan_path, store), plan_path,
-                         " (requests may miss their SLO or be dropped)")
-    return plan, mp, profile
+    return plan, mp, profile, plan_mismatches(plan, plan_path, store)
+
+
+def _warn_mismatches(warnings: list[str], plan_path: Path) -> None:
+    """Said once the run is set up (a plan that cannot be simulated at all gets its one-line
+    error alone)."""
+    warn_plan_mismatches(warnings, plan_path, " (requests may miss their SLO or be dropped)")
 
 
 def _base_xput(plan, mp, base: Optional[Path]) -> float:
@@ -176,7 +180,7 @@ def simulate_cmd(
     cap = _cap(max_requests)
     output_file(log, "--log")
     factory = _arrival_factory(arrivals, trace, bursty, burst_ratio, burst_fraction, burst_seconds)
-    plan, mp, profile = _load_model(plan_path, model, data)
+    plan, mp, profile, mismatches = _load_model(plan_path, model, data)
     if load_factor is not None:
         x = _base_xput(plan, mp, base)
         lf = int(load_factor) if float(load_factor).is_integer() else load_factor
@@ -190,6 +194,7 @@ def simulate_cmd(
         load_value = float(load)
     sim = Simulation(mp, profile, factory(load_value), rng=rng, seed=seed, balancer=balancer,
                      duration_s=duration, accounting=accounting, max_requests=cap, size_hint=SIZE_HINT)
+    _warn_mismatches(mismatches, plan_path)
     if len(plan.models) > 1 and model is None and not as_json:
         note(f"simulating model 0 of {len(plan.models)}: {mp.name} (choose with --model)")
     _run_with_progress(sim)
@@ -307,7 +312,7 @@ def sweep_cmd(
                   burst_ratio=burst_ratio, burst_fraction=burst_fraction, burst_seconds=burst_seconds)
     cap = _cap(max_requests)
     factory = _arrival_factory(arrivals, trace, bursty, burst_ratio, burst_fraction, burst_seconds)
-    plan, mp, profile = _load_model(plan_path, model, data)
+    plan, mp, profile, mismatches = _load_model(plan_path, model, data)
     x = _base_xput(plan, mp, base)
     if int(x) <= 0:
         raise InputError(f"model {mp.name}: base throughput {x:g} req/s gives no load to sweep")
@@ -325,6 +330,7 @@ def sweep_cmd(
         raise InputError(f"the sweep would simulate about {total:,.0f} requests in all, more than {SWEEP_WORK} x "
                          f"--max-requests ({SWEEP_WORK * cap:,}): fewer --seeds or a shorter --duration, or "
                          f"{SIZE_HINT}")
+    _warn_mismatches(mismatches, plan_path)
     show = not as_json and err_console.is_terminal
     if show:
         from rich.progress import Progress
