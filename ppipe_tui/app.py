@@ -117,6 +117,8 @@ class PPipeApp(App):
     # ------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         self._load_models()
+        if not self.is_headless:
+            self._warm_simulator()
         if self.initial_plan is not None:
             self.switch_mode("plan")
             self.call_after_refresh(self.open_plan_file, self.initial_plan)
@@ -125,6 +127,20 @@ class PPipeApp(App):
         store = self.session.store
         self.session.start_job("load models", lambda: self.post_message(ModelsLoaded(load_model_info(store))),
                                on_error=self._job_failed)
+
+    def _warm_simulator(self) -> None:
+        """Bind (and on first use build) the simulator's compiled kernel in the background,
+        so the first simulation starts at once instead of compiling for ~10 s. A failure is
+        not an error: the simulator falls back by itself when it is first used."""
+        def warm() -> None:
+            try:
+                from ppipe.sim import _jit, kernel  # noqa: F401 - registers the kernel functions
+
+                _jit.backend("ppipe.sim.kernel")
+            except Exception:  # noqa: BLE001 - the first simulation reports any real problem
+                pass
+
+        threading.Thread(target=warm, name="ppipe-warm-simulator", daemon=True).start()
 
     def _job_failed(self, message: str, log: str) -> None:
         """A background job raised (called on its thread): an error dialog; the exit status says so."""
