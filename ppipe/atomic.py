@@ -62,9 +62,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     - A symlink is followed: its target gets the new contents, the link stays.
     """
     if os.fspath(path) == "-":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stream (captured output)
+            sys.stdout.write(data.decode("utf-8", errors="surrogateescape"))
+        else:
+            sys.stdout.flush()
+            buffer.write(data)
+            buffer.flush()
         return Path("-")
     path = _resolve_target(Path(path))
     if _writes_through(path):

@@ -539,6 +539,75 @@ def _parse_kv_duplicates(w: Path) -> Optional[str]:
     return "parse_kv kept the last of L4:25,L4:75"
 
 
+# ---- section 1, items 1, 6 and 7: what a write replaces, and what a plan's name says
+
+def _dev_null_still_a_device(w: Path, res: Result) -> Optional[str]:
+    import stat as st
+
+    return None if st.S_ISCHR(os.stat("/dev/null").st_mode) else "/dev/null was replaced by a regular file"
+
+
+def _link_kept(w: Path, res: Result) -> Optional[str]:
+    link, target = w / "link.json", w / "real" / "plan.json"
+    if not link.is_symlink():
+        return "the symlink was replaced by a file"
+    return None if target.read_text().lstrip().startswith("[") else "the link's target was not updated"
+
+
+def _make_link(w: Path) -> None:
+    (w / "real").mkdir()
+    (w / "real" / "plan.json").write_text("old")
+    (w / "link.json").symlink_to(w / "real" / "plan.json")
+
+
+def _stdout_is_the_plan(w: Path, res: Result) -> Optional[str]:
+    try:
+        doc = json.loads(res.out)
+    except ValueError:
+        return "stdout is not the plan alone"
+    return None if isinstance(doc, list) and doc else "stdout is not a plan"
+
+
+def _fifo_written_through(w: Path) -> Optional[str]:
+    import stat as st
+    import threading
+
+    from ppipe.atomic import write_text_atomic
+
+    fifo = w / "pipe"
+    os.mkfifo(fifo)
+    got: list = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    write_text_atomic(fifo, "through")
+    reader.join(timeout=60)
+    if not st.S_ISFIFO(fifo.stat().st_mode):
+        return "the FIFO was replaced by a regular file"
+    return None if got == [b"through"] else f"the reader got {got!r}"
+
+
+def _unfinished_plan_kept_apart(w: Path) -> Optional[str]:
+    from ppipe.cli.common import unfinished_plan_path
+
+    plan = w / "plan.json"
+    plan.write_text("[]")
+    for status in ("cancelled", "time_limit"):
+        path, note = unfinished_plan_path(plan, status, 0.197)
+        if path == plan or not note or "kept" not in note:
+            return f"a {status} plan would replace {plan.name} ({path}, {note!r})"
+    return None
+
+
+def _names_record_settings(w: Path) -> Optional[str]:
+    from ppipe.planfile.naming import plan_file_name, settings_items
+
+    base = (["m"], [1], ["L4", "T4"], [25, 75], 10, 5, "ppipe")
+    names = {plan_file_name(*base, settings_items(**kw)) for kw in (
+        {}, {"max_parts": 1}, {"max_parts": 3}, {"slo_discount": 0.2}, {"mps": {"L4": 2}}, {"fill": True},
+        {"method": "direct"})}
+    return None if len(names) == 7 else "two settings give the same default plan name"
+
+
 # ------------------------------------------------------------------ the catalogue
 
 SOLVE = ["solve", "--data", "{zoo}", "--models", "resnet50,mobilenet_v3_large", "--gpus", "L4:4,T4:8"]
@@ -548,6 +617,14 @@ SWEEP = ["sweep", "{plan}", "--data", "{zoo}"]
 EST = ["profile", "estimate", "--graph", "{graph}", "--gpus", "T4,L4", "--chunks", "3"]
 
 CASES: list = [
+    # ---- section 1, items 1, 6, 7: devices, FIFOs, '-' and links written through; unfinished plans apart
+    Case("solve-o-dev-null", DATA_LOSS, SOLVE1 + ["-o", "/dev/null"], rc=0, notes_ok=True, check=_dev_null_still_a_device),
+    Case("solve-o-symlink", DATA_LOSS, SOLVE1 + ["-o", "{w}/link.json"], rc=0, notes_ok=True, setup=_make_link,
+         writable=("real/plan.json",), check=_link_kept),
+    Case("solve-o-dash", DATA_LOSS, SOLVE1 + ["-o", "-"], rc=0, notes_ok=True, check=_stdout_is_the_plan),
+    Case("writer-fifo", DATA_LOSS, func=_fifo_written_through),
+    Case("unfinished-plan-kept-apart", DATA_LOSS, func=_unfinished_plan_kept_apart),
+    Case("default-name-records-settings", DATA_LOSS, func=_names_record_settings),
     # ---- section 1, items 3-5: data loss and escapes
     Case("prepartition-over-artifact", DATA_LOSS, ["prepartition", ART_MODEL, "--data", "{art}", "--out", "{art}",
                                                    "-k", "8"], needles=("would be replaced", "--force"),
