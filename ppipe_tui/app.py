@@ -123,6 +123,10 @@ class PPipeApp(App):
             self.switch_mode("plan")
             self.call_after_refresh(self.open_plan_file, self.initial_plan)
 
+    def reload_models(self) -> None:
+        """Read the model list again (the store changed: a GPU type's profiles were added)."""
+        self._load_models()
+
     def _load_models(self) -> None:
         store = self.session.store
         self.session.start_job("load models", lambda: self.post_message(ModelsLoaded(load_model_info(store))),

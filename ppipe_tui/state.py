@@ -672,6 +672,54 @@ class Session:
         for j in self.jobs:
             j.cancel.set()
 
+    def add_gpu_type(self, fields: dict[str, str]) -> str:
+        """Add a GPU type the catalog lacks, with the profile data that has its latencies
+        (the set-up's "Add GPU type" dialog). ``fields``: name, profiles (a folder), like
+        (a catalog type whose hardware figures it takes), class, server, mps, network,
+        price, save ("yes" writes it to the user's catalog). Returns what was done; raises
+        a one-line PPipeError for what is wrong, and changes nothing then."""
+        from ppipe.catalog.gpus import derived_gpu_type, save_user_gpu_type
+        from ppipe.profiles.store import open_source
+
+        name = (fields.get("name") or "").strip()
+        if not name:
+            raise InputError("give the new GPU type a name")
+        if name in self.catalog:
+            raise InputError(f"{name} is already in the catalog: its row is in the GPU mix")
+        folder = (fields.get("profiles") or "").strip()
+        if not folder:
+            raise InputError(f"give the folder of profiles that have latencies for {name}")
+        like = self.catalog.get((fields.get("like") or "").strip() or "T4")
+        gpu = derived_gpu_type(name, like, gpu_class=fields.get("class") or None,
+                               gpus_per_server=(fields.get("server") or "").strip() or None,
+                               mps_levels=(fields.get("mps") or "").strip() or None,
+                               network_gbps=(fields.get("network") or "").strip() or None,
+                               price_per_hour=(fields.get("price") or "").strip() or None,
+                               price_source="given in ppipe-tui")
+        source = open_source(Path(folder).expanduser())
+        have = []
+        for model in source.model_names():
+            try:
+                if name in source.load(model).latency:
+                    have.append(model)
+            except PPipeError:
+                continue  # a broken profile in the folder: the model list reports it
+        if not have:
+            raise DataError(f"{folder}: no profile there has latencies for {name} (the profiles' GPU names must "
+                            f"match it exactly)")
+        saved = None
+        if str(fields.get("save", "")).lower() in ("yes", "y", "true", "1"):
+            try:
+                saved = save_user_gpu_type(gpu)
+            except OSError as exc:
+                raise DataError(f"cannot save {name} to the user catalog: {exc.strerror or exc}") from None
+        self.catalog = self.catalog.with_type(gpu)
+        self.store = self.store.with_source_first(source)
+        self.form.gpus[name] = GpuFields("0", str(gpu.mps_levels), str(gpu.gpus_per_server))
+        shown = ", ".join(have[:4]) + (f" and {len(have) - 4} more" if len(have) > 4 else "")
+        return (f"{name} added: profiles of {shown} from {folder}"
+                + (f"; saved to {saved}" if saved else " (this session only)"))
+
     def mark_action(self) -> None:
         """Note when an action ran (the responsiveness test compares it with the key press)."""
         self.last_action_at = time.perf_counter()

@@ -150,6 +150,12 @@ class GpuCatalog:
     def __contains__(self, name: str) -> bool:
         return name in self._gpus
 
+    def with_type(self, gpu: GpuType) -> "GpuCatalog":
+        """This catalog and one more type (a type the catalog already has is an error)."""
+        if gpu.name in self._gpus:
+            raise InputError(f"GPU type {gpu.name!r} is already in the catalog")
+        return GpuCatalog([*self._gpus.values(), gpu])
+
     def __iter__(self):
         return iter(self._gpus.values())
 
@@ -167,3 +173,39 @@ class GpuCatalog:
             raise InputError(
                 f"unknown GPU type {name!r} (known: {', '.join(self._gpus)})"
             ) from None
+
+
+def derived_gpu_type(name: str, like: GpuType, *, gpu_class: str | None = None, gpus_per_server: object = None,
+                     mps_levels: object = None, network_gbps: object = None, price_per_hour: object = None,
+                     price_source: str = "", where: str = "the new GPU type") -> GpuType:
+    """A type the catalog lacks, for which the user has profile data: the hardware figures
+    the estimator reads (TFLOPS, memory bandwidth) come from a known type ``like``; the
+    deployment settings given here replace that type's. Checked like a catalog entry, so a
+    bad value is a one-line DataError naming the field."""
+    entry = {**like.to_json(), "name": name, "architecture": "", "price_per_hour": None, "price_source": ""}
+    for key, value in (("class", gpu_class), ("gpus_per_server", gpus_per_server), ("mps_levels", mps_levels),
+                       ("network_gbps", network_gbps), ("price_per_hour", price_per_hour)):
+        if value is not None and value != "":
+            entry[key] = value
+    if entry["class"] not in ("high", "low"):
+        raise DataError(f"{where}: field 'class' must be high or low, got {entry['class']!r}")
+    if entry["price_per_hour"] is not None:
+        entry["price_source"] = price_source or "given by the user"
+    return _parse_entry(entry, Path(where))
+
+
+def save_user_gpu_type(gpu: GpuType, path: Path | None = None) -> Path:
+    """Add (or replace) ``gpu`` in the user's catalog (``$PPIPE_HOME/gpus.json``), so the CLI
+    and later sessions know it too. The file is rewritten atomically; an unreadable one is
+    an error, never overwritten."""
+    from ppipe.atomic import write_json_atomic
+
+    path = Path(path) if path is not None else user_data_dir() / "gpus.json"
+    entries: list = []
+    if path.exists():
+        doc = read_json(path, "GPU catalog")
+        if not isinstance(doc, dict) or not isinstance(doc.get("gpus"), list):
+            raise DataError(f"{path}: a GPU catalog needs a 'gpus' list")
+        entries = [e for e in doc["gpus"] if not (isinstance(e, dict) and e.get("name") == gpu.name)]
+    entries.append(gpu.to_json())
+    return write_json_atomic(path, {"gpus": entries})

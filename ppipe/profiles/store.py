@@ -54,6 +54,11 @@ class ProfileStore:
         sources.append(OwnFormatSource(SHIPPED_PROFILES))
         return cls(sources)
 
+    def with_source_first(self, source: ProfileSource) -> "ProfileStore":
+        """A store that looks in ``source`` before this one's sources (profiles for a GPU
+        type the others lack: its models come from there)."""
+        return ProfileStore([source, *self.sources])
+
     def describe(self) -> str:
         return "; ".join(f"{s.kind}:{s.root}" for s in self.sources)
 

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.widgets.input import Selection
 
 
@@ -107,6 +107,75 @@ class InputDialog(ModalScreen[str | None]):
             self.query_one("#dialog-error", Label).update(f"! {problem}")
             return
         self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AddGpuTypeDialog(ModalScreen[str | None]):
+    """A GPU type the catalog lacks, with the folder of profiles that have its latencies.
+    ``submit(fields)`` adds it and returns what was done, or raises with why not (shown
+    in the dialog, which stays open). Enter in any field submits; Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    #: (key, label, placeholder): placeholders say what an empty field means
+    FIELDS = (
+        ("name", "Name", "(needed, e.g. A6000)"),
+        ("profiles", "Profiles folder", "(needed: profiles with its latencies)"),
+        ("server", "GPUs per server", "(empty: as the like type)"),
+        ("mps", "MPS levels", "(empty: as the like type)"),
+        ("network", "Network Gb/s", "(empty: as the like type)"),
+        ("price", "$/h", "(empty: not for sale)"),
+    )
+
+    def __init__(self, types: list[str], submit: Callable[[dict], str]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.types = types
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog add-gpu-dialog") as box:
+            box.border_title = "Add a GPU type"
+            for key, label, ph in self.FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label, classes="field-label")
+                    yield Input("", placeholder=ph, id=f"gpu-new-{key}", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("Like", classes="field-label")
+                yield Select([(t, t) for t in self.types], value="T4" if "T4" in self.types else self.types[0],
+                             allow_blank=False, compact=True, id="gpu-new-like")
+            with Horizontal(classes="field"):
+                yield Label("Class", classes="field-label")
+                yield Select([("low (older, cheaper)", "low"), ("high", "high")], value="low", allow_blank=False,
+                             compact=True, id="gpu-new-class")
+            with Horizontal(classes="field"):
+                yield Label("Save to catalog", classes="field-label")
+                yield Select([("no: this session only", "no"), ("yes: $PPIPE_HOME/gpus.json", "yes")], value="no",
+                             allow_blank=False, compact=True, id="gpu-new-save")
+            yield Label("", id="dialog-error")
+            yield Static("Like: the catalog type whose TFLOPS and memory bandwidth it takes (for estimates).\n"
+                         "Enter: add   Escape: cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#gpu-new-name", Input).focus()
+
+    def fields(self) -> dict[str, str]:
+        out = {key: self.query_one(f"#gpu-new-{key}", Input).value for key, _, _ in self.FIELDS}
+        for key in ("like", "class", "save"):
+            out[key] = str(self.query_one(f"#gpu-new-{key}", Select).value)
+        return out
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#dialog-error", Label).update("")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            done = self.submit(self.fields())
+        except Exception as exc:  # noqa: BLE001 - any refusal is shown, the dialog stays open
+            self.query_one("#dialog-error", Label).update(f"! {exc}")
+            return
+        self.dismiss(done)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

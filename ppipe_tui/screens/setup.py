@@ -32,11 +32,14 @@ class SetupScreen(PPipeScreen):
     BINDINGS = [
         Binding("ctrl+r", "solve", "Solve"),
         Binding("ctrl+t", "compare", "Compare"),
+        Binding("ctrl+n", "add_gpu", "Add GPU type"),
         Binding("slash", "focus_search", "Search", show=False, priority=True),
     ]
     PALETTE = (
         Command("Solve (Ctrl+R)", "Plan the set-up with the chosen scheduler", "solve"),
         Command("Compare NP, DART-r and PPipe (Ctrl+T)", "Solve the set-up with all three side by side", "compare"),
+        Command("Add a GPU type (Ctrl+N)", "A type the catalog lacks, with the profiles that have its latencies",
+                "add_gpu"),
     )
 
     def compose_body(self) -> ComposeResult:
@@ -157,6 +160,26 @@ class SetupScreen(PPipeScreen):
 
     def action_solve(self) -> None:
         self.post_message(StartSolve())
+
+    def action_add_gpu(self) -> None:
+        """A GPU type the catalog lacks: its row joins the GPU mix, its profiles the store."""
+        from ppipe_tui.screens.dialogs import AddGpuTypeDialog
+
+        def added(message: str | None) -> None:
+            if not message:
+                return
+            form = self.session.form
+            mix = self.query_one(GpuMix)
+            for g, row in form.gpus.items():
+                if not mix.query(f"#{gpu_input_id(g, 'count')}"):
+                    mix.add_row(g, row)
+                    # its count next: focusing the cell scrolls the new row into view
+                    self.call_after_refresh(lambda g=g: self.query_one(f"#{gpu_input_id(g, 'count')}").focus())
+            self.app.reload_models()
+            self.notify(message, timeout=8)
+            self.revalidate()
+
+        self.app.push_screen(AddGpuTypeDialog(self.session.catalog.names(), self.session.add_gpu_type), added)
 
     def action_compare(self) -> None:
         self.post_message(StartSolve(compare=True))

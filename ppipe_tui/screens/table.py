@@ -22,7 +22,8 @@ SCREENS: tuple[ScreenSpec, ...] = (
         "type to search the models, **Up** / **Down** pick one, **Enter** ticks or unticks it (in the list "
         "itself: **Space** or Enter); `G1`..`G6` lists a group of the paper, the *group* box ticks all three. "
         "Pick a cluster preset (HC1..HC4) or type GPU counts, MPS levels and GPUs per server for any catalog "
-        "type (**Up** / **Down** move between rows of the GPU mix); weights "
+        "type (**Up** / **Down** move between rows of the GPU mix; **Ctrl+N** adds a type the catalog lacks, "
+        "given a folder of profiles with its latencies); weights "
         "(`1,1,1`, `maf19`), SLO multiplier and discount, max partitions, scheduler, solver and time limit. "
         "A problem is marked `!` at its field and said whole under it. **Ctrl+R** solves, **Ctrl+T** solves NP, DART-r and PPipe "
         "side by side.",

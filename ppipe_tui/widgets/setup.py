@@ -256,17 +256,27 @@ class GpuMix(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(f"{'GPU':<7}{'count':<9}{'MPS':<5}/server", classes="gpu-head")
         for g, row in self.rows.items():
-            with Horizontal(classes="gpu-row grid-row"):
-                yield Label(f"{g:<6}", classes="gpu-name")
-                for what, width in GPU_COLUMNS:
-                    inp = GridInput(getattr(row, what), what, id=gpu_input_id(g, what), classes=f"gpu-{what}")
-                    inp.styles.width = width
-                    yield inp
-            # the row's problem, whole, on the line under it
-            err = Label("", classes="field-error gpu-error", id=f"err-gpu-{css_id(g)}")
-            err.display = False
-            yield err
+            yield from self._row(g, row)
         yield Label("", classes="field-error", id="err-gpus")
+
+    @staticmethod
+    def _row(g: str, row: GpuFields):
+        cells = [Label(f"{g:<6}", classes="gpu-name")]
+        for what, width in GPU_COLUMNS:
+            inp = GridInput(getattr(row, what), what, id=gpu_input_id(g, what), classes=f"gpu-{what}")
+            inp.styles.width = width
+            cells.append(inp)
+        line = Horizontal(*cells, classes="gpu-row grid-row")
+        # the row's problem, whole, on the line under it
+        err = Label("", classes="field-error gpu-error", id=f"err-gpu-{css_id(g)}")
+        err.display = False
+        return [line, err]
+
+    def add_row(self, g: str, row: GpuFields) -> None:
+        """A row for a type added while the screen is up (Ctrl+N on the set-up)."""
+        if g not in self.rows:
+            self.rows[g] = row
+        self.mount_all(self._row(g, row), before=self.query_one("#err-gpus"))
 
     def on_mount(self) -> None:
         self.border_title = "GPU mix"
