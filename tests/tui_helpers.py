@@ -12,6 +12,7 @@ import html
 import re
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -161,6 +162,9 @@ async def stable_text(pilot, app, *needles: str, timeout: float = 120.0) -> str:
         if text == last and all(n in text for n in needles):
             return text
         if time.monotonic() > end:
+            missing = [n for n in needles if n not in text]
+            warnings.warn(f"stable_text gave up after {timeout:g} s: "
+                          + (f"missing {missing}" if missing else "the screen kept changing"), stacklevel=2)
             return text
         last = text
         await asyncio.sleep(0.02)
