@@ -203,3 +203,15 @@ def test_ctrl_c_during_solve(artifact_dir, tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "cancelled" in err
+
+
+def test_verbose_says_where_the_time_went(capsys, artifact_dir):
+    code, out, err = _run(capsys, ["solve", "--data", str(artifact_dir), "--models", G2, "--gpus", "L4:3,T4:6",
+                                   "--no-save", "-v"])
+    assert code == 0, err
+    assert "where the time went" in err
+    line = next(ln for ln in err.splitlines() if "configurations enumerated -> kept" in ln)
+    for name in G2.split(","):
+        assert name in line
+    assert "MILP (direct):" in err and "variables" in err and "Traceback" not in err
+    assert "where the time went" not in out  # diagnostics stay off stdout

@@ -159,6 +159,7 @@ def solve_cmd(
     own_np_split: bool = typer.Option(False, "--own-np-split", help="DART-r replay: solve NP instead of using the reference _bl plan."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Plan file to write (default: saved_plans/<descriptive name>)."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not write a plan file."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Say where the time went (configurations enumerated and kept, MILP size, restarts) on stderr."),
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -283,6 +284,9 @@ def solve_cmd(
     else:
         # with -o - the plan is the data on stdout, so the summary goes to stderr
         _print_human(res, problem, reference_objective, plan_file, err_console if is_stdout(output) else out_console)
+    if verbose:
+        for line in time_report(res, problem.names):
+            err_console.print(line, markup=False, soft_wrap=True)
     if save_error is not None:
         err_console.print(f"ppipe: error: {save_error}; the plan was not saved", markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.BAD_INPUT)
@@ -303,6 +307,44 @@ def solve_cmd(
         err_console.print(f"ppipe: no plan found ({res.status}{': ' + res.message if res.message else ''})",
                           markup=False)
         raise typer.Exit(ExitCode.NO_SOLUTION)
+
+
+def time_report(res, names: list[str]) -> list[str]:
+    """Where a solve's time went, from its ``stats`` (what is not recorded is left out)."""
+    st = res.stats or {}
+    out = [f"where the time went ({res.solve_seconds:.2f} s in all, {res.scheduler or '?'}):"]
+    enum = st.get("configs_enumerated")
+    kept = st.get("configs")
+    if isinstance(enum, list) and isinstance(kept, list) and len(enum) == len(names) == len(kept):
+        per = "; ".join(f"{n} {e:,} -> {k:,}" for n, e, k in zip(names, enum, kept))
+        secs = st.get("enumerate_seconds")
+        out.append(f"  configurations enumerated -> kept: {per}"
+                   + (f" ({secs:.2f} s)" if isinstance(secs, (int, float)) else ""))
+    if "vars" in st:
+        size = (f"{st['vars']:,} variables ({st.get('integer', 0):,} integer), {st.get('rows', 0):,} rows"
+                + (f", {st['nodes']:,} nodes" if isinstance(st.get("nodes"), int) else ""))
+        timing = ", ".join(f"{what} {st[key]:.2f} s" for what, key in (("built in", "build_seconds"),
+                                                                      ("solved in", "solver_seconds"))
+                           if isinstance(st.get(key), (int, float)))
+        out.append(f"  MILP ({st.get('method', 'direct')}): {size}" + (f"; {timing}" if timing else ""))
+    r = st.get("restart")
+    if isinstance(r, dict):
+        before = r.get("configs_before")
+        line = f"  priced restart after {r.get('after_seconds', 0):.2f} s at {r.get('incumbent', 0):,.2f}"
+        if r.get("fluid_bound") is not None:
+            line += f" (fluid bound {r['fluid_bound']:,.2f})"
+        if isinstance(before, list) and isinstance(kept, list):
+            line += f": configurations {'+'.join(map(str, before))} -> {'+'.join(map(str, kept))}"
+        if isinstance(r.get("seconds"), (int, float)):
+            line += f", {r['seconds']:.2f} s"
+        out.append(line)
+    rounds = st.get("rounds")
+    if isinstance(rounds, list) and rounds:
+        out.append(f"  loss-budget search: {len(rounds)} round(s), last budget {rounds[-1].get('budget', 0):,.3g}, "
+                   f"{st.get('items', 0):,} items, fluid bound {st.get('fluid_bound', 0):,.2f}")
+    if len(out) == 1:
+        out.append("  (no breakdown recorded for this scheduler)")
+    return out
 
 
 def _print_human(res, problem, reference_objective, plan_file, console=None) -> None:
