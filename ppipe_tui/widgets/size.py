@@ -93,7 +93,8 @@ class SizeChart(Chart):
         plt = self.begin()
         xs_all: list[float] = []
         ys_all: list[float] = []
-        for s in SIZE_SCHEDULERS:
+        # PPipe last, so where the lines meet its markers stay on top (the table has the numbers)
+        for s in reversed(SIZE_SCHEDULERS):
             pts = [(p.factor, p.results[s].cost) for p in points if s in p.results and p.results[s].cost is not None]
             if not pts:
                 continue
