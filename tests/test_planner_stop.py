@@ -66,3 +66,27 @@ def test_real_enumeration_stats(vit_p4):
     assert res.status in ("optimal", "time_limit") and res.plan is not None
     assert res.stats["configs_enumerated"][0] > res.stats["configs"][0] > 0
     assert res.stats["enumerate_seconds"] >= 0
+
+
+def test_a_time_limit_before_any_useful_plan_is_not_infeasible(monkeypatch):
+    """A MILP stopped by its time limit with only the all-zero start (T = 0) proves nothing:
+    the result is time_limit with no plan, never "infeasible"."""
+    import numpy as np
+
+    from ppipe.planning import planner
+    from ppipe.planning.milp import MilpResult
+    from ppipe.planning.status import Status
+
+    monkeypatch.delenv("PPIPE_ARTIFACT", raising=False)
+    store = ProfileStore.open()
+    problem = build_problem([store.get("resnet50"), store.get("vit_b_16")], CLUSTER_PRESETS["HC2"],
+                            [1.0, 1.0], max_parts=2)
+
+    def stopped_at_zero(model, opts, **kw):
+        return MilpResult(status=Status.TIME_LIMIT, objective=0.0, bound=1e4, values=np.zeros(model.num_vars),
+                          solver="highs", seconds=0.1)
+
+    monkeypatch.setattr(planner, "solve_model", stopped_at_zero)
+    res = planner.solve_milp(problem, "ppipe", opts=SolveOptions(time_limit=1.0))
+    assert res.status == Status.TIME_LIMIT and res.plan is None
+    assert "before finding a plan" in res.message

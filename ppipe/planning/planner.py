@@ -337,6 +337,12 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
                            scheduler=scheduler, solver=res.solver, message=res.message, stats=stats)
     plan = _plan_from_solution(problem, mpm, res, max_parts, mps_levels)
     objective = objective_of(problem, [m.xput for m in plan.models])
+    if objective <= 0 and res.status != Status.OPTIMAL:
+        # stopped (time limit, cancel) before a plan that serves every model: not a proof of anything
+        why = "time limit" if res.status == Status.TIME_LIMIT else str(res.status)
+        return SolveResult(status=res.status, bound=res.bound, solve_seconds=time.perf_counter() - t0,
+                           scheduler=scheduler, solver=res.solver, stats=stats,
+                           message=f"stopped ({why}) before finding a plan that serves every model")
     if objective <= 0:
         starved = [m.name for m in plan.models if m.xput <= 0]
         return SolveResult(status=Status.INFEASIBLE, objective=0.0, bound=res.bound,
