@@ -255,6 +255,45 @@ def _checked(fast: Callable, slow: Callable, ndims: tuple[int, ...]) -> Callable
     return call
 
 
+#: A failed build is not retried for this long (a missing compiler stays missing for a
+#: while; a fixed machine gets its fast kernel back the next day, or at once by deleting
+#: the ``.failed`` marker).
+FAILED_RETRY_S = 24 * 3600
+
+
+def _recent_failure(marker: Path) -> bool:
+    """Whether ``marker`` records a failure recent enough to skip building; an old one is removed."""
+    import time
+
+    try:
+        age = time.time() - marker.stat().st_mtime
+    except OSError:
+        return False
+    if age < FAILED_RETRY_S:
+        return True
+    try:
+        marker.unlink()
+    except OSError:
+        pass
+    return False
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure that says nothing about the next try: no space, quota, interruption, memory."""
+    import errno
+
+    if isinstance(exc, MemoryError):
+        return True
+    codes = {errno.ENOSPC, errno.EDQUOT, errno.EINTR, errno.EAGAIN, errno.ENOMEM}
+    for _ in range(16):  # the exception and what caused it
+        if exc is None:
+            break
+        if isinstance(exc, OSError) and exc.errno in codes:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _build_locked(module, kfs, exports, name, file, dirs) -> Path:
     errors = []
     for d in dirs:
@@ -278,15 +317,17 @@ def _build_locked(module, kfs, exports, name, file, dirs) -> Path:
 
                 shutil.rmtree(stale, ignore_errors=True)
             failed = d / (name + ".failed")
-            if failed.is_file():
-                raise RuntimeError(f"an earlier build failed (see {failed}; delete it to retry)")
+            if _recent_failure(failed):
+                raise RuntimeError(f"an earlier build failed (see {failed}; delete it to retry now, or it is "
+                                   f"retried {FAILED_RETRY_S // 3600} h after the failure)")
             try:
                 _build(module, kfs, exports, name, d)
             except Exception as exc:
-                try:
-                    failed.write_text(f"{type(exc).__name__}: {exc}\n")
-                except OSError:
-                    pass
+                if not _transient(exc):  # a full disk or an interrupted run: try again next time
+                    try:
+                        failed.write_text(f"{type(exc).__name__}: {exc}\n")
+                    except OSError:
+                        pass
                 raise
             if d == dirs[0]:  # the package's own cache: older builds are this checkout's
                 _remove_stale(d, name)
