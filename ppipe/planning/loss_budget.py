@@ -354,8 +354,10 @@ def solve_single(configs: list[PipelineConfig], limits: list[int] | tuple[int, .
         if items:
             keep, lp_value = fix_by_reduced_cost(M, len(items), target, replace(opts, time_limit=remaining), solver,
                                                  fallback)
-        if lp_value is not None and lp_value < target - 1e-7 * max(1.0, abs(lp_value)):
-            # no item plan reaches the target: the optimum is below UB - budget
+        below = lp_value is not None and lp_value < target - 1e-7 * max(1.0, abs(lp_value))
+        if below or not keep.any():
+            # no item plan reaches the target (or reduced costs leave no item, an empty model):
+            # the optimum is below UB - budget
             log.append({"budget": budget, "items": n_items, "kept": 0, "seconds": 0.0, "status": Status.OPTIMAL,
                         "value": None, "lp": lp_value})
             last = MilpResult(Status.OPTIMAL, None, lp_value, None, 0.0, None, solver)
