@@ -369,13 +369,7 @@ class PPipeApp(App):
             self.show_error("Cannot open plan", f"{path}: {type(exc).__name__}: {exc}")
             return False
         entry.warnings = plan_warnings(entry.plan, self.session.store, entry.limits)
-        self.session.set_current(entry)
-        if self.current_mode != "plan":
-            self.call_later(self.action_goto, "plan")
-        else:
-            scr = self.mode_screen("plan")
-            if scr is not None and scr.is_mounted:
-                scr.refresh_view()
+        self._show_current(entry)
         if entry.warnings:
             self.notify(f"{Path(path).name}: {len(entry.warnings)} problem(s) with the current profiles; "
                         "see the banner on F4.", severity="warning", title="Plan does not match", timeout=8)
@@ -389,7 +383,11 @@ class PPipeApp(App):
 
     @on(ShowPlan)
     def _show_plan(self, message: ShowPlan) -> None:
-        self.session.set_current(message.entry)
+        self._show_current(message.entry)
+
+    def _show_current(self, entry) -> None:
+        """Make ``entry`` the current plan and show it on F4 (going there, or redrawing it)."""
+        self.session.set_current(entry)
         if self.current_mode != "plan":
             self.call_later(self.action_goto, "plan")
         else:

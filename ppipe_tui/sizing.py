@@ -38,7 +38,7 @@ from ppipe.planning.sizing import (
 )
 from ppipe.profiles.store import ProfileStore
 from ppipe.textparse import parse_csv_list
-from ppipe_tui.state import PlanEntry, SetupForm, check_field, stamp_plan
+from ppipe_tui.state import KeyedForm, PlanEntry, SetupForm, check_field, format_number, stamp_plan
 
 #: The sizing schedulers, in the order the screen lists them (PPipe first, then its baselines).
 SIZE_SCHEDULERS: tuple[str, ...] = ("ppipe", "np", "np-cheapest")
@@ -54,10 +54,7 @@ def size_label(scheduler: str, short: bool = True) -> str:
     return SIZING_SCHEDULERS.get(scheduler, scheduler)
 
 
-def _num(v: float | None) -> str:
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+_num = format_number
 
 
 # ------------------------------------------------------------------ the form
@@ -72,7 +69,7 @@ class SizeGpuFields:
 
 
 @dataclass
-class SizeForm:
+class SizeForm(KeyedForm):
     models: str = ""  # comma-separated names, prefixes or a group; empty: the set-up's
     rates: str = ""
     weights: str = ""
@@ -82,6 +79,7 @@ class SizeForm:
     time_limit: str = "60"
     cost_of: str = "added"  # "added": the GPUs to add; "fleet": the whole fleet at list prices
     gpus: dict[str, SizeGpuFields] = field(default_factory=dict)
+    row_type = SizeGpuFields  # not a field: the class of the GPU rows (KeyedForm)
 
     @classmethod
     def default(cls, catalog: GpuCatalog) -> "SizeForm":
@@ -90,18 +88,6 @@ class SizeForm:
         return cls(gpus={g.name: SizeGpuFields("0", "any" if g.price_per_hour is not None else "no",
                                                _num(g.price_per_hour)) for g in types})
 
-    def field_value(self, key: str) -> str:
-        if key.startswith("gpu."):
-            _, g, what = key.split(".", 2)
-            return getattr(self.gpus[g], what)
-        return getattr(self, key)
-
-    def set_field(self, key: str, value: str) -> None:
-        if key.startswith("gpu."):
-            _, g, what = key.split(".", 2)
-            setattr(self.gpus.setdefault(g, SizeGpuFields()), what, value)
-        else:
-            setattr(self, key, value)
 
 
 FORM_KEYS = ("models", "rates", "weights", "total", "headroom", "sweep", "time_limit")

@@ -93,8 +93,36 @@ class GpuFields:
     server: str = "1"
 
 
+class KeyedForm:
+    """A form whose fields are read and written by key: a field's name, or ``gpu.TYPE.column``
+    for a cell of the GPU rows (``self.gpus``, rows of ``row_type``). Shared by the set-up
+    and the Size screen."""
+
+    row_type: type = GpuFields
+
+    def field_value(self, key: str) -> str:
+        if key.startswith("gpu."):
+            _, g, what = key.split(".", 2)
+            return getattr(self.gpus[g], what)
+        return getattr(self, key)
+
+    def set_field(self, key: str, value: str) -> None:
+        if key.startswith("gpu."):
+            _, g, what = key.split(".", 2)
+            setattr(self.gpus.setdefault(g, self.row_type()), what, value)
+        else:
+            setattr(self, key, value)
+
+
+def format_number(v: float | None) -> str:
+    """A number as a form shows it: ``25`` not ``25.0``, ``0.4``; empty for None."""
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
 @dataclass
-class SetupForm:
+class SetupForm(KeyedForm):
     """The set-up screen's values, as typed."""
 
     models: list[str] = field(default_factory=list)
@@ -132,22 +160,9 @@ class SetupForm:
             self.gpus[r.gpu] = GpuFields(str(r.count), str(r.mps), str(r.per_server))
         self.bw = _num(bw)
 
-    def field_value(self, key: str) -> str:
-        if key.startswith("gpu."):
-            _, g, what = key.split(".", 2)
-            return getattr(self.gpus[g], what)
-        return getattr(self, key)
-
-    def set_field(self, key: str, value: str) -> None:
-        if key.startswith("gpu."):
-            _, g, what = key.split(".", 2)
-            setattr(self.gpus.setdefault(g, GpuFields()), what, value)
-        else:
-            setattr(self, key, value)
 
 
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+_num = format_number
 
 
 def _int(text: str, lo: int, hi: int | None, what: str) -> tuple[int | None, str | None]:
