@@ -40,12 +40,12 @@ def _resolve_target(path: Path) -> Path:
     return path
 
 
-def _writes_through(path: Path) -> bool:
+def writes_through(path: str | os.PathLike) -> bool:
     """Whether ``path`` is something other than a regular file or a folder, such as a
     device (``/dev/null``), a FIFO or a socket: it is written in place, never replaced."""
     try:
-        mode = path.stat().st_mode
-    except OSError:
+        mode = os.stat(path).st_mode
+    except (OSError, TypeError, ValueError):
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
@@ -71,7 +71,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
             buffer.flush()
         return Path("-")
     path = _resolve_target(Path(path))
-    if _writes_through(path):
+    if writes_through(path):
         with open(path, "wb") as fh:
             fh.write(data)
         return path

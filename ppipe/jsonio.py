@@ -10,19 +10,28 @@ from typing import Any
 from ppipe.errors import DataError
 
 
-def read_text(path: str | Path, what: str) -> str:
-    """The text of ``path``; a missing, unreadable (a folder, no permission, a loop of
-    links) or non-UTF-8 (binary) file raises :class:`DataError` naming it."""
+def read_bytes(path: str | Path, what: str, limit: int | None = None) -> bytes:
+    """The bytes of ``path`` (at most ``limit + 1`` when a limit is given, so a caller can
+    tell an oversized file); a missing or unreadable file (a folder, no permission, a loop
+    of links) raises :class:`DataError` naming it."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            return fh.read() if limit is None else fh.read(limit + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: {what} file not found") from None
     except IsADirectoryError:
-        raise DataError(f"{path}: {what} file is a folder") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: {what} file is not text (binary or not UTF-8)") from None
+        raise DataError(f"{path}: {what} file is a folder (a directory), not a file") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read {what} file ({exc.strerror or exc.__class__.__name__})") from None
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The text of ``path``; a missing, unreadable or non-UTF-8 (binary) file raises
+    :class:`DataError` naming it."""
+    try:
+        return read_bytes(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: {what} file is not text (binary or not UTF-8)") from None
 
 
 def read_json(path: str | Path, what: str) -> Any:

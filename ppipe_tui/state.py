@@ -712,11 +712,14 @@ class Session:
                                price_per_hour=(fields.get("price") or "").strip() or None,
                                price_source="given in ppipe-tui")
         source = open_source(Path(folder).expanduser())
+        # the first model with its latencies is proof enough (this runs on the UI thread:
+        # loading every profile of a large folder would stall it)
         have = []
         for model in source.model_names():
             try:
                 if name in source.load(model).latency:
                     have.append(model)
+                    break
             except PPipeError:
                 continue  # a broken profile in the folder: the model list reports it
         if not have:
@@ -731,8 +734,7 @@ class Session:
         self.catalog = self.catalog.with_type(gpu)
         self.store = self.store.with_source_first(source)
         self.form.gpus[name] = GpuFields("0", str(gpu.mps_levels), str(gpu.gpus_per_server))
-        shown = ", ".join(have[:4]) + (f" and {len(have) - 4} more" if len(have) > 4 else "")
-        return (f"{name} added: profiles of {shown} from {folder}"
+        return (f"{name} added with the profiles in {folder} (e.g. {have[0]})"
                 + (f"; saved to {saved}" if saved else " (this session only)"))
 
     def mark_action(self) -> None:

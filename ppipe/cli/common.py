@@ -144,18 +144,6 @@ def is_stdout(path: Any) -> bool:
     return path is not None and str(path) == "-"
 
 
-def writes_through(path: Any) -> bool:
-    """Whether an output path is a device, FIFO or socket (written in place, see
-    :func:`ppipe.atomic.write_bytes_atomic`)."""
-    import stat
-
-    try:
-        mode = Path(path).stat().st_mode
-    except (OSError, TypeError, ValueError):
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
-
-
 def output_file(path: Optional[Path], flag: str) -> Optional[Path]:
     """Check an output file before any work: not empty, not a folder, its folder not a file."""
     from ppipe.errors import InputError
@@ -200,25 +188,10 @@ def write_error(path: Any, exc: OSError) -> str:
 MAX_PLAN_WARNINGS = 5
 
 
-def plan_limits(plan, plan_path: Path) -> dict[str, int] | None:
-    """A plan's GPU limits: from its file name (the artifact's convention), else from the
-    record it carries (a renamed plan keeps them), else None."""
-    from ppipe.planfile.naming import parse_plan_file_name
-    from ppipe.planfile.provenance import recorded_limits
-
-    name = parse_plan_file_name(plan_path, plan.model_names)
-    if name is not None:
-        return name.limits()
-    try:
-        return recorded_limits(plan)
-    except Exception:  # noqa: BLE001 - an odd record: no limits known
-        return None
-
-
 def plan_mismatches(plan, plan_path: Path, store) -> list[str]:
     """How the plan disagrees with the profiles at hand (made with other profiles, SLOs or
     GPU limits broken), as :func:`ppipe.planning.record.plan_warnings` reports it."""
-    from ppipe.planning.record import plan_warnings
+    from ppipe.planning.record import plan_limits, plan_warnings
 
     return plan_warnings(plan, store, plan_limits(plan, plan_path))
 
@@ -241,6 +214,7 @@ def unfinished_plan_path(path: Path, status: str, gap: float | None) -> tuple[Pa
     A plan that is not proven optimal never silently replaces a plan file: a cancelled
     solve's best plan so far always goes to ``NAME.partial.json``; a time-limited one does
     when ``path`` already exists (a fresh name is safe to use)."""
+    from ppipe.atomic import writes_through
     from ppipe.planfile.naming import partial_path
 
     status = str(status)

@@ -15,7 +15,6 @@ from ppipe.cli.common import (
     open_store,
     out_console,
     parse_counts,
-    plan_limits,
     plan_mismatches,
     print_json,
     read_plan_checked,
@@ -51,6 +50,7 @@ def show_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan fi
     ``--json``)."""
     from ppipe.planfile.plan import summary_rows
     from ppipe.planfile.provenance import get_provenance, mixed_sources
+    from ppipe.planning.record import plan_limits
 
     plan = read_plan_checked(plan_path)
     limits = plan_limits(plan, plan_path)

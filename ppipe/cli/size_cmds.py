@@ -14,7 +14,7 @@ import typer
 
 from ppipe.cli import app
 from ppipe.cli.background import LiveStatus, run_in_background
-from ppipe.cli.common import DataOption, JsonOption, err_console, open_store, out_console, print_json
+from ppipe.cli.common import DataOption, JsonOption, err_console, note, open_store, out_console, print_json
 from ppipe.errors import ExitCode, InputError
 
 # ------------------------------------------------------------------ parsing
@@ -175,9 +175,6 @@ def size_cmd(
     live = LiveStatus("sizing", digits=4, show_gap=False)
     cancel = threading.Event()
     opts = SolveOptions(time_limit=time_limit, progress=live, cancel=cancel)
-
-    def note(m: str) -> None:
-        err_console.print(f"note: {m}", markup=False)
 
     schedulers = ("ppipe", "np", "np-cheapest") if compare else ("ppipe",)
 

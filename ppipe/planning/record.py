@@ -8,11 +8,13 @@ fit the current profiles, so the two share these functions (the record's format 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ppipe.errors import PPipeError
+from ppipe.planfile.naming import parse_plan_file_name
 from ppipe.planfile.plan import Plan
-from ppipe.planfile.provenance import make_provenance, provenance_problems, set_provenance
+from ppipe.planfile.provenance import make_provenance, provenance_problems, recorded_limits, set_provenance
 from ppipe.planning.problem import PlanningProblem
 from ppipe.profiles.store import ProfileStore
 
@@ -50,6 +52,19 @@ def stamp_plan(plan: Plan, problem: PlanningProblem, scheduler: str, store: Prof
         gpus_per_server=c.gpus_per_server, weights=problem.weights, slo_multiplier=problem.slo_multiplier,
         max_parts=problem.max_parts, profiles=profiles, profile_source=profile_source_of(store, plan.model_names),
         settings=extra))
+
+
+def plan_limits(plan: Plan, path: str | os.PathLike | None) -> dict[str, int] | None:
+    """A plan's GPU limits: from its file name (the artifact's convention), else from the
+    record it carries (a renamed plan keeps them), else None."""
+    if path is not None:
+        name = parse_plan_file_name(path, plan.model_names)
+        if name is not None:
+            return name.limits()
+    try:
+        return recorded_limits(plan)
+    except Exception:  # noqa: BLE001 - an odd record: no limits known
+        return None
 
 
 def plan_warnings(plan: Plan, store: ProfileStore, limits: dict | None = None) -> list[str]:

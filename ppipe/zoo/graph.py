@@ -247,20 +247,12 @@ MAX_GRAPH_BYTES = 512 * 2**20
 
 
 def read_graph(path: str | Path) -> ModelGraph:
+    from ppipe.jsonio import read_bytes
+
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_GRAPH_BYTES + 1)
-    except FileNotFoundError:
-        raise DataError(f"{path}: graph file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a graph file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read graph file ({exc.strerror or exc.__class__.__name__})") from None
+    raw = read_bytes(path, "graph", MAX_GRAPH_BYTES)
     try:
         if raw[:2] == b"\x1f\x8b":
-            import io
-
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:  # bounded: a gzip bomb is refused
                 raw = gz.read(MAX_GRAPH_BYTES + 1)
         if len(raw) > MAX_GRAPH_BYTES:
