@@ -45,3 +45,18 @@ def maf19_plans(artifact_dir) -> list[Path]:
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Never read or write the developer's own ~/.local/share/ppipe in tests."""
     monkeypatch.setenv("PPIPE_HOME", str(tmp_path_factory.getbasetemp() / "ppipe-home"))
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    """The TUI's demo profiles (bundled, no artifact), written once per test module."""
+    from ppipe_tui.demo import write_demo_profiles
+
+    return write_demo_profiles(tmp_path_factory.mktemp("tui-data") / "profiles")
+
+
+@pytest.fixture
+def plans_dir(tmp_path):
+    d = tmp_path / "plans"
+    d.mkdir()
+    return d

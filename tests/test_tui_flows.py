@@ -6,35 +6,26 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("textual")
 
-from tui_helpers import press, screen_text, settle, type_text, wait_for, wait_mode, wait_screen, write_demo_plans  # noqa: E402
+from tui_helpers import (  # noqa: E402
+    make_app,
+    press,
+    screen_text,
+    settle,
+    type_text,
+    wait_for,
+    wait_mode,
+    wait_screen,
+    write_demo_plans,
+)
 
-from ppipe_tui.app import PPipeApp, main  # noqa: E402
-from ppipe_tui.demo import write_demo_profiles  # noqa: E402
+from ppipe_tui.app import main  # noqa: E402
 from ppipe_tui.screens.dialogs import ErrorDialog  # noqa: E402
 from ppipe_tui.screens.help import HelpScreen  # noqa: E402
-from ppipe_tui.state import Session  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    return write_demo_profiles(tmp_path_factory.mktemp("tui-data") / "profiles")
-
-
-@pytest.fixture
-def plans_dir(tmp_path) -> Path:
-    d = tmp_path / "plans"
-    d.mkdir()
-    return d
-
-
-def make_app(data: Path, plans: Path, plan: Path | None = None) -> PPipeApp:
-    return PPipeApp(Session(str(data), plans), plan=plan)
 
 
 async def tab_to(pilot, app, widget_id: str, limit: int = 60) -> None:

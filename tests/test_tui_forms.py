@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("textual")
 
 from tui_helpers import (  # noqa: E402
+    make_app,
     press,
     screen_text,
     type_text,
@@ -26,21 +27,10 @@ from tui_helpers import (  # noqa: E402
 from ppipe.catalog.gpus import GpuCatalog  # noqa: E402
 from ppipe.planning.problem import ClusterSpec, build_problem  # noqa: E402
 from ppipe.profiles.store import ProfileStore  # noqa: E402
-from ppipe_tui.app import PPipeApp  # noqa: E402
-from ppipe_tui.demo import write_demo_profiles  # noqa: E402
 from ppipe_tui.messages import SavePlan  # noqa: E402
 from ppipe_tui.screens.dialogs import ErrorDialog, InputDialog  # noqa: E402
 from ppipe_tui.screens.files import FilesScreen  # noqa: E402
-from ppipe_tui.state import PlanEntry, Session, SolveRequest, SolveRun, idle_reason  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    return write_demo_profiles(tmp_path_factory.mktemp("tui-forms") / "profiles")
-
-
-def make_app(data: Path, plans: Path, plan: Path | None = None, catalog=None) -> PPipeApp:
-    return PPipeApp(Session(str(data), plans, catalog=catalog), plan=plan)
+from ppipe_tui.state import PlanEntry, SolveRequest, SolveRun, idle_reason  # noqa: E402
 
 
 def region_text(app, widget) -> str:

@@ -23,16 +23,10 @@ from tui_helpers import (  # noqa: E402
 
 from ppipe.errors import DataError  # noqa: E402
 from ppipe_tui.app import PPipeApp, main  # noqa: E402
-from ppipe_tui.demo import write_demo_profiles  # noqa: E402
 from ppipe_tui.screens.dialogs import ConfirmDialog, ErrorDialog, InputDialog  # noqa: E402
 from ppipe_tui.state import Session, load_plan  # noqa: E402
 
 BAD = sorted(CORRUPT_PLANS)
-
-
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    return write_demo_profiles(tmp_path_factory.mktemp("tui-rel") / "profiles")
 
 
 @pytest.fixture

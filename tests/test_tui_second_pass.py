@@ -16,6 +16,7 @@ pytest.importorskip("textual")
 from tui_helpers import (  # noqa: E402
     demo_plan,
     demo_plan_name,
+    make_app,
     press,
     screen_text,
     slow_enumeration,
@@ -29,27 +30,10 @@ from ppipe.atomic import write_text_atomic  # noqa: E402
 from ppipe.planfile.plan import read_plan, write_plan  # noqa: E402
 from ppipe.planfile.provenance import get_provenance, make_provenance, profile_fingerprint, set_provenance  # noqa: E402
 from ppipe.profiles.store import ProfileStore  # noqa: E402
-from ppipe_tui.app import PPipeApp, exit_status  # noqa: E402
-from ppipe_tui.demo import write_demo_profiles  # noqa: E402
+from ppipe_tui.app import exit_status  # noqa: E402
 from ppipe_tui.screens.dialogs import ConfirmDialog, InputDialog  # noqa: E402
 from ppipe_tui.screens.files import export_plan  # noqa: E402
-from ppipe_tui.state import Session, plan_warnings, rename_problem  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    return write_demo_profiles(tmp_path_factory.mktemp("tui-data") / "profiles")
-
-
-@pytest.fixture
-def plans_dir(tmp_path) -> Path:
-    d = tmp_path / "plans"
-    d.mkdir()
-    return d
-
-
-def make_app(data: Path, plans: Path, plan: Path | None = None) -> PPipeApp:
-    return PPipeApp(Session(str(data), plans), plan=plan)
+from ppipe_tui.state import plan_warnings, rename_problem  # noqa: E402
 
 
 async def start_solve(pilot, app) -> None:

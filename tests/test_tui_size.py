@@ -16,14 +16,8 @@ from tui_helpers import press, screen_text, slow_enumeration, type_text, wait_fo
 from ppipe.catalog.gpus import GpuCatalog  # noqa: E402
 from ppipe.profiles.store import ProfileStore  # noqa: E402
 from ppipe_tui.app import PPipeApp  # noqa: E402
-from ppipe_tui.demo import write_demo_profiles  # noqa: E402
 from ppipe_tui.sizing import SizeForm, parse_buy, saving_text, validate_size  # noqa: E402
 from ppipe_tui.state import Session, SetupForm  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    return write_demo_profiles(tmp_path_factory.mktemp("tui-size") / "profiles")
 
 
 def make_app(data: Path, tmp_path: Path) -> PPipeApp:

@@ -170,6 +170,14 @@ async def stable_text(pilot, app, *needles: str, timeout: float = 120.0) -> str:
         await asyncio.sleep(0.02)
 
 
+def make_app(data: Path, plans: Path, plan: Path | None = None, catalog=None):
+    """The app on the profiles in ``data``, saving to ``plans``, optionally opening ``plan``."""
+    from ppipe_tui.app import PPipeApp
+    from ppipe_tui.state import Session
+
+    return PPipeApp(Session(str(data), plans, catalog=catalog), plan=plan)
+
+
 # ------------------------------------------------------------- fixed plans
 
 def _partition(prof: ModelProfile, gpu: str, k: int, start: int, end: int, b: int, num_gpu: float, gps: int,
