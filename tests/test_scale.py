@@ -127,7 +127,7 @@ def test_loss_budget_matches_the_plain_milp(seed, max_parts, num_types):
     full = [enumerate_configs(problem, 0, prune=False)]
     if not full[0]:
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, full, problem.max_parts).model, SolveOptions())
+    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
     res = solve_milp(problem, method="loss-budget")
     assert ref.status == "optimal" and res.status == "optimal"
     assert res.stats["method"] == "loss-budget"
@@ -138,12 +138,52 @@ def test_loss_budget_matches_the_plain_milp(seed, max_parts, num_types):
         assert used.get(g, 0) <= lim + 1e-9
 
 
+@pytest.mark.parametrize(("seed", "models", "num_types"),
+                         [(0, 2, 3), (2, 2, 3), (0, 2, 4), (1, 2, 4), (2, 3, 3)])
+def test_direct_path_matches_the_plain_milp_on_several_models(seed, models, num_types):
+    """The planner's MILP (pruned configurations, pool totals to branch on, the priced
+    restart) against the plain one (every configuration, no totals) on random fleets."""
+    problem = _problem(seed, num_types, 2, models=models)
+    full = [enumerate_configs(problem, d, prune=False) for d in range(models)]
+    if not all(full):
+        pytest.skip("toy SLO infeasible")
+    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
+    res = solve_milp(problem, method="direct")
+    assert ref.status == res.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    used = res.plan.gpus_used()
+    for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
+        assert used.get(g, 0) <= lim + 1e-9
+
+
+def test_pool_totals_are_distinct_sums_of_pools():
+    """Each total is one distinct set of a model's pools and equals their sum in a plan."""
+    problem = _problem(4, 4, 2, models=3)
+    cfgs = [enumerate_configs(problem, d) for d in range(3)]
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    sets = [frozenset(members) for _, members in mpm.totals]
+    assert len(sets) == len(set(sets)) and all(len(s) >= 2 for s in sets)
+    owner = {z: key[0] for key, z in mpm.z.items()}
+    assert all(len({owner[z] for z in s}) == 1 for s in sets)  # never across models
+    res = solve_model(mpm.model, SolveOptions())
+    assert res.status == "optimal"
+    for v, members in mpm.totals:
+        assert res.values[v] == pytest.approx(sum(res.values[z] for z in members), abs=1e-6)
+    plain = solve_model(build_milp(problem, cfgs, problem.max_parts, totals=False).model, SolveOptions())
+    assert res.objective == pytest.approx(plain.objective, rel=1e-6)
+    start = np.round(res.values)
+    start[[v for v, _ in mpm.totals]] = -1.0
+    start = mpm.fill_totals(start)
+    for v, members in mpm.totals:
+        assert start[v] == sum(start[z] for z in members)
+
+
 def test_several_models_on_three_types_match_the_unpruned_milp():
     problem = _problem(7, 3, 2, models=2)
     full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
     if not all(full):
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, full, problem.max_parts).model, SolveOptions())
+    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
     res = solve_milp(problem)
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
@@ -178,7 +218,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     cfgs = [enumerate_configs(problem, d) for d in range(2)]
     if not all(cfgs):
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, cfgs, problem.max_parts).model, SolveOptions())
+    ref = solve_model(build_milp(problem, cfgs, problem.max_parts, totals=False).model, SolveOptions())
     monkeypatch.setattr(planner, "RESTART_AFTER_S", 0.0)
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
     res = solve_milp(problem)

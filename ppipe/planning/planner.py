@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
+import numpy as np
+
 from ppipe.errors import InputError
 from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
 from ppipe.planning.configs import EnumerationStopped, PipelineConfig, batch_build_us, enumerate_configs
@@ -39,7 +41,7 @@ from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, r
 from ppipe.planning.problem import PlanningProblem
 from ppipe.planning.restart import fleet_prices, restricted, start_values
 from ppipe.planning.results import SolveResult
-from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
+from ppipe.planning.rows import add_allocation_vars, add_pool_rows, add_slot_rows, gpu_unit
 from ppipe.planning.solvers import solve_model
 from ppipe.planning.status import Status
 
@@ -101,15 +103,24 @@ class MilpPlanModel:
     T: int
     z: dict = field(default_factory=dict)  # (model, position, type) -> pool GPU count variable
     unit: int = 12
+    totals: list = field(default_factory=list)  # (variable, pools it sums): rows.add_allocation_vars
+
+    def fill_totals(self, values: np.ndarray) -> np.ndarray:
+        """``values`` with every pool total set from its pools (for a start solution)."""
+        for v, members in self.totals:
+            values[v] = sum(values[z] for z in members)
+        return values
 
 
 def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], max_parts: int,
                slots: bool = True, xcaps: list[list[float]] | None = None,
-               budget_row: tuple | None = None) -> MilpPlanModel:
+               budget_row: tuple | None = None, totals: bool = True) -> MilpPlanModel:
     """The MILP over configurations; ``slots=False`` drops the one-pipeline-per-slot
     rows and the binaries (a relaxation, used to bound and to test). ``xcaps`` caps each
     configuration's throughput (and so its instance counts); ``budget_row = (pi, mu, B)``
-    adds ``sum pi_g z_dqg - sum mu_d x_c <= B`` (both from :mod:`ppipe.planning.restart`)."""
+    adds ``sum pi_g z_dqg - sum mu_d x_c <= B`` (both from :mod:`ppipe.planning.restart`).
+    ``totals`` adds each model's integer pool totals for branching (``False``: the plain
+    MILP, which tests compare against)."""
     c = problem.cluster
     G = len(c.gpus)
     M = MilpModel("ppipe")
@@ -154,6 +165,7 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
         if slots:
             add_slot_rows(M, [(cfg.gpu_seq, y) for cfg, y in zip(cfgs, yd)], G, max_parts)
     zs = add_pool_rows(M, usage, c.limits, unit)
+    sums = add_allocation_vars(M, zs, c.limits) if totals else []
     if budget_row is not None:
         pi, mu, budget = budget_row
         row = {z: float(pi[key[-1]]) for key, z in zs.items()}
@@ -162,7 +174,7 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
                 row[x] = -float(mu[d])
         M.row(row, hi=float(budget))
     M.objective({T: 1.0}, maximize=True)
-    return MilpPlanModel(M, configs, ys, ns, xs, T, zs, unit)
+    return MilpPlanModel(M, configs, ys, ns, xs, T, zs, unit, sums)
 
 
 def _plan_from_solution(problem: PlanningProblem, mpm: MilpPlanModel, res: MilpResult, max_parts: int,

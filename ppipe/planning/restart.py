@@ -165,4 +165,4 @@ def start_values(mpm, first_mpm, values: np.ndarray, index: list[list[int]]) -> 
             return None
         start[mpm.z[key]] = -(-units // unit)
     start[mpm.T] = float(values[first_mpm.T])
-    return start
+    return mpm.fill_totals(start)

@@ -7,6 +7,7 @@ GPUs and slots the same way, stated once here.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Iterable
 
@@ -51,3 +52,38 @@ def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_typ
         cap = num_types ** (max_parts - len(v))
         if len(members) > cap:
             M.row({var: 1.0 for var in members}, hi=float(cap))
+
+
+def add_allocation_vars(M: MilpModel, zs: dict[tuple, int], limits) -> list[tuple[int, list[int]]]:
+    """Integer totals of each model's pools, for the solver to branch on: per model and
+    GPU type, per model, and per model and pair of types (each distinct set of pools once).
+
+    Why: the models share the fleet only through their per-type totals, and branching on
+    "model d gets at most 4 V100s" splits the search far better than branching on one pool
+    or one pipeline. Each is ``v = sum z`` over integer pools, so every plan keeps its
+    objective: exact. Measured (bench/bench_scale.py): G1 on four types 24 s -> 12 s, the
+    18 models from the 120 s limit (gap 3%) to optimal in 31 s. Returns (variable, the
+    pools it sums), to fill start values."""
+    per_model: dict[int, dict[int, list[int]]] = {}
+    for key, z in zs.items():
+        per_model.setdefault(key[0], {}).setdefault(key[-1], []).append(z)
+    seen: set[frozenset] = set()
+    out: list[tuple[int, list[int]]] = []
+
+    def total(members: list[int], hi: float, name: str) -> None:
+        key = frozenset(members)
+        if len(members) < 2 or key in seen:
+            return
+        seen.add(key)
+        v = M.var(0, hi, integer=True, name=name)
+        M.row({v: 1.0, **{z: -1.0 for z in members}}, lo=0.0, hi=0.0)
+        out.append((v, list(members)))
+
+    for d, by_type in sorted(per_model.items()):
+        types = sorted(by_type)
+        for g in types:
+            total(by_type[g], limits[g], f"u[{d},{g}]")
+        total([z for g in types for z in by_type[g]], sum(limits[g] for g in types), f"u[{d}]")
+        for g, h in itertools.combinations(types, 2):
+            total(by_type[g] + by_type[h], limits[g] + limits[h], f"u[{d},{g}+{h}]")
+    return out
