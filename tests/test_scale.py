@@ -221,6 +221,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     ref = solve_model(build_milp(problem, cfgs, problem.max_parts, totals=False).model, SolveOptions())
     monkeypatch.setattr(planner, "RESTART_AFTER_S", 0.0)
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
+    monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
     res = solve_milp(problem)
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
@@ -251,3 +252,37 @@ def test_restart_budget_caps_keep_the_incumbents_pipelines():
             cap = budget_caps(c, pi, mu[d], lim, 1e12)
             a = gpu_per_xput(c, len(lim))
             assert cap is not None and cap <= min(lim[a > 0] / a[a > 0]) * (1 + 1e-8)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_model_costs_bound_every_plan_at_the_level(seed):
+    """Per-model integer costs at the optimum's level never exceed what the optimal plan
+    spends on that model (they are valid rows), and each model's budget admits every
+    pipeline of the optimum (so the restarted MILP keeps it)."""
+    from ppipe.planning.planner import model_costs
+    from ppipe.planning.restart import budget_caps, fleet_prices, model_budgets, restricted
+
+    problem = _problem(seed, 3, 2, models=3)
+    cfgs = [enumerate_configs(problem, d) for d in range(3)]
+    if not all(cfgs):
+        pytest.skip("toy SLO infeasible")
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    opt = solve_model(mpm.model, SolveOptions())
+    assert opt.status == "optimal"
+    level = float(opt.values[mpm.T])
+    weights = [m.weight for m in problem.models]
+    ub, pi, mu = fleet_prices(cfgs, weights, problem.cluster.limits)
+    costs = model_costs(problem, cfgs, pi, mu, level, SolveOptions(), "highs", True)
+    for d in range(3):
+        spent = sum(pi[key[-1]] * round(opt.values[z]) for key, z in mpm.z.items() if key[0] == d)
+        assert mu[d] * weights[d] * level * (1 - 1e-9) <= costs[d] <= spent * (1 + 1e-9) + 1e-9
+    budgets = model_budgets(pi, mu, weights, problem.cluster.limits, costs, level) + 1e-7 * ub
+    kept, caps, index = restricted(cfgs, pi, mu, problem.cluster.limits, budgets)
+    lim = np.asarray(problem.cluster.limits, dtype=float)
+    for d, cs in enumerate(cfgs):
+        for ci, cfg in enumerate(cs):
+            x = opt.values[mpm.x[d][ci]]
+            if opt.values[mpm.y[d][ci]] > 0.5 and x > 1e-9:
+                assert ci in index[d]
+                assert caps[d][index[d].index(ci)] >= x * (1 - 1e-9)
+                assert budget_caps(cfg, pi, float(mu[d]), lim, float(budgets[d])) is not None

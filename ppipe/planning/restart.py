@@ -23,6 +23,13 @@ all >= 0. A plan at level >= V therefore
   has loss > B is dropped, and one whose largest breakpoint within the budget is
   ``xbar`` gets ``x_c <= xbar`` (and its instance counts ``ceil(xbar / t_p)``).
 
+Per-model budgets. With ``C_d``, a lower bound on what model d's own plans that serve
+``w_d V`` spend (``pi . z_d``, pools rounded; one single-model MILP each), a plan at level
+>= V spends at most ``pi . L - sum_{e != d} C_e`` on model d and earns at least
+``mu_d w_d V``: model d's pipelines lose at most ``B_d`` = the difference
+(:func:`model_budgets`), and ``pi . z_d >= C_d`` is a valid row. With many models their
+rounding adds up and these budgets are far smaller than the shared one.
+
 The restart keeps every plan at level >= V, so its optimum (or V's plan) is the
 optimum; its bound, with V, is a valid bound.
 """
@@ -110,16 +117,29 @@ def budget_caps(cfg: PipelineConfig, pi: np.ndarray, mu: float, limits: np.ndarr
     return float(cand[ok].max()) * (1 + 1e-12)
 
 
+def model_budgets(pi: np.ndarray, mu: np.ndarray, weights, limits, costs, level: float) -> np.ndarray:
+    """Each model's loss budget at level ``level`` from per-model integer costs.
+
+    ``costs[d]`` is a lower bound on ``pi . z`` over model d's own plans serving
+    ``w_d level`` (pools rounded, see :func:`ppipe.planning.planner.model_costs`). A plan at
+    level >= ``level`` spends at most ``pi . L - sum_{e != d} costs[e]`` on model d and earns
+    at least ``mu_d w_d level``, so model d's pipelines lose at most the difference."""
+    spare = float(pi @ np.asarray(limits, dtype=float)) - float(np.sum(costs))
+    w = np.asarray(weights, dtype=float)
+    return np.maximum(spare + np.asarray(costs, dtype=float) - mu * w * level, 0.0)
+
+
 def restricted(configs: list[list[PipelineConfig]], pi: np.ndarray, mu: np.ndarray, limits,
-               budget: float) -> tuple[list[list[PipelineConfig]], list[list[float]], list[list[int]]]:
-    """Per model: the configurations some breakpoint of which fits the budget, their
-    throughput caps, and their indices in ``configs``."""
+               budget) -> tuple[list[list[PipelineConfig]], list[list[float]], list[list[int]]]:
+    """Per model: the configurations some breakpoint of which fits the budget (one for all,
+    or one per model), their throughput caps, and their indices in ``configs``."""
     L = np.asarray(limits, dtype=float)
+    budgets = np.broadcast_to(np.asarray(budget, dtype=float), (len(configs),))
     kept, caps, index = [], [], []
     for d, cfgs in enumerate(configs):
         kd, cd, idx = [], [], []
         for ci, cfg in enumerate(cfgs):
-            cap = budget_caps(cfg, pi, float(mu[d]), L, budget)
+            cap = budget_caps(cfg, pi, float(mu[d]), L, float(budgets[d]))
             if cap is not None:
                 kd.append(cfg)
                 cd.append(cap)
