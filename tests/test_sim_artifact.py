@@ -53,8 +53,9 @@ def test_early_abort_scan_gives_the_full_curve_answer(maf19_plans, store):
         assert fast.aborted_runs >= 1 or fast.runs == 1
 
 
-def test_ppipe_plans_serve_most_of_their_throughput(maf19_plans):
+def test_ppipe_plans_serve_most_of_their_throughput(maf19_plans, artifact_dir, monkeypatch):
     """One setting end to end (same code path as the bench): PPipe beats NP on HC2."""
+    monkeypatch.setenv("PPIPE_ARTIFACT", str(artifact_dir))  # run_task opens the profiles as a worker would
     tasks = [t for t in plan_tasks(maf19_plans[0].parent, duration_s=10.0) if "_L4-T4_" in t.plan]
     rows = {}
     for t in tasks[:3]:

@@ -4,6 +4,7 @@ keys, keys typed at the first paint, the palette over dialogs, idle GPUs and Fil
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -193,8 +194,12 @@ def test_idle_reason_tells_an_slo_from_the_max_min_objective(demo_data):
     store = ProfileStore.open(demo_data)
     slo = idle_reason(_solved(store, 2.0, 8), store)
     assert slo is not None and "8 T4: no model meets its SLO" in slo, slo
-    maxmin = idle_reason(_solved(store, 4.0, 40), store)
-    assert maxmin is not None and "18 T4: the max-min objective" in maxmin and "Fill (F)" in maxmin, maxmin
+    entry = _solved(store, 4.0, 40)
+    maxmin = idle_reason(entry, store)
+    # which T4s stay idle is the solver's choice among optima; the note counts them
+    idle = 40 - math.ceil(entry.plan.gpus_used().get("T4", 0) - 1e-9)
+    assert idle > 0
+    assert maxmin is not None and f"{idle} T4: the max-min objective" in maxmin and "Fill (F)" in maxmin, maxmin
     assert "also need L4, all in use" in maxmin  # no pipeline of T4 alone meets an SLO
 
 
