@@ -286,3 +286,30 @@ def test_model_costs_bound_every_plan_at_the_level(seed):
                 assert ci in index[d]
                 assert caps[d][index[d].index(ci)] >= x * (1 - 1e-9)
                 assert budget_caps(cfg, pi, float(mu[d]), lim, float(budgets[d])) is not None
+
+
+def test_a_cancel_while_pricing_the_restart_keeps_the_first_plan(monkeypatch):
+    """The restart's per-model pricing reports progress and stops on a cancel: the solve
+    ends cancelled with the plan it had."""
+    import threading
+
+    import ppipe.planning.planner as planner
+    from ppipe.planning.milp import Progress
+
+    monkeypatch.setattr(planner, "RESTART_AFTER_S", 0.0)
+    monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
+    monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
+    problem = _problem(0, 3, 2, models=3)
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def progress(p: Progress) -> None:
+        if p.message.startswith("pricing"):
+            seen.append(p.message)
+            cancel.set()
+
+    res = solve_milp(problem, opts=SolveOptions(progress=progress, cancel=cancel), method="direct")
+    if not seen:
+        pytest.skip("the first solve ended before the restart")
+    assert "(1/3)" in seen[0]
+    assert res.status == "cancelled" and res.plan is not None and res.objective > 0

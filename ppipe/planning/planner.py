@@ -393,8 +393,9 @@ RESTART_MAX_GPUS = 10_000
 #: more than it saves (G1 on four types 7 s -> 9 s, zoo 3 on eight 4 s -> 7 s); with many,
 #: each model's own rounding adds up and the costed restart closes fast (18 models: 60 s -> 12 s).
 RESTART_MIN_MODELS = 4
-#: Time limit of each per-model cost MILP (its bound is used when it stops).
+#: Time limit of each per-model cost MILP (its bound is used when it stops), and of them all.
 MODEL_COST_LIMIT_S = 5.0
+COST_PHASE_LIMIT_S = 20.0
 
 
 class _EitherEvent:
@@ -467,32 +468,39 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
                 level: float, opts: SolveOptions, solver: str, fallback: bool) -> list[float] | None:
     """Per model d, a lower bound on ``pi . z`` (its pools priced) over its own plans that
     serve ``w_d level``: a single-model MILP each, its bound when it stops early, never
-    below the fluid cost ``mu_d w_d level``. None when cancelled or out of time.
+    below the fluid cost ``mu_d w_d level`` (what a model gets when the phase runs out of
+    time, COST_PHASE_LIMIT_S or half the time left). None when cancelled.
 
     Why: the fluid bound prices each model's GPUs as if they came in fractions. With many
     models their rounding losses add up, and these rows (``sum pi z_d >= cost_d``) give
     the LP that sum: on the 18 models of G1..G6 the restarted MILP closes at the root."""
     costs = []
     t0 = time.perf_counter()
-    each = None if opts.time_limit is None else opts.time_limit / (2 * max(len(configs), 1))
+    phase = COST_PHASE_LIMIT_S if opts.time_limit is None else min(COST_PHASE_LIMIT_S, opts.time_limit / 2)
+    D = len(configs)
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
         fluid = float(mu[d]) * spec.weight * level
         if opts.cancel is not None and opts.cancel.is_set():
             return None
-        if opts.time_limit is not None and time.perf_counter() - t0 > opts.time_limit / 2:
-            return None
+        left = phase - (time.perf_counter() - t0)
+        if left <= 0.05:  # out of time for this phase: the fluid cost is still a valid bound
+            costs.append(fluid)
+            continue
+        if opts.progress is not None:
+            opts.progress(Progress(level, None, None, time.perf_counter() - t0,
+                                   f"pricing each model's rounding: {spec.name} ({d + 1}/{D})"))
         sub = replace(problem, models=[replace(spec, weight=1.0)])
         one = build_milp(sub, [cfgs], problem.max_parts)
         one.model.lb[one.T] = spec.weight * level * (1 - 1e-9)
         one.model.objective({z: float(pi[key[-1]]) for key, z in one.z.items()}, maximize=False)
-        sub_opts = SolveOptions(time_limit=min(MODEL_COST_LIMIT_S, each) if each else MODEL_COST_LIMIT_S,
-                                threads=opts.threads, cancel=opts.cancel, seed=opts.seed)
+        sub_opts = SolveOptions(time_limit=min(MODEL_COST_LIMIT_S, left), threads=opts.threads,
+                                cancel=opts.cancel, seed=opts.seed)
         res = solve_model(one.model, sub_opts, solver=solver, fallback=fallback)
         # the dual bound: an "optimal" objective may sit above the minimum by the MIP gap
         found = res.bound if res.bound is not None else (
             res.objective * (1 - 2 * opts.mip_rel_gap) if res.status == Status.OPTIMAL else None)
         costs.append(max(fluid, float(found)) if found is not None and math.isfinite(found) else fluid)
-    return costs
+    return None if opts.cancel is not None and opts.cancel.is_set() else costs
 
 
 def _fill_leftover(problem: PlanningProblem, mpm: MilpPlanModel, first: MilpResult, opts: SolveOptions,
