@@ -313,3 +313,44 @@ def test_a_cancel_while_pricing_the_restart_keeps_the_first_plan(monkeypatch):
         pytest.skip("the first solve ended before the restart")
     assert "(1/3)" in seen[0]
     assert res.status == "cancelled" and res.plan is not None and res.objective > 0
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_seeded_solve_keeps_the_optimum(monkeypatch, seed):
+    """Large problems start from a plan over a few configurations per model; the full
+    MILP still proves the plain MILP's optimum."""
+    import ppipe.planning.planner as planner
+
+    monkeypatch.setattr(planner, "SEED_MIN_CONFIGS", 0)
+    monkeypatch.setattr(planner, "SEED_CONFIGS", 3)
+    problem = _problem(seed, 3, 2, models=2)
+    full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
+    if not all(full):
+        pytest.skip("toy SLO infeasible")
+    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
+    res = solve_milp(problem, method="direct")
+    assert ref.status == res.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    s = res.stats["seed"]
+    assert s["configs"] == [3, 3] and s["start_mapped"]
+    assert s["objective"] <= res.objective * (1 + 1e-9)
+
+
+def test_a_cancel_while_seeding_returns_the_seed_plan(monkeypatch):
+    import threading
+
+    import ppipe.planning.planner as planner
+    from ppipe.planning.milp import Progress
+
+    monkeypatch.setattr(planner, "SEED_MIN_CONFIGS", 0)
+    cancel = threading.Event()
+
+    def progress(p: Progress) -> None:
+        if p.message.startswith("finding a first plan") and p.incumbent:
+            cancel.set()
+
+    problem = _problem(1, 3, 2, models=2)
+    res = solve_milp(problem, opts=SolveOptions(progress=progress, cancel=cancel), method="direct")
+    if not cancel.is_set():
+        pytest.skip("the seed MILP reported no plan before it ended")
+    assert res.status == "cancelled" and res.plan is not None and res.objective > 0
