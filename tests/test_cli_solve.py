@@ -215,3 +215,20 @@ def test_verbose_says_where_the_time_went(capsys, artifact_dir):
         assert name in line
     assert "MILP (direct):" in err and "variables" in err and "Traceback" not in err
     assert "where the time went" not in out  # diagnostics stay off stdout
+
+
+def test_time_report_names_the_seed_and_the_restart():
+    from types import SimpleNamespace
+
+    from ppipe.cli.solve_cmds import time_report
+
+    res = SimpleNamespace(solve_seconds=12.5, scheduler="ppipe", stats={
+        "configs_enumerated": [900, 800], "configs": [40, 30], "enumerate_seconds": 0.1,
+        "vars": 300, "integer": 200, "rows": 250, "nodes": 7, "build_seconds": 0.2, "solver_seconds": 11.0,
+        "seed": {"configs": [10, 10], "objective": 1234.5, "seconds": 1.5, "status": "optimal"},
+        "restart": {"after_seconds": 2.0, "incumbent": 1240.0, "fluid_bound": 1300.0, "configs_before": [50, 40],
+                    "seconds": 6.0, "cost_seconds": 2.5}})
+    text = "\n".join(time_report(res, ["a", "b"]))
+    assert "first plan over 10+10 configurations: 1,234.50 in 1.50 s (optimal)" in text
+    assert "priced restart after 2.00 s at 1,240.00" in text and "50+40 -> 40+30" in text
+    assert "pricing each model's rounding 2.50 s" in text

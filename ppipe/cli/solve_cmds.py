@@ -327,6 +327,10 @@ def time_report(res, names: list[str]) -> list[str]:
                                                                       ("solved in", "solver_seconds"))
                            if isinstance(st.get(key), (int, float)))
         out.append(f"  MILP ({st.get('method', 'direct')}): {size}" + (f"; {timing}" if timing else ""))
+    seed = st.get("seed")
+    if isinstance(seed, dict):
+        out.append(f"  first plan over {'+'.join(map(str, seed.get('configs', [])))} configurations: "
+                   f"{seed.get('objective', 0):,.2f} in {seed.get('seconds', 0):.2f} s ({seed.get('status', '?')})")
     r = st.get("restart")
     if isinstance(r, dict):
         before = r.get("configs_before")
@@ -337,6 +341,8 @@ def time_report(res, names: list[str]) -> list[str]:
             line += f": configurations {'+'.join(map(str, before))} -> {'+'.join(map(str, kept))}"
         if isinstance(r.get("seconds"), (int, float)):
             line += f", {r['seconds']:.2f} s"
+        if isinstance(r.get("cost_seconds"), (int, float)):
+            line += f" (pricing each model's rounding {r['cost_seconds']:.2f} s)"
         out.append(line)
     rounds = st.get("rounds")
     if isinstance(rounds, list) and rounds:
