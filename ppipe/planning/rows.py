@@ -56,7 +56,8 @@ def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_typ
 
 def add_allocation_vars(M: MilpModel, zs: dict[tuple, int], limits) -> list[tuple[int, list[int]]]:
     """Integer totals of each model's pools, for the solver to branch on: per model and
-    GPU type, per model, and per model and pair of types (each distinct set of pools once).
+    group of GPU types (every group on fleets of up to ALL_GROUPS_UP_TO types, else per
+    type, per pair and in all; each distinct set of pools once).
 
     Why: the models share the fleet only through their per-type totals, and branching on
     "model d gets at most 4 V100s" splits the search far better than branching on one pool
@@ -81,9 +82,15 @@ def add_allocation_vars(M: MilpModel, zs: dict[tuple, int], limits) -> list[tupl
 
     for d, by_type in sorted(per_model.items()):
         types = sorted(by_type)
-        for g in types:
-            total(by_type[g], limits[g], f"u[{d},{g}]")
-        total([z for g in types for z in by_type[g]], sum(limits[g] for g in types), f"u[{d}]")
-        for g, h in itertools.combinations(types, 2):
-            total(by_type[g] + by_type[h], limits[g] + limits[h], f"u[{d},{g}+{h}]")
+        sizes = range(1, len(types) + 1) if len(limits) <= ALL_GROUPS_UP_TO else (1, len(types), 2)
+        for size in sizes:
+            for group in itertools.combinations(types, size):
+                total([z for g in group for z in by_type[g]], sum(limits[g] for g in group),
+                      f"u[{d},{'+'.join(map(str, group))}]")
     return out
+
+
+#: On fleets of at most this many GPU types each model gets a total for every group of
+#: types (15 for four); beyond it, per type, per pair and in all (every group would be
+#: 255 for eight types, and slower). G1 on four types: 5.6 s -> 4.0 s with every group.
+ALL_GROUPS_UP_TO = 4
