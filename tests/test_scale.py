@@ -231,6 +231,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
         assert r["fluid_bound"] >= ref.objective * (1 - 1e-9)
         assert r["incumbent"] <= ref.objective * (1 + 1e-9)
         assert r["start_mapped"]
+        assert res.bound <= r["fluid_bound"] * (1 + 1e-9)
     used = res.plan.gpus_used()
     for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
         assert used.get(g, 0) <= lim + 1e-9

@@ -360,9 +360,10 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
             mpm, res = seeded[0], replace(seeded[1], status=res.status, bound=res.bound, gap=None)
     solver_seconds = res.seconds + (extra["seed"]["seconds"] if "seed" in extra else 0.0)
     if signal.is_set() and not (opts.cancel is not None and opts.cancel.is_set()) and res.has_solution:
-        mpm, res, extra = _restart(problem, configs, mpm, res, _remaining(whole_opts, t0), solver, fallback,
-                                   on_message)
-        solver_seconds += extra.get("restart", {}).get("seconds", 0.0)
+        mpm, res, restart_info = _restart(problem, configs, mpm, res, _remaining(whole_opts, t0), solver, fallback,
+                                          on_message)
+        extra.update(restart_info)
+        solver_seconds += restart_info.get("restart", {}).get("seconds", 0.0)
     stats = dict(res.stats, configs=[len(c) for c in mpm.configs], method="direct", solver_seconds=solver_seconds,
                  build_seconds=time.perf_counter() - t0 - solver_seconds - enum_stats["enumerate_seconds"],
                  **extra, **enum_stats)
@@ -472,8 +473,10 @@ def _restart(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm:
                       solver=solver, fallback=fallback, on_fallback=on_message)
     info["restart"]["start_mapped"] = mpm2.model.start is not None
     info["restart"]["seconds"] = res.seconds
-    # the restart covers every plan at level >= V, so V bounds whatever it leaves out
-    bound = None if res.bound is None else max(res.bound, V)
+    # the restart covers every plan at level >= V, so V bounds whatever it leaves out; the
+    # fluid bound and the first solve's bound hold too (a restart stopped early may have none better)
+    known = [b for b in (res.bound, first.bound, ub) if b is not None and math.isfinite(b)]
+    bound = max(min(known), V) if known else None
     if res.has_solution and float(res.values[mpm2.T]) >= V:
         return mpm2, replace(res, bound=bound, gap=relative_gap(float(res.values[mpm2.T]), bound)), info
     if res.status in (Status.OPTIMAL, Status.INFEASIBLE):  # nothing at level > V: V's plan is optimal
