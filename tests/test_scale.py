@@ -222,6 +222,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     monkeypatch.setattr(planner, "RESTART_AFTER_S", 0.0)
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
     monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
+    monkeypatch.setattr(planner, "RESTART_GAIN", 0.0)  # another round at every better plan
     res = solve_milp(problem)
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)

@@ -359,11 +359,18 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
         if seeded is not None and not res.has_solution and seeded[1].has_solution:
             mpm, res = seeded[0], replace(seeded[1], status=res.status, bound=res.bound, gap=None)
     solver_seconds = res.seconds + (extra["seed"]["seconds"] if "seed" in extra else 0.0)
-    if signal.is_set() and not (opts.cancel is not None and opts.cancel.is_set()) and res.has_solution:
-        mpm, res, restart_info = _restart(problem, configs, mpm, res, _remaining(whole_opts, t0), solver, fallback,
-                                          on_message)
-        extra.update(restart_info)
+    rounds = 0
+    while signal.is_set() and not (opts.cancel is not None and opts.cancel.is_set()) and res.has_solution:
+        # each round prices at the best plan so far; all but the last may be cut short by a
+        # clearly better plan (RESTART_GAIN), which prices tighter
+        rounds += 1
+        signal = threading.Event() if rounds < RESTART_ROUNDS else None
+        mpm, res, restart_info = _restart(problem, mpm.configs, mpm, res, _remaining(whole_opts, t0), solver,
+                                          fallback, on_message, signal)
+        extra.update(restart_info, restarts=rounds)
         solver_seconds += restart_info.get("restart", {}).get("seconds", 0.0)
+        if signal is None:
+            break
     stats = dict(res.stats, configs=[len(c) for c in mpm.configs], method="direct", solver_seconds=solver_seconds,
                  build_seconds=time.perf_counter() - t0 - solver_seconds - enum_stats["enumerate_seconds"],
                  **extra, **enum_stats)
@@ -399,6 +406,10 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
 RESTART_AFTER_S = 2.0
 RESTART_ANYWAY_S = 8.0
 RESTART_GAP = 0.10
+#: A restarted solve is restarted again, priced at its better plan, when that plan is this
+#: much above the level it was priced at (at most RESTART_ROUNDS rounds in all).
+RESTART_GAIN = 0.005
+RESTART_ROUNDS = 3
 #: Only fleets up to this many GPUs restart: on larger ones rounding costs a negligible
 #: share, the fluid bound is nearly tight and the first solve ends soon anyway.
 RESTART_MAX_GPUS = 10_000
@@ -440,11 +451,25 @@ def _restart_watch(progress, signal: threading.Event):
     return watch
 
 
+def _improved_watch(progress, signal: threading.Event, level: float):
+    """A progress callback that forwards to ``progress`` and sets ``signal`` once the
+    restarted solve holds a plan RESTART_GAIN above ``level`` (after RESTART_AFTER_S)."""
+    def watch(p: Progress) -> None:
+        if progress is not None:
+            progress(p)
+        if (p.incumbent is not None and p.elapsed >= RESTART_AFTER_S and p.incumbent >= level * (1 + RESTART_GAIN)
+                and (p.gap is None or p.gap > 1e-4)):
+            signal.set()
+    return watch
+
+
 def _restart(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
              first: MilpResult, opts: SolveOptions, solver: str, fallback: bool,
-             on_message) -> tuple[MilpPlanModel, MilpResult, dict]:
+             on_message, signal: threading.Event | None = None) -> tuple[MilpPlanModel, MilpResult, dict]:
     """Solve again with only what can beat the first solve's plan (:mod:`ppipe.planning.restart`),
-    that plan as the start. Returns the model and result to read the plan from."""
+    that plan as the start. Returns the model and result to read the plan from. ``configs``
+    are ``mpm``'s (all, or a previous round's). ``signal``: set (and the solve stopped)
+    when a clearly better plan turns up, for another round."""
     V = float(first.values[mpm.T])
     priced = fleet_prices(configs, [m.weight for m in problem.models], problem.cluster.limits, solver, opts.threads)
     if priced is None:  # no prices: the plain MILP again, for the rest of the time
@@ -469,8 +494,10 @@ def _restart(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm:
     mpm2 = build_milp(problem, kept, problem.max_parts, xcaps=caps, budget_row=(pi, mu, budget),
                       cost_rows=(pi, costs, V))
     mpm2.model.start = start_values(mpm2, mpm, first.values, index)
-    res = solve_model(mpm2.model, _remaining(opts, t1),
-                      solver=solver, fallback=fallback, on_fallback=on_message)
+    again = _remaining(opts, t1)
+    if signal is not None:
+        again = replace(again, cancel=_EitherEvent(opts.cancel, signal), progress=_improved_watch(opts.progress, signal, V))
+    res = solve_model(mpm2.model, again, solver=solver, fallback=fallback, on_fallback=on_message)
     info["restart"]["start_mapped"] = mpm2.model.start is not None
     info["restart"]["seconds"] = res.seconds
     # the restart covers every plan at level >= V, so V bounds whatever it leaves out; the
