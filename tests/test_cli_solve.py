@@ -232,3 +232,5 @@ def test_time_report_names_the_seed_and_the_restart():
     assert "first plan over 10+10 configurations: 1,234.50 in 1.50 s (optimal)" in text
     assert "priced restart after 2.00 s at 1,240.00" in text and "50+40 -> 40+30" in text
     assert "pricing each model's rounding 2.50 s" in text
+    res.stats["restarts"] = 2
+    assert "priced restart (round 2) after" in "\n".join(time_report(res, ["a", "b"]))

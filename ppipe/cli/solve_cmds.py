@@ -334,7 +334,9 @@ def time_report(res, names: list[str]) -> list[str]:
     r = st.get("restart")
     if isinstance(r, dict):
         before = r.get("configs_before")
-        line = f"  priced restart after {r.get('after_seconds', 0):.2f} s at {r.get('incumbent', 0):,.2f}"
+        rounds = st.get("restarts")
+        line = ("  priced restart" + (f" (round {rounds})" if isinstance(rounds, int) and rounds > 1 else "")
+                + f" after {r.get('after_seconds', 0):.2f} s at {r.get('incumbent', 0):,.2f}")
         if r.get("fluid_bound") is not None:
             line += f" (fluid bound {r['fluid_bound']:,.2f})"
         if isinstance(before, list) and isinstance(kept, list):
