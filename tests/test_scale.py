@@ -356,3 +356,17 @@ def test_a_cancel_while_seeding_returns_the_seed_plan(monkeypatch):
     if not cancel.is_set():
         pytest.skip("the seed MILP reported no plan before it ended")
     assert res.status == "cancelled" and res.plan is not None and res.objective > 0
+
+
+def test_pool_totals_only_where_sharing_a_type_is_a_real_choice():
+    from dataclasses import replace
+
+    import ppipe.planning.planner as planner
+
+    problem = _problem(4, 4, 2, models=2)
+    cfgs = [enumerate_configs(problem, d) for d in range(2)]
+    assert build_milp(problem, cfgs, problem.max_parts).totals
+    c = problem.cluster
+    big = replace(problem, cluster=c.with_limits([planner.TOTALS_MAX_GPUS for _ in c.limits]))
+    assert build_milp(big, cfgs, big.max_parts).totals == []
+    assert build_milp(big, cfgs, big.max_parts, totals=True).totals
