@@ -72,6 +72,7 @@ def run(pending, spec, out_root: str, finished, status, workers: int = 1, **_opt
             status({"running": min(workers, len(futs)), "cpus": workers, "executor": "local"})
     except BaseException:
         procs = list(getattr(ex, "_processes", {}).values())
+        manager = getattr(ex, "_executor_manager_thread", None)  # shutdown() forgets it
         ex.shutdown(wait=False, cancel_futures=True)
         for p in procs:  # our own workers only
             if p.is_alive():
@@ -82,5 +83,9 @@ def run(pending, spec, out_root: str, finished, status, workers: int = 1, **_opt
             ex.shutdown(wait=True)
         except Exception:  # noqa: BLE001 - the pool is broken on purpose
             pass
+        # Python 3.11's exit hook wakes every pool's manager thread; one still closing its
+        # wake-up pipe then races it ("OSError: Bad file descriptor" after our one line)
+        if manager is not None:
+            manager.join(timeout=5)
         raise
     ex.shutdown(wait=True)
