@@ -40,6 +40,8 @@ from ppipe_tui.state import PlanEntry, Session, SolveRequest, SolveRun  # noqa: 
 GOLDEN = Path(__file__).resolve().parent / "snapshots_tui"
 UPDATE = os.environ.get("PPIPE_UPDATE_SNAPSHOTS") == "1"
 SIZES = [(80, 24), (120, 40)]
+#: Every screen shows the footer; a capture without it caught a frame before the footer drew.
+FOOTER = "^p palette"
 
 
 def fixed_catalog() -> GpuCatalog:
@@ -104,7 +106,7 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         assert await wait_mode(pilot, app, "plan", 120)
         # plan: the tree, and a pipeline's latency budget
         await press(pilot, "down", "down")
-        snap.check("plan", await stable_text(pilot, app, "alpha-net pipeline 0: L4 > T4", "latency budget",
+        snap.check("plan", await stable_text(pilot, app, FOOTER, "alpha-net pipeline 0: L4 > T4", "latency budget",
                                              "GPU use"))
 
         # set-up with a model ticked
@@ -113,13 +115,13 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         assert await wait_for(pilot, lambda: session.models is not None, 120)
         await type_text(pilot, "alpha")
         await press(pilot, "enter")
-        snap.check("setup", await stable_text(pilot, app, "[x] alpha-net", "Time limit s   60"))
+        snap.check("setup", await stable_text(pilot, app, FOOTER, "[x] alpha-net", "Time limit s   60"))
 
         # solve: three finished solves side by side
         session.runs = fake_runs(session.store)
         await press(pilot, "f3")
         assert await wait_mode(pilot, app, "solve", 120)
-        snap.check("solve", await stable_text(pilot, app, "done: alpha-net, beta-det", "483.90", "NP: optimal"))
+        snap.check("solve", await stable_text(pilot, app, FOOTER, "done: alpha-net, beta-det", "483.90", "NP: optimal"))
 
         # simulation of the PPipe demo plan at full speed, to the end
         session.set_current(PlanEntry.from_file(plans["ppipe"]))
@@ -133,7 +135,7 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         await type_text(pilot, "4")
         await press(pilot, "ctrl+r", *["plus"] * 8)
         assert await wait_for(pilot, lambda: sim.state == "finished", 300)
-        snap.check("sim", await stable_text(pilot, app, "finished, speed max", "GPU use: L4"))
+        snap.check("sim", await stable_text(pilot, app, FOOTER, "finished, speed max", "GPU use: L4"))
 
         # sweep: PPipe and NP (sibling plan files) at two load factors
         await press(pilot, "f6")
@@ -145,18 +147,18 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         await type_text(pilot, "2")
         await press(pilot, "ctrl+r")
         assert await wait_for(pilot, lambda: sweep.state == "done", 300)
-        snap.check("sweep", await stable_text(pilot, app, "done: alpha-net, plans NP, PPipe", "120:98", "120:84"))
+        snap.check("sweep", await stable_text(pilot, app, FOOTER, "done: alpha-net, plans NP, PPipe", "120:98", "120:84"))
 
         # saved plans
         await press(pilot, "f7")
         assert await wait_mode(pilot, app, "files", 120)
-        snap.check("files", await stable_text(pilot, app, "L4:6,T4:8", "broken.json", "bad", "- beta-det"))
+        snap.check("files", await stable_text(pilot, app, FOOTER, "L4:6,T4:8", "broken.json", "bad", "- beta-det"))
 
         # a corrupt file opens as an error dialog
         await press(pilot, "down", "down")  # broken.json sorts last
         await press(pilot, "enter")
         assert await wait_screen(pilot, app, ErrorDialog)
-        snap.check("error", await stable_text(pilot, app, "Error: Cannot open plan", "L4:6,T4:8",
+        snap.check("error", await stable_text(pilot, app, FOOTER, "Error: Cannot open plan", "L4:6,T4:8",
                                               "cannot be read"))
         await press(pilot, "enter")
         # the files screen redraws its table when the dialog goes: let it settle (at 80x24 the
@@ -178,11 +180,11 @@ async def test_screens_match_goldens(size, tmp_path, monkeypatch):
         assert await wait_for(pilot, lambda: sizer.size_run is not None and sizer.size_run.finished, 300)
         await press(pilot, "ctrl+t")
         assert await wait_for(pilot, lambda: sizer.sweep_run is not None and sizer.sweep_run.finished, 300)
-        snap.check("size", await stable_text(pilot, app, "done: cost vs load, 3 of 3", "NP 1 type"))
+        snap.check("size", await stable_text(pilot, app, FOOTER, "done: cost vs load, 3 of 3", "NP 1 type"))
 
         # help
         await press(pilot, "f1")
         assert await wait_screen(pilot, app, HelpScreen)
         behind = ("done: cost vs load",) if size[1] >= 40 else ()  # the Size screen shows around the help at 120x40
-        snap.check("help", await stable_text(pilot, app, "The workflow", "1. F2 Set-up", *behind))
+        snap.check("help", await stable_text(pilot, app, FOOTER, "The workflow", "1. F2 Set-up", *behind))
     assert not snap.failures, "\n\n".join(snap.failures)
