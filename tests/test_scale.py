@@ -64,6 +64,17 @@ def _problem(seed: int, num_types: int, max_parts: int, models: int = 1):
     return build_problem(profs, cluster, weights, max_parts=max_parts, est_xput=[300.0] * models)
 
 
+def _plain(problem, configs):
+    """The plain MILP (no pool totals) over ``configs``: what the fast paths must match."""
+    return solve_model(build_milp(problem, configs, problem.max_parts, totals=False).model, SolveOptions())
+
+
+def _assert_fits_the_fleet(res, problem) -> None:
+    used = res.plan.gpus_used()
+    for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
+        assert used.get(g, 0) <= lim + 1e-9
+
+
 # ----------------------------------------------------------------- items
 
 @pytest.mark.parametrize("seed", range(4))
@@ -127,15 +138,13 @@ def test_loss_budget_matches_the_plain_milp(seed, max_parts, num_types):
     full = [enumerate_configs(problem, 0, prune=False)]
     if not full[0]:
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
+    ref = _plain(problem, full)
     res = solve_milp(problem, method="loss-budget")
     assert ref.status == "optimal" and res.status == "optimal"
     assert res.stats["method"] == "loss-budget"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)  # both are throughput / weight
     assert res.gap <= 1e-6
-    used = res.plan.gpus_used()
-    for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
-        assert used.get(g, 0) <= lim + 1e-9
+    _assert_fits_the_fleet(res, problem)
 
 
 @pytest.mark.parametrize(("seed", "models", "num_types"),
@@ -147,13 +156,11 @@ def test_direct_path_matches_the_plain_milp_on_several_models(seed, models, num_
     full = [enumerate_configs(problem, d, prune=False) for d in range(models)]
     if not all(full):
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
+    ref = _plain(problem, full)
     res = solve_milp(problem, method="direct")
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
-    used = res.plan.gpus_used()
-    for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
-        assert used.get(g, 0) <= lim + 1e-9
+    _assert_fits_the_fleet(res, problem)
 
 
 def test_pool_totals_are_distinct_sums_of_pools():
@@ -169,7 +176,7 @@ def test_pool_totals_are_distinct_sums_of_pools():
     assert res.status == "optimal"
     for v, members in mpm.totals:
         assert res.values[v] == pytest.approx(sum(res.values[z] for z in members), abs=1e-6)
-    plain = solve_model(build_milp(problem, cfgs, problem.max_parts, totals=False).model, SolveOptions())
+    plain = _plain(problem, cfgs)
     assert res.objective == pytest.approx(plain.objective, rel=1e-6)
     start = np.round(res.values)
     start[[v for v, _ in mpm.totals]] = -1.0
@@ -183,7 +190,7 @@ def test_several_models_on_three_types_match_the_unpruned_milp():
     full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
     if not all(full):
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
+    ref = _plain(problem, full)
     res = solve_milp(problem)
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
@@ -218,7 +225,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     cfgs = [enumerate_configs(problem, d) for d in range(2)]
     if not all(cfgs):
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, cfgs, problem.max_parts, totals=False).model, SolveOptions())
+    ref = _plain(problem, cfgs)
     monkeypatch.setattr(planner, "RESTART_AFTER_S", 0.0)
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
     monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
@@ -233,9 +240,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
         assert r["incumbent"] <= ref.objective * (1 + 1e-9)
         assert r["start_mapped"]
         assert res.bound <= r["fluid_bound"] * (1 + 1e-9)
-    used = res.plan.gpus_used()
-    for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
-        assert used.get(g, 0) <= lim + 1e-9
+    _assert_fits_the_fleet(res, problem)
 
 
 def test_restart_budget_caps_keep_the_incumbents_pipelines():
@@ -329,7 +334,7 @@ def test_a_seeded_solve_keeps_the_optimum(monkeypatch, seed):
     full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
     if not all(full):
         pytest.skip("toy SLO infeasible")
-    ref = solve_model(build_milp(problem, full, problem.max_parts, totals=False).model, SolveOptions())
+    ref = _plain(problem, full)
     res = solve_milp(problem, method="direct")
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)

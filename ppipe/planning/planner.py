@@ -16,8 +16,9 @@ Slots: the reference gives each model |G|^P slots (type tuples) holding one
 configuration that uses a prefix of the tuple; a set of pipelines fits iff for
 every type prefix v, #configurations whose sequence starts with v <= |G|^(P-|v|).
 
-Pool totals (issue 14): each model's pools are also summed into integer totals (per type,
-in all, per pair of types) that HiGHS branches on (:func:`ppipe.planning.rows.add_allocation_vars`).
+Pool totals (issue 14): on fleets up to TOTALS_MAX_GPUS each model's pools are also summed
+into integer totals per group of GPU types that HiGHS branches on
+(:func:`ppipe.planning.rows.add_allocation_vars`).
 
 Costed restart (issue 14, plans of RESTART_MIN_MODELS models or more): once HiGHS holds a
 plan at level V within RESTART_GAP of its bound (after RESTART_AFTER_S), each model's
@@ -25,7 +26,7 @@ integer cost at V under the fluid prices is found (:func:`model_costs`, one smal
 model), and the MILP is rebuilt for plans at level >= V only: a row per model (its pools
 cost at least that), configurations dropped and throughputs capped by each model's loss
 budget (:mod:`ppipe.planning.restart`), and solved again from V's plan. Exact: every plan
-at least as good survives. 18 models on four types: 60 s -> 8 s.
+at least as good survives. 18 models on four types: 60-90 s -> 7-19 s.
 """
 
 from __future__ import annotations
