@@ -234,3 +234,8 @@ def test_time_report_names_the_seed_and_the_restart():
     assert "pricing each model's rounding 2.50 s" in text
     res.stats["restarts"] = 2
     assert "priced restart (round 2) after" in "\n".join(time_report(res, ["a", "b"]))
+    res.stats["pool"] = {"bound": 1250.0, "relaxation_seconds": 0.5, "completion": 1250.0, "proved": True}
+    assert "pool relaxation (whole GPUs per pool, beside the MILP): bound 1,250.00 in 0.50 s; each model on its " \
+           "pools: 1,250.00 (proves the optimum)" in "\n".join(time_report(res, ["a", "b"]))
+    res.stats["pool"] = {"bound": 1260.0, "relaxation_seconds": 0.5, "completion": 1200.0, "proved": False}
+    assert "1,200.00 (bounds only)" in "\n".join(time_report(res, ["a", "b"]))

@@ -28,7 +28,8 @@ from ppipe.planning.loss_budget import (
     pareto_items,
 )
 from ppipe.planning.milp import SolveOptions
-from ppipe.planning.planner import build_milp, solve_milp
+from ppipe.planning.planner import build_milp, complete_per_model, solve_milp
+from ppipe.planning.pool_relaxation import build_pool_relaxation
 from ppipe.planning.problem import ClusterSpec, build_problem
 from ppipe.planning.rows import gpu_unit
 from ppipe.planning.solvers import solve_model
@@ -230,6 +231,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
     monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
     monkeypatch.setattr(planner, "RESTART_GAIN", 0.0)  # another round at every better plan
+    monkeypatch.setattr(planner, "_pool_side_pays", lambda problem: False)  # its proof would stop the restart
     res = solve_milp(problem)
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
@@ -375,3 +377,80 @@ def test_pool_totals_only_where_sharing_a_type_is_a_real_choice():
     big = replace(problem, cluster=c.with_limits([planner.TOTALS_MAX_GPUS for _ in c.limits]))
     assert build_milp(big, cfgs, big.max_parts).totals == []
     assert build_milp(big, cfgs, big.max_parts, totals=True).totals
+
+
+# ----------------------------------------------------- the pool relaxation
+
+def _assert_is_a_solution(model, values, tol: float = 1e-6) -> None:
+    """``values`` meet every bound, integrality and row of ``model``."""
+    for i, v in enumerate(values):
+        assert model.lb[i] - tol <= v <= model.ub[i] + tol, model.names[i]
+        if model.integer[i]:
+            assert abs(v - round(v)) <= tol, model.names[i]
+    for idx, val, lo, hi in zip(model.row_idx, model.row_val, model.row_lo, model.row_hi):
+        act = sum(values[i] * a for i, a in zip(idx, val))
+        assert lo - tol * max(1.0, abs(lo)) <= act <= hi + tol * max(1.0, abs(hi))
+
+
+@pytest.mark.parametrize(("seed", "models", "num_types"), [(0, 2, 3), (1, 2, 4), (2, 3, 3), (3, 2, 4), (5, 3, 4)])
+def test_pool_relaxation_bounds_every_plan_and_its_completion_is_one(seed, models, num_types):
+    """The relaxation (whole GPUs per pool, fractional instances) is at least the plain
+    MILP's optimum; the per-model completion on its pools is a plan of the MILP that keeps
+    within those pools."""
+    problem = _problem(seed, num_types, 2, models=models)
+    cfgs = [enumerate_configs(problem, d) for d in range(models)]
+    if not all(cfgs):
+        pytest.skip("toy SLO infeasible")
+    ref = _plain(problem, cfgs)
+    relax = build_pool_relaxation(problem, cfgs, problem.max_parts)
+    bound = solve_model(relax.model, SolveOptions())
+    assert bound.status == "optimal" and bound.bound >= ref.objective * (1 - 1e-7)  # row tolerances
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    pools = relax.pool_counts(bound.values)
+    done = complete_per_model(problem, cfgs, mpm, pools, SolveOptions(), "highs", True)
+    assert done is not None
+    _assert_is_a_solution(mpm.model, done.values)
+    assert done.values[mpm.T] <= ref.objective * (1 + 1e-9)
+    for key, z in mpm.z.items():
+        assert done.values[z] <= pools.get(key, 0)
+
+
+# seeds of _problem(seed, 3, 2, models=2) whose relaxation is tight (the completion proves
+# the optimum) and not (the MILP proves it, the relaxation only bounds); measured once
+PROVED, BOUNDED = (3, 5), (0, 1)
+
+
+@pytest.mark.parametrize("seed", PROVED + BOUNDED)
+def test_the_pool_side_proves_or_bounds_and_the_plan_is_optimal(seed):
+    problem = _problem(seed, 3, 2, models=2)
+    full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
+    ref = _plain(problem, full)
+    res = solve_milp(problem, method="direct")
+    assert ref.status == res.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    pool = res.stats["pool"]
+    assert pool["bound"] >= ref.objective * (1 - 1e-7)
+    assert pool["proved"] == (seed in PROVED)
+    assert res.bound <= pool["bound"] * (1 + 1e-12)
+    _assert_fits_the_fleet(res, problem)
+
+
+def test_a_failing_pool_side_leaves_the_milp_to_prove(monkeypatch):
+    import ppipe.planning.planner as planner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("relaxation exploded")
+
+    monkeypatch.setattr(planner, "_pool_bound", broken)
+    problem = _problem(0, 3, 2, models=2)
+    res = solve_milp(problem, method="direct")
+    assert res.status == "optimal" and res.objective > 0
+    assert "relaxation exploded" in res.stats["pool"]["error"] and not res.stats["pool"]["proved"]
+
+
+@pytest.mark.parametrize("seed", PROVED[:1] + BOUNDED[:1])
+def test_the_plan_does_not_depend_on_which_side_finishes_first(seed):
+    problem = _problem(seed, 3, 2, models=2)
+    a = solve_milp(problem, method="direct")
+    b = solve_milp(problem, method="direct")
+    assert a.plan.to_json() == b.plan.to_json()

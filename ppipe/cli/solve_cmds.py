@@ -327,6 +327,17 @@ def time_report(res, names: list[str]) -> list[str]:
                                                                       ("solved in", "solver_seconds"))
                            if isinstance(st.get(key), (int, float)))
         out.append(f"  MILP ({st.get('method', 'direct')}): {size}" + (f"; {timing}" if timing else ""))
+    pool = st.get("pool")
+    if isinstance(pool, dict) and isinstance(pool.get("bound"), (int, float)):
+        line = (f"  pool relaxation (whole GPUs per pool, beside the MILP): bound {pool['bound']:,.2f} "
+                f"in {pool.get('relaxation_seconds', 0):.2f} s")
+        if isinstance(pool.get("completion"), (int, float)):
+            line += f"; each model on its pools: {pool['completion']:,.2f}"
+        line += (" (proves the optimum)" if pool.get("proved") else
+                 f" ({'time limit' if pool.get('status') == 'time_limit' else 'bounds only'})")
+        out.append(line)
+    elif isinstance(pool, dict) and pool.get("error"):
+        out.append(f"  pool relaxation failed: {pool['error']}")
     seed = st.get("seed")
     if isinstance(seed, dict):
         out.append(f"  first plan over {'+'.join(map(str, seed.get('configs', [])))} configurations: "

@@ -21,6 +21,14 @@ def gpu_unit(configs: Iterable[PipelineConfig]) -> int:
     return math.lcm(12, *{st.k for c in configs for st in c.stages})
 
 
+def throughput_cap(cfg: PipelineConfig, limits) -> float:
+    """The most a configuration can serve: all GPUs of each type it uses, ignoring rounding."""
+    per_type: dict[int, float] = {}
+    for st in cfg.stages:
+        per_type[st.gpu] = per_type.get(st.gpu, 0.0) + 1.0 / (st.k * st.xput)
+    return min(limits[g] / v for g, v in per_type.items())
+
+
 def add_pool_rows(M: MilpModel, usage: dict[tuple, list[tuple[int, float]]], limits, unit: int) -> dict:
     """One integer GPU count z per pool, ``unit * z >= sum coef * var``, and per type
     ``sum z <= limit``. ``usage`` maps a pool key ending in the GPU type index to

@@ -1,0 +1,71 @@
+"""The pool relaxation: whole GPUs per pool, fractional instances (issue 14).
+
+The direct MILP counts GPUs per pool (model, position, type) and instances per
+configuration, and picks configurations into slots. Relaxing only the instances and
+the slot picks, and keeping every pool's GPU count whole, leaves a much smaller MILP:
+one throughput per configuration, integer pools and per-model type totals, and the
+slot rule on throughput shares. Its optimum is an upper bound on the plan's.
+
+Why: on most problems it is the optimum. Measured on bench/bench_scale.py's rows
+(``/tmp``-free, this module's tests repeat the small ones): its bound equals the MILP's
+optimum on G2..G6 on four types, the 18 models and the three zoo models on eight
+types, and it solves in 0.03-2.4 s where the MILP takes 0.2-18 s; on the ten zoo
+models it closes in about 9 s where the MILP's root alone takes minutes. Then a plan at
+that level only has to be found, not proven: the planner gives each model the
+relaxation's GPUs in each pool and places whole instances in one small MILP per model
+(:func:`ppipe.planning.planner.complete_per_model`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ppipe.planning.configs import PipelineConfig
+from ppipe.planning.milp import MilpModel
+from ppipe.planning.problem import PlanningProblem
+from ppipe.planning.rows import add_allocation_vars, add_pool_rows, gpu_unit, throughput_cap
+
+
+@dataclass
+class PoolRelaxation:
+    model: MilpModel
+    T: int
+    z: dict  # (model, position, type) -> pool GPU count variable
+
+    def pool_counts(self, values) -> dict[tuple[int, int, int], int]:
+        """Each pool's whole GPUs in a solution: {(model, position, type): count}."""
+        return {key: int(round(float(values[z]))) for key, z in self.z.items()}
+
+
+def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineConfig]],
+                          max_parts: int) -> PoolRelaxation:
+    """The relaxation: ``x_c`` in [0, cap_c] per configuration, ``unit z_dqg >= sum_c
+    unit/(k t_cq) x_c`` with integer pools, per-type limits, the pool totals of
+    :func:`ppipe.planning.rows.add_allocation_vars`, and the slot rule with each
+    configuration counted as ``x_c / cap_c`` (its slot binary's least value)."""
+    c = problem.cluster
+    G = len(c.gpus)
+    M = MilpModel("pool-relaxation")
+    T = M.var(0.0, name="T")
+    usage: dict[tuple[int, int, int], list[tuple[int, float]]] = {}
+    unit = gpu_unit(cfg for cfgs in configs for cfg in cfgs)
+    for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
+        xd = []
+        prefixes: dict[tuple[int, ...], dict[int, float]] = {}
+        for ci, cfg in enumerate(cfgs):
+            cap = throughput_cap(cfg, c.limits)
+            x = M.var(0.0, cap, name=f"x[{d},{ci}]")
+            for q, st in enumerate(cfg.stages):
+                usage.setdefault((d, q, st.gpu), []).append((x, unit / (st.k * st.xput)))
+            for m in range(1, len(cfg.gpu_seq) + 1):
+                prefixes.setdefault(cfg.gpu_seq[:m], {})[x] = 1.0 / cap
+            xd.append(x)
+        M.row({T: 1.0, **{x: -1.0 / spec.weight for x in xd}}, hi=0.0)
+        for v, members in prefixes.items():
+            slots = G ** (max_parts - len(v))
+            if len(members) > slots:
+                M.row(members, hi=float(slots))
+    zs = add_pool_rows(M, usage, c.limits, unit)
+    add_allocation_vars(M, zs, c.limits)
+    M.objective({T: 1.0}, maximize=True)
+    return PoolRelaxation(M, T, zs)
