@@ -231,7 +231,7 @@ def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
     monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
     monkeypatch.setattr(planner, "RESTART_GAIN", 0.0)  # another round at every better plan
-    monkeypatch.setattr(planner, "_pool_side_pays", lambda problem: False)  # its proof would stop the restart
+    monkeypatch.setattr(planner, "POOL_RELAXATION", False)  # its proof would stop the restart
     res = solve_milp(problem)
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
@@ -392,17 +392,18 @@ def _assert_is_a_solution(model, values, tol: float = 1e-6) -> None:
         assert lo - tol * max(1.0, abs(lo)) <= act <= hi + tol * max(1.0, abs(hi))
 
 
+@pytest.mark.parametrize("slot_binaries", (False, True))
 @pytest.mark.parametrize(("seed", "models", "num_types"), [(0, 2, 3), (1, 2, 4), (2, 3, 3), (3, 2, 4), (5, 3, 4)])
-def test_pool_relaxation_bounds_every_plan_and_its_completion_is_one(seed, models, num_types):
-    """The relaxation (whole GPUs per pool, fractional instances) is at least the plain
-    MILP's optimum; the per-model completion on its pools is a plan of the MILP that keeps
-    within those pools."""
+def test_pool_relaxation_bounds_every_plan_and_its_completion_is_one(seed, models, num_types, slot_binaries):
+    """The relaxation (whole GPUs per pool, fractional instances; the slot rule relaxed or
+    kept) is at least the plain MILP's optimum; the per-model completion on its pools is a
+    plan of the MILP that keeps within those pools."""
     problem = _problem(seed, num_types, 2, models=models)
     cfgs = [enumerate_configs(problem, d) for d in range(models)]
     if not all(cfgs):
         pytest.skip("toy SLO infeasible")
     ref = _plain(problem, cfgs)
-    relax = build_pool_relaxation(problem, cfgs, problem.max_parts)
+    relax = build_pool_relaxation(problem, cfgs, problem.max_parts, slot_binaries=slot_binaries)
     bound = solve_model(relax.model, SolveOptions())
     assert bound.status == "optimal" and bound.bound >= ref.objective * (1 - 1e-7)  # row tolerances
     mpm = build_milp(problem, cfgs, problem.max_parts)
@@ -454,3 +455,41 @@ def test_the_plan_does_not_depend_on_which_side_finishes_first(seed):
     a = solve_milp(problem, method="direct")
     b = solve_milp(problem, method="direct")
     assert a.plan.to_json() == b.plan.to_json()
+
+
+def test_keeps_slot_rule_counts_the_configurations_a_solution_uses():
+    problem = _problem(0, 3, 2, models=1)
+    cfgs = [enumerate_configs(problem, 0)]
+    relax = build_pool_relaxation(problem, cfgs, 2)
+    seqs = relax.seqs[0]
+    distinct: dict[tuple, int] = {}
+    for ci, seq in enumerate(seqs):
+        distinct.setdefault(seq, ci)
+    under = [ci for seq, ci in distinct.items() if seq[:1] == seqs[0][:1]]
+    assert len(under) >= 3, "the toy needs three GPU sequences under one first type"
+    values = np.zeros(relax.model.num_vars)
+    for ci in under[:3]:  # three sequences under one first type: as many as its slots (|G| = 3)
+        values[relax.x[0][ci]] = 1.0
+    assert relax.keeps_slot_rule(values, 3, 2)
+    twin = next(ci for ci, seq in enumerate(seqs) if ci not in under[:3] and seq in {seqs[u] for u in under[:3]})
+    values[relax.x[0][twin]] = 1e-3  # a second configuration in one sequence's only slot
+    assert not relax.keeps_slot_rule(values, 3, 2)
+
+
+def test_a_large_fleet_is_bounded_with_slot_binaries_only():
+    """Over TOTALS_MAX_GPUS the side skips whole GPUs per pool (rounding is negligible there)
+    and bounds with a binary per configuration; the plan is still the plain MILP's optimum."""
+    from dataclasses import replace
+
+    import ppipe.planning.planner as planner
+
+    problem = _problem(1, 3, 2, models=2)
+    c = problem.cluster
+    big = replace(problem, cluster=c.with_limits([4000 * n for n in c.limits]))
+    assert sum(big.cluster.limits) > planner.TOTALS_MAX_GPUS
+    full = [enumerate_configs(big, d, prune=False) for d in range(2)]
+    ref = _plain(big, full)
+    res = solve_milp(big, method="direct")
+    assert ref.status == res.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert res.stats["pool"]["stages"] == 1 and res.stats["pool"]["bound"] >= ref.objective * (1 - 1e-7)

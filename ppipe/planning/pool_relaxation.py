@@ -6,14 +6,14 @@ the slot picks, and keeping every pool's GPU count whole, leaves a much smaller 
 one throughput per configuration, integer pools and per-model type totals, and the
 slot rule on throughput shares. Its optimum is an upper bound on the plan's.
 
-Why: on most problems it is the optimum. Measured on bench/bench_scale.py's rows
-(``/tmp``-free, this module's tests repeat the small ones): its bound equals the MILP's
-optimum on G2..G6 on four types, the 18 models and the three zoo models on eight
-types, and it solves in 0.03-2.4 s where the MILP takes 0.2-18 s; on the ten zoo
-models it closes in about 9 s where the MILP's root alone takes minutes. Then a plan at
-that level only has to be found, not proven: the planner gives each model the
+Why: on most problems it is the optimum. Measured on bench/bench_scale.py's rows: its
+bound equals the MILP's optimum on G2..G6 on four types, the 18 models and the three zoo
+models on eight types, and it solves in 0.03-2.4 s where the MILP takes 0.2-18 s; on the
+ten zoo models it closes in about 10 s where the MILP's root alone takes minutes. Then a
+plan at that level only has to be found, not proven: the planner gives each model the
 relaxation's GPUs in each pool and places whole instances in one small MILP per model
-(:func:`ppipe.planning.planner.complete_per_model`).
+(:func:`ppipe.planning.planner.complete_per_model`). With ``slot_binaries`` each
+configuration keeps its slot binary (tight where the slot rule binds, as on G1 on HC2).
 """
 
 from __future__ import annotations
@@ -31,6 +31,21 @@ class PoolRelaxation:
     model: MilpModel
     T: int
     z: dict  # (model, position, type) -> pool GPU count variable
+    x: list[list[int]]  # per model, per configuration: its throughput variable
+    seqs: list[list[tuple[int, ...]]]  # per model, per configuration: its GPU type sequence
+
+    def keeps_slot_rule(self, values, num_types: int, max_parts: int, tol: float = 1e-7) -> bool:
+        """Whether the configurations a solution uses fit each model's slots (then the slot
+        binaries could not bound it lower)."""
+        for xd, seqs in zip(self.x, self.seqs):
+            counts: dict[tuple[int, ...], int] = {}
+            for x, seq in zip(xd, seqs):
+                if values[x] > tol:
+                    for m in range(1, len(seq) + 1):
+                        counts[seq[:m]] = counts.get(seq[:m], 0) + 1
+            if any(n > num_types ** (max_parts - len(v)) for v, n in counts.items()):
+                return False
+        return True
 
     def pool_counts(self, values) -> dict[tuple[int, int, int], int]:
         """Each pool's whole GPUs in a solution: {(model, position, type): count}."""
@@ -38,7 +53,7 @@ class PoolRelaxation:
 
 
 def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineConfig]],
-                          max_parts: int) -> PoolRelaxation:
+                          max_parts: int, slot_binaries: bool = False, totals: bool = True) -> PoolRelaxation:
     """The relaxation: ``x_c`` in [0, cap_c] per configuration, ``unit z_dqg >= sum_c
     unit/(k t_cq) x_c`` with integer pools, per-type limits, the pool totals of
     :func:`ppipe.planning.rows.add_allocation_vars`, and the slot rule with each
@@ -49,6 +64,7 @@ def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineC
     T = M.var(0.0, name="T")
     usage: dict[tuple[int, int, int], list[tuple[int, float]]] = {}
     unit = gpu_unit(cfg for cfgs in configs for cfg in cfgs)
+    xs = []
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
         xd = []
         prefixes: dict[tuple[int, ...], dict[int, float]] = {}
@@ -57,15 +73,23 @@ def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineC
             x = M.var(0.0, cap, name=f"x[{d},{ci}]")
             for q, st in enumerate(cfg.stages):
                 usage.setdefault((d, q, st.gpu), []).append((x, unit / (st.k * st.xput)))
+            if slot_binaries:
+                y = M.var(0, 1, integer=True, name=f"y[{d},{ci}]")
+                M.row({x: 1.0, y: -cap}, hi=0.0)
             for m in range(1, len(cfg.gpu_seq) + 1):
-                prefixes.setdefault(cfg.gpu_seq[:m], {})[x] = 1.0 / cap
+                if slot_binaries:
+                    prefixes.setdefault(cfg.gpu_seq[:m], {})[y] = 1.0
+                else:
+                    prefixes.setdefault(cfg.gpu_seq[:m], {})[x] = 1.0 / cap
             xd.append(x)
+        xs.append(xd)
         M.row({T: 1.0, **{x: -1.0 / spec.weight for x in xd}}, hi=0.0)
         for v, members in prefixes.items():
             slots = G ** (max_parts - len(v))
             if len(members) > slots:
                 M.row(members, hi=float(slots))
     zs = add_pool_rows(M, usage, c.limits, unit)
-    add_allocation_vars(M, zs, c.limits)
+    if totals:
+        add_allocation_vars(M, zs, c.limits)
     M.objective({T: 1.0}, maximize=True)
-    return PoolRelaxation(M, T, zs)
+    return PoolRelaxation(M, T, zs, xs, [[cfg.gpu_seq for cfg in cfgs] for cfgs in configs])
