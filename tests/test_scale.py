@@ -493,3 +493,35 @@ def test_a_large_fleet_is_bounded_with_slot_binaries_only():
     assert ref.status == res.status == "optimal"
     assert res.objective == pytest.approx(ref.objective, rel=1e-6)
     assert res.stats["pool"]["stages"] == 1 and res.stats["pool"]["bound"] >= ref.objective * (1 - 1e-7)
+
+
+def test_a_cancel_stops_the_pool_side_and_the_solve_returns(monkeypatch):
+    """The solve waits for the side (so the plan never depends on which finished first);
+    a user's cancel must end that wait."""
+    import threading
+
+    import ppipe.planning.planner as planner
+
+    started, saw_cancel = threading.Event(), threading.Event()
+
+    def endless_side(problem, configs, mpm, opts, solver, fallback):
+        started.set()
+        for _ in range(6000):  # at most a minute, polling the cancel like the real side's solves
+            if opts.cancel is not None and opts.cancel.is_set():
+                saw_cancel.set()
+                break
+            threading.Event().wait(0.01)
+        return planner._PoolBound(None, None, {"stages": 0})
+
+    monkeypatch.setattr(planner, "_pool_bound", endless_side)
+    cancel = threading.Event()
+    out: dict = {}
+    problem = _problem(0, 3, 2, models=2)
+    worker = threading.Thread(target=lambda: out.setdefault("res", solve_milp(
+        problem, opts=SolveOptions(cancel=cancel), method="direct")))
+    worker.start()
+    assert started.wait(60)
+    cancel.set()
+    worker.join(60)
+    assert not worker.is_alive() and saw_cancel.is_set()
+    assert out["res"].status in ("optimal", "cancelled")
