@@ -9,7 +9,8 @@ without est_xput), configuration enumeration and pruning, and the MILP. Rows
 marked ``zoo`` use the bundled zoo profiles (PPIPE_ARTIFACT unset in the
 child); the others the artifact's. Columns: status, relative gap, total
 seconds, then where the time went (enumeration, model build, solver), the
-configurations kept, the method, and the peak memory of the row's process.
+configurations kept, the method ("+pool": the pool relaxation beside the MILP proved the
+optimum, see ppipe/planning/pool_relaxation.py), and the peak memory of the row's process.
 
 Targets: 4-type rows median <= 2 s and max <= 5 s; 18 models <= 60 s; the
 3 zoo models on 8 types <= 3 s and the 10 zoo models <= 60 s; 100 -> 100,000
@@ -92,7 +93,8 @@ def run_row(index: int, time_limit: float, method: str) -> dict:
             "bound": res.bound, "gap": res.gap, "seconds": seconds,
             "enumerate_seconds": st.get("enumerate_seconds"), "build_seconds": st.get("build_seconds"),
             "solver_seconds": st.get("solver_seconds"), "configs": sum(st.get("configs", [0])),
-            "method": st.get("method"), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "method": (st.get("method") or "") + ("+pool" if st.get("pool", {}).get("proved") else ""),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _fmt(v, spec: str, width: int) -> str:
@@ -125,8 +127,10 @@ def main() -> int:
         cmd = [sys.executable, __file__, "--child", str(i), "--time-limit", str(args.time_limit),
                "--method", args.method]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{i + 1:2d} {row['label']:30s} failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            print(f"{i + 1:2d} {row['label']:30s} failed (exit {proc.returncode}, "
+                  f"{'no output' if not proc.stdout.strip() else 'stdout kept'}): "
+                  f"{proc.stderr.strip().splitlines()[-1:]}", flush=True)
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["kind"] = row["kind"]

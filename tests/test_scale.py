@@ -525,3 +525,41 @@ def test_a_cancel_stops_the_pool_side_and_the_solve_returns(monkeypatch):
     worker.join(60)
     assert not worker.is_alive() and saw_cancel.is_set()
     assert out["res"].status in ("optimal", "cancelled")
+
+
+def test_two_threads_making_the_first_highs_keep_stdout(monkeypatch):
+    """The first Highs instance is made with fd 1 muted (its banner); the planner makes
+    instances in two threads, and a second thread must not save and restore the muted fd."""
+    import os
+    import threading
+
+    import highspy
+
+    import ppipe.planning.highs as H
+
+    inside, second_started = threading.Event(), threading.Event()
+    real = highspy.Highs
+    calls = []
+
+    def slow_highs():
+        calls.append(1)
+        if len(calls) == 1:  # the first one stays inside until the second thread is on its way
+            inside.set()
+            second_started.wait(10)
+        return real()
+
+    monkeypatch.setattr(H, "_highs_banner_done", False)
+    monkeypatch.setattr(highspy, "Highs", slow_highs)
+    before = os.fstat(1)
+
+    def second():
+        inside.wait(10)
+        second_started.set()
+        H._new_highs()
+
+    t = threading.Thread(target=second)
+    t.start()
+    H._new_highs()
+    t.join(10)
+    after = os.fstat(1)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -38,9 +39,16 @@ def new_highs(threads: int | None = None):
     return h
 
 
+_banner_lock = threading.Lock()
+
+
 def _new_highs():
     """A Highs instance; the first one per process prints a banner on C-level stdout,
-    which would corrupt ``--json`` output, so that one is made with fd 1 muted."""
+    which would corrupt ``--json`` output, so that one is made with fd 1 muted.
+
+    Under a lock: the planner makes instances in two threads (the pool relaxation beside
+    the MILP), and a second thread that saved fd 1 while the first had it muted restored
+    it muted, for good (a bench row lost its JSON line that way)."""
     global _highs_banner_done
     import os
     import sys
@@ -49,17 +57,20 @@ def _new_highs():
 
     if _highs_banner_done:
         return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-    _highs_banner_done = True
+    with _banner_lock:
+        if _highs_banner_done:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _highs_banner_done = True
     return h
 
 def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
