@@ -308,6 +308,7 @@ def test_a_cancel_while_pricing_the_restart_keeps_the_first_plan(monkeypatch):
     monkeypatch.setattr(planner, "RESTART_AFTER_S", 0.0)
     monkeypatch.setattr(planner, "RESTART_GAP", 10.0)
     monkeypatch.setattr(planner, "RESTART_MIN_MODELS", 1)
+    monkeypatch.setattr(planner, "POOL_RELAXATION", False)  # a proof beside it would make it "optimal"
     problem = _problem(0, 3, 2, models=3)
     cancel = threading.Event()
     seen: list[str] = []
@@ -529,7 +530,9 @@ def test_a_cancel_stops_the_pool_side_and_the_solve_returns(monkeypatch):
 
 def test_two_threads_making_the_first_highs_keep_stdout(monkeypatch):
     """The first Highs instance is made with fd 1 muted (its banner); the planner makes
-    instances in two threads, and a second thread must not save and restore the muted fd."""
+    instances in two threads, and a second thread must not save and restore the muted fd.
+    The first thread stays muted until the second one saves fd 1 (the race) or, with the
+    lock, for a moment while the second waits on it."""
     import os
     import threading
 
@@ -537,24 +540,29 @@ def test_two_threads_making_the_first_highs_keep_stdout(monkeypatch):
 
     import ppipe.planning.highs as H
 
-    inside, second_started = threading.Event(), threading.Event()
-    real = highspy.Highs
-    calls = []
+    inside, second_saved = threading.Event(), threading.Event()
+    real_highs, real_dup = highspy.Highs, os.dup
+    first = threading.current_thread()
 
     def slow_highs():
-        calls.append(1)
-        if len(calls) == 1:  # the first one stays inside until the second thread is on its way
+        if threading.current_thread() is first:
             inside.set()
-            second_started.wait(10)
-        return real()
+            second_saved.wait(2)  # the old code: the second thread dups the muted fd meanwhile
+        return real_highs()
+
+    def dup(fd):
+        out = real_dup(fd)
+        if threading.current_thread() is not first:
+            second_saved.set()
+        return out
 
     monkeypatch.setattr(H, "_highs_banner_done", False)
     monkeypatch.setattr(highspy, "Highs", slow_highs)
+    monkeypatch.setattr(os, "dup", dup)
     before = os.fstat(1)
 
     def second():
         inside.wait(10)
-        second_started.set()
         H._new_highs()
 
     t = threading.Thread(target=second)
@@ -563,3 +571,17 @@ def test_two_threads_making_the_first_highs_keep_stdout(monkeypatch):
     t.join(10)
     after = os.fstat(1)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+def test_a_type_the_fleet_has_none_of_is_left_out_of_the_relaxation():
+    from dataclasses import replace
+
+    problem = _problem(1, 3, 2, models=2)
+    c = problem.cluster
+    none_of_one = replace(problem, cluster=c.with_limits([c.limits[0], 0, c.limits[2]]))
+    res = solve_milp(none_of_one, method="direct")
+    full = [enumerate_configs(none_of_one, d, prune=False) for d in range(2)]
+    ref = _plain(none_of_one, full)
+    assert res.status == ref.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert "error" not in res.stats["pool"] and res.stats["pool"]["bound"] >= ref.objective * (1 - 1e-7)

@@ -45,8 +45,17 @@ async def choose_models(pilot, app, query: str, count: int) -> None:
         await press(pilot, "enter")
 
 
+def keep_the_solve_slow(monkeypatch) -> None:
+    """No pool relaxation beside the MILP: it could prove the optimum early, and these tests
+    need a solve that is still running."""
+    import ppipe.planning.planner as planner
+
+    monkeypatch.setattr(planner, "POOL_RELAXATION", False)
+
+
 async def start_slow_solve(pilot, app) -> None:
-    """Three demo models with 3 partitions: HiGHS needs far longer than a test has."""
+    """Three demo models with 3 partitions: HiGHS needs far longer than a test has
+    (with :func:`keep_the_solve_slow`)."""
     await choose_models(pilot, app, "a", 3)
     await tab_to(pilot, app, "in-max_parts")
     await press(pilot, "3")
@@ -143,7 +152,8 @@ async def test_compare_then_sweep(demo_data, plans_dir):
         assert "lf99" in screen_text(app)
 
 
-async def test_cancel_mid_solve_keeps_best_plan(demo_data, plans_dir):
+async def test_cancel_mid_solve_keeps_best_plan(demo_data, plans_dir, monkeypatch):
+    keep_the_solve_slow(monkeypatch)
     app = make_app(demo_data, plans_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_slow_solve(pilot, app)
@@ -204,7 +214,8 @@ async def test_corrupt_plan_file_shows_dialog(demo_data, plans_dir):
         assert app.is_running and app.session.current is None
 
 
-async def test_keypress_handled_within_100ms_while_solving_and_simulating(demo_data, plans_dir):
+async def test_keypress_handled_within_100ms_while_solving_and_simulating(demo_data, plans_dir, monkeypatch):
+    keep_the_solve_slow(monkeypatch)
     plans = write_demo_plans(plans_dir)
     app = make_app(demo_data, plans_dir, plan=plans["ppipe"])
     async with app.run_test(size=(80, 24)) as pilot:

@@ -354,48 +354,16 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
     mpm = build_milp(problem, configs, max_parts)
     full = mpm
     extra: dict = {}
-    seeded = None
-    signal = threading.Event()
-    reached = threading.Event()  # set when a plan reaches the pool relaxation's bound
     side = _PoolSide(problem, configs, mpm, whole_opts, t0, solver, fallback) if POOL_RELAXATION else None
-
-    def watched(o: SolveOptions) -> SolveOptions:
-        return o if side is None else side.watch(o, reached)
-
-    if sum(len(c) for c in configs) >= SEED_MIN_CONFIGS:
-        seeded = _seed_plan(problem, configs, mpm, watched(opts), solver, fallback)
-        if seeded is not None:
-            extra["seed"] = seeded[2]
-            mpm.model.start = seeded[3]
-    if seeded is not None and (reached.is_set() or (side is not None and side.proved.is_set())
-                               or (opts.cancel is not None and opts.cancel.is_set())):
-        # stopped while seeding: its plan is the best so far (the pool side's may beat it below)
-        status = Status.CANCELLED if opts.cancel is not None and opts.cancel.is_set() else seeded[1].status
-        mpm, res = seeded[0], replace(seeded[1], status=status)
-    else:
-        first_opts = watched(_remaining(whole_opts, t0))
-        if sum(problem.cluster.limits) <= RESTART_MAX_GPUS and len(problem.models) >= RESTART_MIN_MODELS:
-            first_opts = replace(first_opts, cancel=_EitherEvent(first_opts.cancel, signal),
-                                 progress=_restart_watch(first_opts.progress, signal))
-        res = solve_model(mpm.model, first_opts, solver=solver, fallback=fallback, on_fallback=on_message)
-        if seeded is not None and not res.has_solution and seeded[1].has_solution:
-            mpm, res = seeded[0], replace(seeded[1], status=res.status, bound=res.bound, gap=None)
-    solver_seconds = res.seconds + (extra["seed"]["seconds"] if "seed" in extra else 0.0)
-    rounds = 0
-    while (signal.is_set() and not reached.is_set() and not (side is not None and side.proved.is_set())
-           and not (opts.cancel is not None and opts.cancel.is_set()) and res.has_solution):
-        # each round prices at the best plan so far; all but the last may be cut short by a
-        # clearly better plan (RESTART_GAIN), which prices tighter
-        rounds += 1
-        signal = threading.Event() if rounds < RESTART_ROUNDS else None
-        mpm, res, restart_info = _restart(problem, mpm.configs, mpm, res, watched(_remaining(whole_opts, t0)),
-                                          solver, fallback, on_message, signal)
-        extra.update(restart_info, restarts=rounds)
-        solver_seconds += restart_info.get("restart", {}).get("seconds", 0.0)
-        if signal is None:
-            break
+    try:
+        mpm, res, solver_seconds = _direct_solves(problem, configs, mpm, opts, whole_opts, t0, solver, fallback,
+                                                  on_message, side, extra)
+    except BaseException:
+        if side is not None:
+            side.stop()
+        raise
     if side is not None:
-        mpm, res = side.settle(full, mpm, res, opts.mip_rel_gap)
+        mpm, res = side.settle(full, mpm, res)
         extra["pool"] = side.info
     stats = dict(res.stats, configs=[len(c) for c in mpm.configs], method="direct", solver_seconds=solver_seconds,
                  build_seconds=time.perf_counter() - t0 - solver_seconds - enum_stats["enumerate_seconds"],
@@ -423,6 +391,57 @@ def solve_milp(problem: PlanningProblem, scheduler: str = "ppipe", solver: str =
     return SolveResult(status=res.status, objective=objective, bound=res.bound, gap=res.gap,
                        solve_seconds=time.perf_counter() - t0, plan=plan, scheduler=scheduler, solver=res.solver,
                        message=res.message, stats=stats)
+
+
+def _direct_solves(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
+                   opts: SolveOptions, whole_opts: SolveOptions, t0: float, solver: str, fallback: bool,
+                   on_message, side: "_PoolSide | None", extra: dict) -> tuple[MilpPlanModel, MilpResult, float]:
+    """The direct MILP's solves: the seed plan, the first solve, the priced restart's rounds.
+    Returns the model and result to read the plan from, and the seconds spent solving."""
+    seeded = None
+    signal = threading.Event()
+
+    def watched(o: SolveOptions) -> SolveOptions:
+        return o if side is None else side.watch(o)
+
+    def proved() -> bool:
+        return side is not None and side.proved.is_set()
+
+    def cancelled() -> bool:
+        return opts.cancel is not None and opts.cancel.is_set()
+
+    if sum(len(c) for c in configs) >= SEED_MIN_CONFIGS:
+        seeded = _seed_plan(problem, configs, mpm, watched(opts), solver, fallback)
+        if seeded is not None:
+            extra["seed"] = seeded[2]
+            mpm.model.start = seeded[3]
+    if seeded is not None and (proved() or cancelled()):
+        # stopped while seeding: its plan is the best so far (the pool side's may replace it);
+        # the seed MILP's bound covers only its few configurations
+        mpm, res = seeded[0], replace(seeded[1], status=Status.CANCELLED if cancelled() else seeded[1].status,
+                                      bound=None, gap=None)
+    else:
+        first_opts = watched(_remaining(whole_opts, t0))
+        if sum(problem.cluster.limits) <= RESTART_MAX_GPUS and len(problem.models) >= RESTART_MIN_MODELS:
+            first_opts = replace(first_opts, cancel=_EitherEvent(first_opts.cancel, signal),
+                                 progress=_restart_watch(first_opts.progress, signal))
+        res = solve_model(mpm.model, first_opts, solver=solver, fallback=fallback, on_fallback=on_message)
+        if seeded is not None and not res.has_solution and seeded[1].has_solution:
+            mpm, res = seeded[0], replace(seeded[1], status=res.status, bound=res.bound, gap=None)
+    solver_seconds = res.seconds + (extra["seed"]["seconds"] if "seed" in extra else 0.0)
+    rounds = 0
+    while signal.is_set() and not proved() and not cancelled() and res.has_solution:
+        # each round prices at the best plan so far; all but the last may be cut short by a
+        # clearly better plan (RESTART_GAIN), which prices tighter
+        rounds += 1
+        signal = threading.Event() if rounds < RESTART_ROUNDS else None
+        mpm, res, restart_info = _restart(problem, mpm.configs, mpm, res, watched(_remaining(whole_opts, t0)),
+                                          solver, fallback, on_message, signal)
+        extra.update(restart_info, restarts=rounds)
+        solver_seconds += restart_info.get("restart", {}).get("seconds", 0.0)
+        if signal is None:
+            break
+    return mpm, res, solver_seconds
 
 
 #: The direct MILP restarts, priced against its best plan (:func:`_restart`), once it has
@@ -537,6 +556,9 @@ def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConf
         for (dd, _q, g), count in pools.items():
             if dd == d:
                 limits[g] += count
+        if not any(limits):  # no GPUs for this model: it serves nothing (all its values stay 0)
+            level = 0.0
+            continue
         sub = replace(problem, models=[replace(spec, weight=1.0)], cluster=problem.cluster.with_limits(limits))
         one = build_milp(sub, [cfgs], problem.max_parts, totals=False)
         for (_, q, g), z in one.z.items():
@@ -573,21 +595,28 @@ class _PoolSide:
     Why beside and not before: where the relaxation is tight it proves the optimum in a
     fraction of the MILP's time (three zoo models on eight types: 3.5 s -> 0.9 s) and stops
     the MILP (``proved``); where it is not (G1 on four types: bound 2143.6, optimum
-    2111.6) it would only add its time. Its bound also stops the MILP as soon as a plan
-    reaches it (:meth:`watch`). The plan is chosen the same way whichever finishes first
-    (:meth:`settle` waits for this thread), so a solve stays deterministic."""
+    2111.6) it would only add its time. Its bound tightens the MILP's, in progress and in
+    the result, and a MILP plan that reaches it is optimal. The MILP stops only on a proof
+    and :meth:`settle` waits for this thread, so the plan does not depend on which side
+    finishes first."""
 
     def __init__(self, problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
                  opts: SolveOptions, t0: float, solver: str, fallback: bool):
         self.bound: float | None = None
-        self.target: float | None = None
         self.result: MilpResult | None = None
         self.info: dict = {}
         self.proved = threading.Event()
-        side_opts = replace(_remaining(opts, t0), progress=None)
+        self._gap = opts.mip_rel_gap
+        self._stop = threading.Event()  # the main thread failed: nobody will read this side's result
+        side_opts = replace(_remaining(opts, t0), progress=None, cancel=_EitherEvent(opts.cancel, self._stop))
         self._thread = threading.Thread(target=self._run, name="ppipe-pool-relaxation", daemon=True,
                                         args=(problem, configs, mpm, side_opts, solver, fallback))
         self._thread.start()
+
+    def reaches(self, level: float) -> bool:
+        """Whether a plan at ``level`` is within the MIP gap of this side's bound (the gap
+        relative to the plan, as HiGHS and :func:`relative_gap` measure it)."""
+        return self.bound is not None and level * (1 + self._gap) >= self.bound
 
     def _run(self, problem, configs, mpm, opts, solver, fallback) -> None:
         try:
@@ -597,30 +626,29 @@ class _PoolSide:
             return
         self.info = pool.info
         self.result = pool.result
-        if pool.bound is not None:
-            self.bound = pool.bound
-            self.target = pool.bound * (1 - opts.mip_rel_gap)
-            if pool.result is not None and float(pool.result.values[mpm.T]) >= self.target:
-                self.proved.set()
+        self.bound = pool.bound
+        if pool.result is not None and self.reaches(float(pool.result.values[mpm.T])):
+            self.proved.set()
 
-    def watch(self, opts: SolveOptions, reached: threading.Event) -> SolveOptions:
-        """``opts`` for a solve of plans: it stops once the completion proves the optimum
-        or its own plan reaches the relaxation's bound (``reached``), and its progress
-        shows the tighter of the two bounds."""
+    def watch(self, opts: SolveOptions) -> SolveOptions:
+        """``opts`` for a solve of plans: it stops once the completion proves the optimum,
+        and its progress shows the tighter of its bound and this side's."""
         progress = opts.progress
 
         def watch(p: Progress) -> None:
-            bound, target = self.bound, self.target
-            if bound is not None and p.bound is not None and p.incumbent is not None and bound < p.bound:
-                p = replace(p, bound=max(bound, p.incumbent), gap=relative_gap(p.incumbent, max(bound, p.incumbent)))
+            bound = self.bound
+            if bound is not None and (p.bound is None or bound < p.bound):
+                b = bound if p.incumbent is None else max(bound, p.incumbent)
+                p = replace(p, bound=b, gap=relative_gap(p.incumbent, b))
             if progress is not None:
                 progress(p)
-            if target is not None and p.incumbent is not None and p.incumbent >= target:
-                reached.set()
-        return replace(opts, cancel=_EitherEvent(opts.cancel, self.proved, reached), progress=watch)
+        return replace(opts, cancel=_EitherEvent(opts.cancel, self.proved), progress=watch)
 
-    def settle(self, full: MilpPlanModel, mpm: MilpPlanModel, res: MilpResult,
-               gap: float) -> tuple[MilpPlanModel, MilpResult]:
+    def stop(self) -> None:
+        """Stop the side without waiting (the main thread is failing)."""
+        self._stop.set()
+
+    def settle(self, full: MilpPlanModel, mpm: MilpPlanModel, res: MilpResult) -> tuple[MilpPlanModel, MilpResult]:
         """The model and result to read the plan from, once this thread is done: the
         completion's plan when it proved the optimum, else the MILP's with the tighter bound
         (optimal once it reaches the relaxation's). ``full``: the direct MILP the
@@ -638,7 +666,7 @@ class _PoolSide:
             return mpm, res
         V = float(res.values[mpm.T])
         bound = max(self.bound if res.bound is None else min(res.bound, self.bound), V)
-        status = Status.OPTIMAL if V >= self.target else res.status
+        status = Status.OPTIMAL if self.reaches(V) else res.status
         return mpm, replace(res, status=status, bound=bound, gap=relative_gap(V, bound))
 
 

@@ -71,6 +71,9 @@ def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineC
         for ci, cfg in enumerate(cfgs):
             cap = throughput_cap(cfg, c.limits)
             x = M.var(0.0, cap, name=f"x[{d},{ci}]")
+            xd.append(x)
+            if cap <= 0:  # on a type the fleet has none of: it serves nothing
+                continue
             for q, st in enumerate(cfg.stages):
                 usage.setdefault((d, q, st.gpu), []).append((x, unit / (st.k * st.xput)))
             if slot_binaries:
@@ -81,7 +84,6 @@ def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineC
                     prefixes.setdefault(cfg.gpu_seq[:m], {})[y] = 1.0
                 else:
                     prefixes.setdefault(cfg.gpu_seq[:m], {})[x] = 1.0 / cap
-            xd.append(x)
         xs.append(xd)
         M.row({T: 1.0, **{x: -1.0 / spec.weight for x in xd}}, hi=0.0)
         for v, members in prefixes.items():
