@@ -127,7 +127,13 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
             last_report["t"] = now
             report(e.data_out)
 
+    best: dict = {}
+
     def on_improving(e) -> None:
+        sol = e.data_out.mip_solution
+        if sol is not None and len(sol) == n:
+            best["values"] = np.array(sol, dtype=float)
+            best["objective"] = sign * e.data_out.objective_function_value
         report(e.data_out, "improved")
 
     if opts.progress is not None or opts.cancel is not None:
@@ -137,10 +143,17 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     if opts.cancel is not None and opts.cancel.is_set():
         return MilpResult(Status.CANCELLED, solver="highs", message="cancelled before start")
     try:
-        run_status = h.run()
+        run_status = h.run() if opts.cancel is None else _run_cancellable(h, opts.cancel)
     except Exception as exc:  # pragma: no cover - solver internals
         raise SolverError(f"HiGHS failed: {exc}") from None
     seconds = time.perf_counter() - start
+    if run_status is _ABANDONED:
+        values = best.get("values")
+        obj = best.get("objective")
+        return MilpResult(Status.CANCELLED, obj, None, None, seconds, values, "highs",
+                          "cancelled in a step HiGHS cannot interrupt (it finishes that step in the background)",
+                          {"vars": model.num_vars, "integer": model.num_integer, "rows": model.num_rows,
+                           "abandoned": True})
     ms = h.getModelStatus()
     if run_status == highspy.HighsStatus.kError and ms == highspy.HighsModelStatus.kNotset:
         return MilpResult(Status.ERROR, seconds=seconds, solver="highs", message="HiGHS refused to run the model")
@@ -175,4 +188,37 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
                       {"vars": model.num_vars, "integer": model.num_integer, "rows": model.num_rows,
                        "nodes": int(info.mip_node_count)}, duals, reduced)
 
+
+
+
+#: After a cancel, how long to wait for HiGHS to stop by itself before leaving its run to
+#: finish in the background. HiGHS checks its interrupt callbacks between steps, but not
+#: inside a MIP's LP solves: the ten zoo models' root LP runs 8 s without one.
+ABANDON_AFTER_S = 0.5
+_ABANDONED = object()
+
+
+def _run_cancellable(h, cancel) -> object:
+    """``h.run()`` in a thread, so that a cancel returns within about ABANDON_AFTER_S even
+    while HiGHS is in a step it cannot interrupt; then ``_ABANDONED`` (the thread ends at
+    HiGHS's next check of the interrupt callback, which sees the cancel)."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["status"] = h.run()
+        except BaseException as exc:  # pragma: no cover - solver internals
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="ppipe-highs", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+        if cancel.is_set() and worker.is_alive():
+            worker.join(ABANDON_AFTER_S)
+            if worker.is_alive():
+                return _ABANDONED
+    if "error" in box:
+        raise box["error"]
+    return box["status"]
 
