@@ -70,6 +70,19 @@ def _plain(problem, configs):
     return solve_model(build_milp(problem, configs, problem.max_parts, totals=False).model, SolveOptions())
 
 
+def _solve_like_plain(problem, method: str = "direct", skip_infeasible: bool = True):
+    """``solve_milp`` on ``problem`` and the plain MILP over every (unpruned) configuration:
+    both optimal at the same objective. Returns (plain result, planner result)."""
+    full = [enumerate_configs(problem, d, prune=False) for d in range(len(problem.models))]
+    if skip_infeasible and not all(full):
+        pytest.skip("toy SLO infeasible")
+    ref = _plain(problem, full)
+    res = solve_milp(problem) if method == "auto" else solve_milp(problem, method=method)
+    assert ref.status == res.status == "optimal"
+    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    return ref, res
+
+
 def _assert_fits_the_fleet(res, problem) -> None:
     used = res.plan.gpus_used()
     for g, lim in zip(problem.cluster.gpus, problem.cluster.limits):
@@ -154,13 +167,7 @@ def test_direct_path_matches_the_plain_milp_on_several_models(seed, models, num_
     """The planner's MILP (pruned configurations, pool totals to branch on, the priced
     restart) against the plain one (every configuration, no totals) on random fleets."""
     problem = _problem(seed, num_types, 2, models=models)
-    full = [enumerate_configs(problem, d, prune=False) for d in range(models)]
-    if not all(full):
-        pytest.skip("toy SLO infeasible")
-    ref = _plain(problem, full)
-    res = solve_milp(problem, method="direct")
-    assert ref.status == res.status == "optimal"
-    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    _, res = _solve_like_plain(problem)
     _assert_fits_the_fleet(res, problem)
 
 
@@ -188,13 +195,7 @@ def test_pool_totals_are_distinct_sums_of_pools():
 
 def test_several_models_on_three_types_match_the_unpruned_milp():
     problem = _problem(7, 3, 2, models=2)
-    full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
-    if not all(full):
-        pytest.skip("toy SLO infeasible")
-    ref = _plain(problem, full)
-    res = solve_milp(problem)
-    assert ref.status == res.status == "optimal"
-    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    ref, res = _solve_like_plain(problem, method="auto")
 
 
 # ----------------------------------------------------------------- stats
@@ -334,13 +335,7 @@ def test_a_seeded_solve_keeps_the_optimum(monkeypatch, seed):
     monkeypatch.setattr(planner, "SEED_MIN_CONFIGS", 0)
     monkeypatch.setattr(planner, "SEED_CONFIGS", 3)
     problem = _problem(seed, 3, 2, models=2)
-    full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
-    if not all(full):
-        pytest.skip("toy SLO infeasible")
-    ref = _plain(problem, full)
-    res = solve_milp(problem, method="direct")
-    assert ref.status == res.status == "optimal"
-    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    _, res = _solve_like_plain(problem)
     s = res.stats["seed"]
     assert s["configs"] == [3, 3] and s["start_mapped"]
     assert s["objective"] <= res.objective * (1 + 1e-9)
@@ -425,11 +420,7 @@ PROVED, BOUNDED = (3, 5), (0, 1)
 @pytest.mark.parametrize("seed", PROVED + BOUNDED)
 def test_the_pool_side_proves_or_bounds_and_the_plan_is_optimal(seed):
     problem = _problem(seed, 3, 2, models=2)
-    full = [enumerate_configs(problem, d, prune=False) for d in range(2)]
-    ref = _plain(problem, full)
-    res = solve_milp(problem, method="direct")
-    assert ref.status == res.status == "optimal"
-    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    ref, res = _solve_like_plain(problem, skip_infeasible=False)
     pool = res.stats["pool"]
     assert pool["bound"] >= ref.objective * (1 - 1e-7)
     assert pool["proved"] == (seed in PROVED)
@@ -488,11 +479,7 @@ def test_a_large_fleet_is_bounded_with_slot_binaries_only():
     c = problem.cluster
     big = replace(problem, cluster=c.with_limits([4000 * n for n in c.limits]))
     assert sum(big.cluster.limits) > planner.TOTALS_MAX_GPUS
-    full = [enumerate_configs(big, d, prune=False) for d in range(2)]
-    ref = _plain(big, full)
-    res = solve_milp(big, method="direct")
-    assert ref.status == res.status == "optimal"
-    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    ref, res = _solve_like_plain(big, skip_infeasible=False)
     assert res.stats["pool"]["stages"] == 1 and res.stats["pool"]["bound"] >= ref.objective * (1 - 1e-7)
 
 
@@ -579,11 +566,7 @@ def test_a_type_the_fleet_has_none_of_is_left_out_of_the_relaxation():
     problem = _problem(1, 3, 2, models=2)
     c = problem.cluster
     none_of_one = replace(problem, cluster=c.with_limits([c.limits[0], 0, c.limits[2]]))
-    res = solve_milp(none_of_one, method="direct")
-    full = [enumerate_configs(none_of_one, d, prune=False) for d in range(2)]
-    ref = _plain(none_of_one, full)
-    assert res.status == ref.status == "optimal"
-    assert res.objective == pytest.approx(ref.objective, rel=1e-6)
+    ref, res = _solve_like_plain(none_of_one, skip_infeasible=False)
     assert "error" not in res.stats["pool"] and res.stats["pool"]["bound"] >= ref.objective * (1 - 1e-7)
 
 

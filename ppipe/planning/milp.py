@@ -98,16 +98,6 @@ class MilpModel:
         self.obj = dict(terms)
         self.maximize = maximize
 
-    def copy(self) -> "MilpModel":
-        """The same variables and rows, to add rows to without touching this model."""
-        out = MilpModel(self.name)
-        out.lb, out.ub, out.integer, out.names = list(self.lb), list(self.ub), list(self.integer), list(self.names)
-        out.obj, out.maximize = dict(self.obj), self.maximize
-        out.row_lo, out.row_hi = list(self.row_lo), list(self.row_hi)
-        out.row_idx, out.row_val = list(self.row_idx), list(self.row_val)
-        out.start = self.start
-        return out
-
 
 def relaxed(model: MilpModel) -> MilpModel:
     """The LP relaxation: the same model with every variable continuous (rows shared)."""

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ppipe.planning.configs import PipelineConfig
+from ppipe.planning.configs import PipelineConfig, fits_slots
 from ppipe.planning.milp import MilpModel
 from ppipe.planning.problem import PlanningProblem
-from ppipe.planning.rows import add_allocation_vars, add_pool_rows, gpu_unit, throughput_cap
+from ppipe.planning.rows import add_allocation_vars, add_pool_rows, add_slot_rows, gpu_unit, throughput_cap
 
 
 @dataclass
@@ -37,15 +37,8 @@ class PoolRelaxation:
     def keeps_slot_rule(self, values, num_types: int, max_parts: int, tol: float = 1e-7) -> bool:
         """Whether the configurations a solution uses fit each model's slots (then the slot
         binaries could not bound it lower)."""
-        for xd, seqs in zip(self.x, self.seqs):
-            counts: dict[tuple[int, ...], int] = {}
-            for x, seq in zip(xd, seqs):
-                if values[x] > tol:
-                    for m in range(1, len(seq) + 1):
-                        counts[seq[:m]] = counts.get(seq[:m], 0) + 1
-            if any(n > num_types ** (max_parts - len(v)) for v, n in counts.items()):
-                return False
-        return True
+        used = [[seq for x, seq in zip(xd, seqs) if values[x] > tol] for xd, seqs in zip(self.x, self.seqs)]
+        return fits_slots(used, num_types, max_parts)
 
     def pool_counts(self, values) -> dict[tuple[int, int, int], int]:
         """Each pool's whole GPUs in a solution: {(model, position, type): count}."""
@@ -67,7 +60,8 @@ def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineC
     xs = []
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
         xd = []
-        prefixes: dict[tuple[int, ...], dict[int, float]] = {}
+        slotted: list[tuple[tuple[int, ...], int]] = []  # (sequence, variable) for the slot rule
+        shares: list[float] = []  # each one's coefficient there
         for ci, cfg in enumerate(cfgs):
             cap = throughput_cap(cfg, c.limits)
             x = M.var(0.0, cap, name=f"x[{d},{ci}]")
@@ -79,17 +73,14 @@ def build_pool_relaxation(problem: PlanningProblem, configs: list[list[PipelineC
             if slot_binaries:
                 y = M.var(0, 1, integer=True, name=f"y[{d},{ci}]")
                 M.row({x: 1.0, y: -cap}, hi=0.0)
-            for m in range(1, len(cfg.gpu_seq) + 1):
-                if slot_binaries:
-                    prefixes.setdefault(cfg.gpu_seq[:m], {})[y] = 1.0
-                else:
-                    prefixes.setdefault(cfg.gpu_seq[:m], {})[x] = 1.0 / cap
+                slotted.append((cfg.gpu_seq, y))
+                shares.append(1.0)
+            else:
+                slotted.append((cfg.gpu_seq, x))
+                shares.append(1.0 / cap)
         xs.append(xd)
         M.row({T: 1.0, **{x: -1.0 / spec.weight for x in xd}}, hi=0.0)
-        for v, members in prefixes.items():
-            slots = G ** (max_parts - len(v))
-            if len(members) > slots:
-                M.row(members, hi=float(slots))
+        add_slot_rows(M, slotted, G, max_parts, shares)
     zs = add_pool_rows(M, usage, c.limits, unit)
     if totals:
         add_allocation_vars(M, zs, c.limits)

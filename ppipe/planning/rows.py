@@ -49,17 +49,20 @@ def add_pool_rows(M: MilpModel, usage: dict[tuple, list[tuple[int, float]]], lim
     return zs
 
 
-def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_types: int, max_parts: int) -> None:
+def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_types: int, max_parts: int,
+                  shares: list[float] | None = None) -> None:
     """Hall's condition on the prefix tree of one model's slots: for every type prefix
-    v, the pipelines (variables) whose sequence starts with v sum to <= |G|^(P-|v|)."""
-    prefixes: dict[tuple[int, ...], list[int]] = {}
-    for seq, var in used:
+    v, the pipelines (variables) whose sequence starts with v sum to <= |G|^(P-|v|).
+    ``shares``: each variable's coefficient (default 1: slot binaries; the pool relaxation
+    counts a throughput as its share of the configuration's cap)."""
+    prefixes: dict[tuple[int, ...], list[tuple[int, float]]] = {}
+    for i, (seq, var) in enumerate(used):
         for m in range(1, len(seq) + 1):
-            prefixes.setdefault(seq[:m], []).append(var)
+            prefixes.setdefault(seq[:m], []).append((var, 1.0 if shares is None else shares[i]))
     for v, members in prefixes.items():
         cap = num_types ** (max_parts - len(v))
         if len(members) > cap:
-            M.row({var: 1.0 for var in members}, hi=float(cap))
+            M.row(dict(members), hi=float(cap))
 
 
 def add_allocation_vars(M: MilpModel, zs: dict[tuple, int], limits) -> list[tuple[int, list[int]]]:
