@@ -239,3 +239,8 @@ def test_time_report_names_the_seed_and_the_restart():
            "pools: 1,250.00 (proves the optimum)" in "\n".join(time_report(res, ["a", "b"]))
     res.stats["pool"] = {"bound": 1260.0, "relaxation_seconds": 0.5, "completion": 1200.0, "proved": False}
     assert "1,200.00 (bounds only)" in "\n".join(time_report(res, ["a", "b"]))
+    res.stats["pool"]["priced"] = {"level": 1200.0, "bound": 1230.0, "seconds": 4.0}
+    assert "with each model's rounding priced at 1,200.00: bound 1,230.00 in 4.00 s" in "\n".join(
+        time_report(res, ["a", "b"]))
+    res.stats["pool"]["priced"] = {"error": "RuntimeError: boom"}
+    assert "pricing each model's rounding failed: RuntimeError: boom" in "\n".join(time_report(res, ["a", "b"]))

@@ -602,3 +602,89 @@ def test_a_cancel_returns_even_while_highs_cannot_be_interrupted():
             return "done"
 
     assert H._run_cancellable(Quick(), threading.Event()) == "done"
+
+
+# seeds of _problem(seed, 3, 2, models=4) whose pool relaxation does not prove the optimum
+# (5: pricing each model's rounding brings its bound down to the optimum); measured once
+PRICED = (0, 3, 5)
+
+
+@pytest.mark.parametrize("seed", PRICED)
+def test_the_priced_relaxation_bounds_every_plan(seed):
+    """The pool relaxation with each model's rounding priced (cost rows at a level) bounds
+    every plan at any level: below the optimum, at it, above it (then it is infeasible and
+    the level itself is the bound)."""
+    from ppipe.planning.planner import cost_row_bound
+
+    problem = _problem(seed, 3, 2, models=4)
+    cfgs = [enumerate_configs(problem, d) for d in range(4)]
+    ref = _plain(problem, cfgs)
+    assert ref.status == "optimal"
+    relax = solve_model(build_pool_relaxation(problem, cfgs, problem.max_parts).model, SolveOptions())
+    for level in (0.95 * ref.objective, ref.objective, 1.02 * ref.objective):
+        bound, info = cost_row_bound(problem, cfgs, level, SolveOptions(), "highs", True)
+        assert bound is not None and bound >= ref.objective * (1 - 1e-7)
+        assert bound <= max(level, relax.bound) * (1 + 1e-7)
+        assert info["level"] == level and info["bound"] == bound
+    if seed == 5:  # tight here: the relaxation alone is 1% above
+        assert relax.bound > ref.objective * 1.005
+        assert cost_row_bound(problem, cfgs, ref.objective, SolveOptions(), "highs", True)[0] == pytest.approx(
+            ref.objective, rel=1e-6)
+
+
+def test_the_priced_stage_tightens_the_bound_and_keeps_the_plan(monkeypatch):
+    """Beside a MILP that has not finished, the priced stage's bound becomes the solve's
+    (here the optimum's: the plan is reported optimal with it), and the plan is the MILP's."""
+    import threading
+
+    import ppipe.planning.planner as planner
+
+    sides = []
+    real_side, real_solves = planner._PoolSide, planner._direct_solves
+
+    class Side(real_side):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            sides.append(self)
+
+    def solves_then_wait(*args, **kwargs):  # the MILP "runs" until the priced stage is done
+        out = real_solves(*args, **kwargs)
+        for _ in range(6000):
+            if "priced" in sides[0].info and "bound" in sides[0].info["priced"]:
+                break
+            threading.Event().wait(0.01)
+        return out
+
+    monkeypatch.setattr(planner, "_PoolSide", Side)
+    monkeypatch.setattr(planner, "_direct_solves", solves_then_wait)
+    problem = _problem(5, 3, 2, models=4)
+    ref, res = _solve_like_plain(problem)
+    pool = res.stats["pool"]
+    assert not pool["proved"] and pool["bound"] > ref.objective * 1.005
+    assert pool["priced"]["bound"] == pytest.approx(ref.objective, rel=1e-6)
+    assert res.bound == pytest.approx(ref.objective, rel=1e-6)
+    monkeypatch.setattr(planner, "POOL_RELAXATION", False)
+    assert solve_milp(problem, method="direct").plan.to_json() == res.plan.to_json()
+
+
+def test_the_priced_stage_stops_when_the_milp_is_done(monkeypatch):
+    """The priced stage only bounds: once the MILP is done the solve stops it, not waits."""
+    import threading
+
+    import ppipe.planning.planner as planner
+
+    started, saw_stop = threading.Event(), threading.Event()
+
+    def endless(problem, configs, level, opts, solver, fallback):
+        started.set()
+        for _ in range(6000):  # at most a minute, polling the cancel like the real stage's solves
+            if opts.cancel is not None and opts.cancel.is_set():
+                saw_stop.set()
+                break
+            threading.Event().wait(0.01)
+        return None, {"level": level}
+
+    monkeypatch.setattr(planner, "cost_row_bound", endless)
+    res = solve_milp(_problem(3, 3, 2, models=4), method="direct")
+    assert res.status == "optimal" and started.is_set() and saw_stop.is_set()
+    assert "bound" not in res.stats["pool"].get("priced", {})

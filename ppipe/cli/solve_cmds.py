@@ -338,6 +338,12 @@ def time_report(res, names: list[str]) -> list[str]:
         out.append(line)
     elif isinstance(pool, dict) and pool.get("error"):
         out.append(f"  pool relaxation failed: {pool['error']}")
+    priced = pool.get("priced") if isinstance(pool, dict) else None
+    if isinstance(priced, dict) and isinstance(priced.get("bound"), (int, float)):
+        out.append(f"  with each model's rounding priced at {priced.get('level', 0):,.2f}: bound "
+                   f"{priced['bound']:,.2f} in {priced.get('seconds', 0):.2f} s")
+    elif isinstance(priced, dict) and priced.get("error"):
+        out.append(f"  pricing each model's rounding failed: {priced['error']}")
     seed = st.get("seed")
     if isinstance(seed, dict):
         out.append(f"  first plan over {'+'.join(map(str, seed.get('configs', [])))} configurations: "

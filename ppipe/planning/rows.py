@@ -65,6 +65,18 @@ def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_typ
             M.row(dict(members), hi=float(cap))
 
 
+def add_cost_rows(M: MilpModel, T: int, zs: dict[tuple, int], pi, costs, level: float) -> None:
+    """Keep only plans at ``T >= level``, and price each model's pools at least at what its
+    own plans at that level cost: ``sum_q,g pi_g z_dqg >= costs[d]`` (costs from
+    :func:`ppipe.planning.planner.model_costs`, a bound on ``pi . z_d`` over model d's plans
+    alone). Both hold for every plan at ``T >= level``: exact there."""
+    M.lb[T] = float(level) * (1 - 1e-9)
+    for d, cost in enumerate(costs):
+        row = {z: float(pi[key[-1]]) for key, z in zs.items() if key[0] == d}
+        if cost > 0 and row:
+            M.row(row, lo=float(cost) * (1 - 1e-9) - 1e-9)
+
+
 def add_allocation_vars(M: MilpModel, zs: dict[tuple, int], limits) -> list[tuple[int, list[int]]]:
     """Integer totals of each model's pools, for the solver to branch on: per model and
     group of GPU types (every group on fleets of up to ALL_GROUPS_UP_TO types, else per
