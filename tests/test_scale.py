@@ -483,6 +483,19 @@ def test_a_large_fleet_is_bounded_with_slot_binaries_only():
     assert res.stats["pool"]["stages"] == 1 and res.stats["pool"]["bound"] >= ref.objective * (1 - 1e-7)
 
 
+def _run_until_cancelled(opts, started, saw_cancel) -> None:
+    """A stand-in for a side's work that would never end by itself: it polls ``opts.cancel``
+    like the real solves do, for at most a minute."""
+    import threading
+
+    started.set()
+    for _ in range(6000):
+        if opts.cancel is not None and opts.cancel.is_set():
+            saw_cancel.set()
+            return
+        threading.Event().wait(0.01)
+
+
 def test_a_cancel_stops_the_pool_side_and_the_solve_returns(monkeypatch):
     """The solve waits for the side (so the plan never depends on which finished first);
     a user's cancel must end that wait."""
@@ -493,12 +506,7 @@ def test_a_cancel_stops_the_pool_side_and_the_solve_returns(monkeypatch):
     started, saw_cancel = threading.Event(), threading.Event()
 
     def endless_side(problem, configs, mpm, opts, solver, fallback):
-        started.set()
-        for _ in range(6000):  # at most a minute, polling the cancel like the real side's solves
-            if opts.cancel is not None and opts.cancel.is_set():
-                saw_cancel.set()
-                break
-            threading.Event().wait(0.01)
+        _run_until_cancelled(opts, started, saw_cancel)
         return planner._PoolBound(None, None, {"stages": 0})
 
     monkeypatch.setattr(planner, "_pool_bound", endless_side)
@@ -676,12 +684,7 @@ def test_the_priced_stage_stops_when_the_milp_is_done(monkeypatch):
     started, saw_stop = threading.Event(), threading.Event()
 
     def endless(problem, configs, level, opts, solver, fallback):
-        started.set()
-        for _ in range(6000):  # at most a minute, polling the cancel like the real stage's solves
-            if opts.cancel is not None and opts.cancel.is_set():
-                saw_stop.set()
-                break
-            threading.Event().wait(0.01)
+        _run_until_cancelled(opts, started, saw_stop)
         return None, {"level": level}
 
     monkeypatch.setattr(planner, "cost_row_bound", endless)
