@@ -242,5 +242,10 @@ def test_time_report_names_the_seed_and_the_restart():
     res.stats["pool"]["priced"] = {"level": 1200.0, "bound": 1230.0, "seconds": 4.0}
     assert "with each model's rounding priced at 1,200.00: bound 1,230.00 in 4.00 s" in "\n".join(
         time_report(res, ["a", "b"]))
+    res.stats["pool"]["priced"].update(rounds=7, cuts=9, plan=1230.0, proved=True)
+    res.stats["pool"]["proved"] = True
+    text = "\n".join(time_report(res, ["a", "b"]))
+    assert "bound 1,230.00 in 4.00 s; 7 rounds, 9 cuts, plan 1,230.00 (proves the optimum)" in text
+    assert "1,200.00 (bounds only)" in text  # the relaxation alone proved nothing
     res.stats["pool"]["priced"] = {"error": "RuntimeError: boom"}
     assert "pricing each model's rounding failed: RuntimeError: boom" in "\n".join(time_report(res, ["a", "b"]))

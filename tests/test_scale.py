@@ -622,7 +622,7 @@ def test_the_priced_relaxation_bounds_every_plan(seed):
     """The pool relaxation with each model's rounding priced (cost rows at a level) bounds
     every plan at any level: below the optimum, at it, above it (then it is infeasible and
     the level itself is the bound)."""
-    from ppipe.planning.planner import cost_row_bound
+    from ppipe.planning.planner import priced_search
 
     problem = _problem(seed, 3, 2, models=4)
     cfgs = [enumerate_configs(problem, d) for d in range(4)]
@@ -630,14 +630,15 @@ def test_the_priced_relaxation_bounds_every_plan(seed):
     assert ref.status == "optimal"
     relax = solve_model(build_pool_relaxation(problem, cfgs, problem.max_parts).model, SolveOptions())
     for level in (0.95 * ref.objective, ref.objective, 1.02 * ref.objective):
-        bound, info = cost_row_bound(problem, cfgs, level, SolveOptions(), "highs", True)
-        assert bound is not None and bound >= ref.objective * (1 - 1e-7)
+        found, info = priced_search(problem, cfgs, level, SolveOptions(), "highs", True, rounds=1)
+        bound = found.bound
+        assert bound is not None and bound >= ref.objective * (1 - 1e-7) and found.rounds == 1
         assert bound <= max(level, relax.bound) * (1 + 1e-7)
         assert info["level"] == level and info["bound"] == bound
     if seed == 5:  # tight here: the relaxation alone is 1% above
         assert relax.bound > ref.objective * 1.005
-        assert cost_row_bound(problem, cfgs, ref.objective, SolveOptions(), "highs", True)[0] == pytest.approx(
-            ref.objective, rel=1e-6)
+        found, _ = priced_search(problem, cfgs, ref.objective, SolveOptions(), "highs", True, rounds=1)
+        assert found.bound == pytest.approx(ref.objective, rel=1e-6)
 
 
 def test_the_priced_stage_tightens_the_bound_and_keeps_the_plan(monkeypatch):
@@ -683,11 +684,50 @@ def test_the_priced_stage_stops_when_the_milp_is_done(monkeypatch):
 
     started, saw_stop = threading.Event(), threading.Event()
 
-    def endless(problem, configs, level, opts, solver, fallback):
+    def endless(problem, configs, level, opts, solver, fallback, rounds=None):
+        assert rounds == 1  # a problem this small: the bound only
         _run_until_cancelled(opts, started, saw_stop)
         return None, {"level": level}
 
-    monkeypatch.setattr(planner, "cost_row_bound", endless)
+    monkeypatch.setattr(planner, "priced_search", endless)
     res = solve_milp(_problem(3, 3, 2, models=4), method="direct")
     assert res.status == "optimal" and started.is_set() and saw_stop.is_set()
     assert "bound" not in res.stats["pool"].get("priced", {})
+
+
+@pytest.mark.parametrize("seed", PRICED)
+def test_the_priced_search_finds_and_proves_the_optimum(seed):
+    """Cut model by model (logic-based Benders), the priced relaxation ends at the plain
+    MILP's optimum: its bound never below it, its plan (each model alone on the GPUs it is
+    given) a solution of the full MILP at that level."""
+    from ppipe.planning.planner import priced_search
+
+    problem = _problem(seed, 3, 2, models=4)
+    cfgs = [enumerate_configs(problem, d) for d in range(4)]
+    ref = _plain(problem, cfgs)
+    found, info = priced_search(problem, cfgs, 0.97 * ref.objective, SolveOptions(), "highs", True)
+    assert found.proved and info["proved"] and info["rounds"] == found.rounds >= 1
+    assert found.bound >= ref.objective * (1 - 1e-7)
+    assert found.level == pytest.approx(ref.objective, rel=1e-6)
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    done = complete_per_model(problem, cfgs, mpm, None, SolveOptions(), "highs", True, totals=found.totals)
+    _assert_is_a_solution(mpm.model, done.values)
+    assert done.objective == pytest.approx(found.level, rel=1e-9)
+    for d, row in enumerate(found.totals):
+        for g, count in enumerate(row):
+            assert sum(done.values[z] for key, z in mpm.z.items() if key[0] == d and key[-1] == g) <= count
+
+
+def test_a_search_that_proves_gives_the_plan_and_the_same_one_each_time(monkeypatch):
+    """On the largest problems the side searches until it proves, and the solve waits for
+    it: here forced on a small problem whose relaxation alone proves nothing."""
+    import ppipe.planning.planner as planner
+
+    monkeypatch.setattr(planner, "SEARCH_MIN_CONFIGS", 0)
+    problem = _problem(3, 3, 2, models=4)
+    ref, res = _solve_like_plain(problem)
+    pool = res.stats["pool"]
+    assert pool["priced"]["rounds"] >= 1 and pool["priced"]["proved"] and pool["proved"]
+    assert pool["priced"]["plan"] == pytest.approx(ref.objective, rel=1e-6)  # its plan is the one reported
+    _assert_fits_the_fleet(res, problem)
+    assert solve_milp(problem, method="direct").plan.to_json() == res.plan.to_json()

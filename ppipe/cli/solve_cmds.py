@@ -328,20 +328,25 @@ def time_report(res, names: list[str]) -> list[str]:
                            if isinstance(st.get(key), (int, float)))
         out.append(f"  MILP ({st.get('method', 'direct')}): {size}" + (f"; {timing}" if timing else ""))
     pool = st.get("pool")
+    priced = pool.get("priced") if isinstance(pool, dict) else None
+    searched = isinstance(priced, dict) and bool(priced.get("proved"))  # the proof is the search's
     if isinstance(pool, dict) and isinstance(pool.get("bound"), (int, float)):
         line = (f"  pool relaxation (whole GPUs per pool, beside the MILP): bound {pool['bound']:,.2f} "
                 f"in {pool.get('relaxation_seconds', 0):.2f} s")
         if isinstance(pool.get("completion"), (int, float)):
             line += f"; each model on its pools: {pool['completion']:,.2f}"
-        line += (" (proves the optimum)" if pool.get("proved") else
+        line += (" (proves the optimum)" if pool.get("proved") and not searched else
                  f" ({'time limit' if pool.get('status') == 'time_limit' else 'bounds only'})")
         out.append(line)
     elif isinstance(pool, dict) and pool.get("error"):
         out.append(f"  pool relaxation failed: {pool['error']}")
-    priced = pool.get("priced") if isinstance(pool, dict) else None
     if isinstance(priced, dict) and isinstance(priced.get("bound"), (int, float)):
-        out.append(f"  with each model's rounding priced at {priced.get('level', 0):,.2f}: bound "
-                   f"{priced['bound']:,.2f} in {priced.get('seconds', 0):.2f} s")
+        line = (f"  with each model's rounding priced at {priced.get('level', 0):,.2f}: bound "
+                f"{priced['bound']:,.2f} in {priced.get('seconds', 0):.2f} s")
+        if isinstance(priced.get("plan"), (int, float)):
+            line += (f"; {priced.get('rounds', 0)} rounds, {priced.get('cuts', 0)} cuts, plan {priced['plan']:,.2f}"
+                     + (" (proves the optimum)" if priced.get("proved") else ""))
+        out.append(line)
     elif isinstance(priced, dict) and priced.get("error"):
         out.append(f"  pricing each model's rounding failed: {priced['error']}")
     seed = st.get("seed")

@@ -45,6 +45,7 @@ import numpy as np
 
 from ppipe.errors import InputError
 from ppipe.planfile.plan import ModelPlan, Partition, Pipeline, Plan
+from ppipe.planning.benders import BendersResult, benders
 from ppipe.planning.configs import EnumerationStopped, PipelineConfig, batch_build_us, enumerate_configs
 from ppipe.planning.loss_budget import gpu_per_xput, solve_single
 from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
@@ -544,18 +545,19 @@ def _pool_bound(problem: PlanningProblem, configs: list[list[PipelineConfig]], m
 
 
 def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
-                       pools: dict[tuple[int, int, int], int], opts: SolveOptions, solver: str,
-                       fallback: bool) -> MilpResult | None:
-    """A plan in which each pool (model, position, type) has at most ``pools[key]`` GPUs,
-    each model planned alone (its own MILP: the most it can serve on those GPUs), as values
-    of ``mpm``'s variables. None when a model's MILP stops without a plan (cancel, time limit)."""
+                       pools: dict[tuple[int, int, int], int] | None, opts: SolveOptions, solver: str,
+                       fallback: bool, totals: list[list[int]] | None = None) -> MilpResult | None:
+    """A plan in which each pool (model, position, type) has at most ``pools[key]`` GPUs
+    (or each model at most ``totals[d][g]`` GPUs of each type, in pools as it likes), each
+    model planned alone (its own MILP: the most it can serve on those GPUs), as values of
+    ``mpm``'s variables. None when a model's MILP stops without a plan (cancel, time limit)."""
     t0 = time.perf_counter()
     values = np.zeros(mpm.model.num_vars)
     G = len(problem.cluster.gpus)
     level = math.inf
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
-        limits = [0] * G
-        for (dd, _q, g), count in pools.items():
+        limits = [0] * G if totals is None else list(totals[d])
+        for (dd, _q, g), count in (pools or {}).items():
             if dd == d:
                 limits[g] += count
         if not any(limits):  # no GPUs for this model: it serves nothing (all its values stay 0)
@@ -563,7 +565,7 @@ def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConf
             continue
         sub = replace(problem, models=[replace(spec, weight=1.0)], cluster=problem.cluster.with_limits(limits))
         one = build_milp(sub, [cfgs], problem.max_parts, totals=False)
-        for (_, q, g), z in one.z.items():
+        for (_, q, g), z in one.z.items() if pools is not None else ():
             one.model.ub[z] = float(pools.get((d, q, g), 0))
         left = _remaining(opts, t0)
         res = solve_model(one.model, left, solver=solver, fallback=fallback)
@@ -585,50 +587,73 @@ def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConf
                       {"vars": mpm.model.num_vars, "integer": mpm.model.num_integer, "rows": mpm.model.num_rows})
 
 
-def cost_row_bound(problem: PlanningProblem, configs: list[list[PipelineConfig]], level: float,
-                   opts: SolveOptions, solver: str, fallback: bool) -> tuple[float | None, dict]:
-    """A bound on every plan from the pool relaxation with each model's rounding priced
-    (:func:`ppipe.planning.rows.add_cost_rows` at ``level``, costs from :func:`model_costs`
-    at the fleet's fluid prices). Returns (bound or None, stats).
+def model_level(problem: PlanningProblem, configs: list[PipelineConfig], d: int, totals: list[int],
+                opts: SolveOptions, solver: str, fallback: bool) -> float | None:
+    """Exactly what model d serves alone on ``totals`` GPUs of each type, per unit of its
+    weight (its level); None when its MILP stops without a plan (cancel, time limit)."""
+    if not any(totals):
+        return 0.0
+    spec = problem.models[d]
+    sub = replace(problem, models=[replace(spec, weight=1.0)], cluster=problem.cluster.with_limits(list(totals)))
+    one = build_milp(sub, [configs], problem.max_parts, totals=False)
+    res = solve_model(one.model, opts, solver=solver, fallback=fallback)
+    if res.status != Status.OPTIMAL or not res.has_solution:
+        return None
+    return float(res.values[one.T]) / spec.weight
+
+
+def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]], level: float,
+                  opts: SolveOptions, solver: str, fallback: bool,
+                  rounds: int | None = None) -> tuple[BendersResult | None, dict]:
+    """The pool relaxation with each model's rounding priced (:func:`ppipe.planning.rows.add_cost_rows`
+    at ``level``, costs from :func:`model_costs` at the fleet's fluid prices), solved and cut
+    model by model (:func:`ppipe.planning.benders.benders`, at most ``rounds`` rounds; one:
+    the bound only). Returns (its result, or None when cancelled or unpriced; stats).
 
     Why: the pool relaxation keeps whole GPUs but fractional instances, and the per-model
     costs keep whole instances but price the fleet's GPUs as if any model could have any
     fraction of them; together they see both. Measured on the ten zoo models on eight types:
-    the relaxation alone 1800.40, with these rows 1797.26 (the best plan known: 1793.62).
-    Valid at any ``level``: plans below it are bounded by it, plans at or above it by the
-    relaxation's optimum (or by nothing, when it is infeasible); the closer ``level`` is to
-    the optimum, the larger the costs."""
+    the relaxation alone 1800.40, with these rows 1797.26, the optimum (the cuts find a
+    plan there). Valid at any ``level``: plans below it are bounded by it, plans at or
+    above it by the relaxation's optimum (or by nothing, when it is infeasible); the closer
+    ``level`` is to the optimum, the larger the costs."""
     t0 = time.perf_counter()
     info: dict = {"level": float(level)}
     priced = fleet_prices(configs, [m.weight for m in problem.models], problem.cluster.limits, solver, opts.threads)
     if priced is None:
         return None, info
-    _, pi, mu = priced
-    costs = model_costs(problem, configs, pi, mu, level, opts, solver, fallback)
+    top, pi, mu = priced
+    costs = model_costs(problem, configs, pi, mu, level, opts, solver, fallback,
+                        limits=SEARCH_COST_LIMITS_S if rounds is None else None)
     info["costs_seconds"] = time.perf_counter() - t0
     if costs is None:  # cancelled
         return None, info
     relax = build_pool_relaxation(problem, configs, problem.max_parts,
                                   totals=sum(problem.cluster.limits) <= TOTALS_MAX_GPUS)
     add_cost_rows(relax.model, relax.T, relax.z, pi, costs, level)
-    res = solve_model(relax.model, replace(_remaining(opts, t0), progress=None), solver=solver, fallback=fallback)
-    info.update(status=str(res.status), seconds=time.perf_counter() - t0)
-    if res.status == Status.INFEASIBLE:
-        bound = float(level)
-    elif res.bound is not None and math.isfinite(res.bound):
-        bound = max(float(level), float(res.bound))
-    elif res.status == Status.OPTIMAL and res.objective is not None:
-        bound = max(float(level), float(res.objective) * (1 + 2 * opts.mip_rel_gap))
-    else:
-        return None, info
-    info["bound"] = bound
-    return bound, info
+    found = benders(problem, relax, level, top, _remaining(opts, t0), solver, fallback,
+                    lambda d, totals, o: model_level(problem, configs[d], d, totals, o, solver, fallback), rounds=rounds)
+    info.update(found.info, seconds=time.perf_counter() - t0)
+    return found, info
 
 
-#: The priced stage (:func:`cost_row_bound`) runs beside the MILP on plans of at least this
+#: The priced stage (:func:`priced_search`) runs beside the MILP on plans of at least this
 #: many models, when the pool relaxation did not prove the optimum: with few models the
 #: rounding of each adds up to little (G1 on four types: the same bound, 2143.6).
 COST_STAGE_MIN_MODELS = 4
+
+#: On problems of at least this many configurations the priced stage also cuts model by
+#: model until it proves the optimum (:func:`ppipe.planning.benders.benders`), and the solve
+#: waits for it, so that the plan does not depend on which side finishes first. These are
+#: the problems where the MILP spends minutes at its root (the ten zoo models: 5,700); on
+#: smaller ones it only bounds, and stops when the MILP is done.
+SEARCH_MIN_CONFIGS = SEED_MIN_CONFIGS
+#: ... for at most this long (the solve waits for it; the ten zoo models: 80 s alone).
+SEARCH_LIMIT_S = 300.0
+#: Its per-model costs get this long (the phase, each model): the search needs them all
+#: exact. On the ten zoo models the restart's 20 s left two at their fluid cost, and the
+#: search then took four rounds (360 s) without a plan at the bound, against one (80 s).
+SEARCH_COST_LIMITS_S = (90.0, 15.0)
 
 
 #: Run the pool relaxation beside the direct MILP (:class:`_PoolSide`); off only to test
@@ -686,19 +711,33 @@ class _PoolSide:
         if (self.bound is None or not known or len(problem.models) < COST_STAGE_MIN_MODELS
                 or sum(problem.cluster.limits) > TOTALS_MAX_GPUS):
             return
-        # only a bound, never a plan, so the plan does not depend on whether it finishes
-        # before the MILP (which then stops it)
-        late = replace(_remaining(opts, t0), cancel=_EitherEvent(opts.cancel, self._main_done))
+        # on smaller problems only a bound, never a plan, so the plan does not depend on
+        # whether it finishes before the MILP (which then stops it); on the largest the
+        # search may find the plan, and the solve waits for it
+        search = sum(len(c) for c in configs) >= SEARCH_MIN_CONFIGS
+        late = _remaining(opts, t0)
+        if search:
+            late = replace(late, time_limit=min(late.time_limit or math.inf, SEARCH_LIMIT_S))
+        else:
+            late = replace(late, cancel=_EitherEvent(opts.cancel, self._main_done))
         if late.time_limit is not None and late.time_limit < 1.0:
             return
         try:
-            bound, info = cost_row_bound(problem, configs, max(known), late, solver, fallback)
+            found, info = priced_search(problem, configs, max(known), late, solver, fallback,
+                                        rounds=None if search else 1)
+            self.info["priced"] = info
+            if found is None:
+                return
+            if found.bound is not None and found.bound < self.bound:
+                self.bound = found.bound
+            if found.proved and found.totals is not None:
+                done = complete_per_model(problem, configs, mpm, None, replace(_remaining(opts, t0), progress=None),
+                                          solver, fallback, totals=found.totals)
+                if done is not None and self.reaches(float(done.values[mpm.T])):
+                    self.result = done
+                    self.proved.set()
         except Exception as exc:
             self.info["priced"] = {"error": f"{type(exc).__name__}: {exc}"}
-            return
-        self.info["priced"] = info
-        if bound is not None and bound < self.bound:
-            self.bound = bound
 
     def watch(self, opts: SolveOptions) -> SolveOptions:
         """``opts`` for a solve of plans: it stops once the completion proves the optimum,
@@ -875,7 +914,8 @@ def _seed_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]], mp
 
 
 def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], pi: np.ndarray, mu: np.ndarray,
-                level: float, opts: SolveOptions, solver: str, fallback: bool) -> list[float] | None:
+                level: float, opts: SolveOptions, solver: str, fallback: bool,
+                limits: tuple[float, float] | None = None) -> list[float] | None:
     """Per model d, a lower bound on ``pi . z`` (its pools priced) over its own plans that
     serve ``w_d level``: a single-model MILP each, its bound when it stops early, never
     below the fluid cost ``mu_d w_d level`` (what a model gets when the phase runs out of
@@ -886,7 +926,9 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
     the LP that sum: on the 18 models of G1..G6 the restarted MILP closes at the root."""
     costs = []
     t0 = time.perf_counter()
-    phase = COST_PHASE_LIMIT_S if opts.time_limit is None else min(COST_PHASE_LIMIT_S, opts.time_limit / 2)
+    # the whole phase's seconds, each model's
+    phase_limit, model_limit = limits or (COST_PHASE_LIMIT_S, MODEL_COST_LIMIT_S)
+    phase = phase_limit if opts.time_limit is None else min(phase_limit, opts.time_limit / 2)
     D = len(configs)
     for d, (spec, cfgs) in enumerate(zip(problem.models, configs)):
         fluid = float(mu[d]) * spec.weight * level
@@ -903,7 +945,7 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
         one = build_milp(sub, [cfgs], problem.max_parts)
         one.model.lb[one.T] = spec.weight * level * (1 - 1e-9)
         one.model.objective({z: float(pi[key[-1]]) for key, z in one.z.items()}, maximize=False)
-        sub_opts = SolveOptions(time_limit=min(MODEL_COST_LIMIT_S, left), threads=opts.threads,
+        sub_opts = SolveOptions(time_limit=min(model_limit, left), threads=opts.threads,
                                 cancel=opts.cancel, seed=opts.seed)
         res = solve_model(one.model, sub_opts, solver=solver, fallback=fallback)
         # the dual bound: an "optimal" objective may sit above the minimum by the MIP gap
