@@ -730,4 +730,7 @@ def test_a_search_that_proves_gives_the_plan_and_the_same_one_each_time(monkeypa
     assert pool["priced"]["rounds"] >= 1 and pool["priced"]["proved"] and pool["proved"]
     assert pool["priced"]["plan"] == pytest.approx(ref.objective, rel=1e-6)  # its plan is the one reported
     _assert_fits_the_fleet(res, problem)
-    assert solve_milp(problem, method="direct").plan.to_json() == res.plan.to_json()
+    seen = []  # the MILP waits for the search, and progress says what is going on
+    again = solve_milp(problem, opts=SolveOptions(progress=seen.append), method="direct")
+    assert again.plan.to_json() == res.plan.to_json()
+    assert any("searching for a plan at the bound" in p.message for p in seen)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ppipe.sim import PoissonArrivals, Simulation
@@ -61,7 +61,9 @@ def check_invariants(sim: Simulation) -> None:
         sel = np.nonzero((srv_of_batch == s) & (Bu[:, K.B_LINKIN] >= 0))[0]
         if len(sel) == 0:
             continue
-        order = np.lexsort((sel, Bu[sel, K.B_LINKIN]))
+        # batches that reach the link at the same instant may go in either order (seen: two
+        # workers' batches at once, the later-made one sent first): ties by when they were sent
+        order = np.lexsort((Bu[sel, K.B_SENT], Bu[sel, K.B_LINKIN]))
         sel = sel[order]
         sent = Bu[sel, K.B_SENT]
         start = sent - Bu[sel, K.B_SIZE] * net
@@ -73,6 +75,7 @@ def check_invariants(sim: Simulation) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), load_scale=st.floats(0.2, 2.5), balancer=st.sampled_from(["reservation", "nexus"]))
+@example(seed=1607, load_scale=0.828125, balancer="nexus")  # simultaneous arrivals at a link
 def test_invariants_random_plans(seed, load_scale, balancer):
     mp, prof = synthetic_case(seed)
     sim = Simulation(mp, prof, PoissonArrivals(max(mp.xput * load_scale, 1.0)), rng=np.random.default_rng(seed),

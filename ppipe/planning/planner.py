@@ -418,6 +418,8 @@ def _direct_solves(problem: PlanningProblem, configs: list[list[PipelineConfig]]
         if seeded is not None:
             extra["seed"] = seeded[2]
             mpm.model.start = seeded[3]
+    if side is not None and side.search:
+        side.wait(opts.progress, opts.cancel, t0, None if seeded is None else seeded[2]["objective"])
     if seeded is not None and (proved() or cancelled()):
         # stopped while seeding: its plan is the best so far (the pool side's may replace it);
         # the seed MILP's bound covers only its few configurations
@@ -644,9 +646,10 @@ COST_STAGE_MIN_MODELS = 4
 
 #: On problems of at least this many configurations the priced stage also cuts model by
 #: model until it proves the optimum (:func:`ppipe.planning.benders.benders`), and the solve
-#: waits for it, so that the plan does not depend on which side finishes first. These are
-#: the problems where the MILP spends minutes at its root (the ten zoo models: 5,700); on
-#: smaller ones it only bounds, and stops when the MILP is done.
+#: waits for it, so that the plan does not depend on which side finishes first; the MILP
+#: starts only after it (when it has not proved the optimum): beside it, it only took half
+#: the machine. These are the problems where the MILP spends minutes at its root (the ten
+#: zoo models: 5,700); on smaller ones it only bounds, and stops when the MILP is done.
 SEARCH_MIN_CONFIGS = SEED_MIN_CONFIGS
 #: ... for at most this long (the solve waits for it; the ten zoo models: 80 s alone).
 SEARCH_LIMIT_S = 300.0
@@ -683,6 +686,12 @@ class _PoolSide:
         self._stop = threading.Event()  # the main thread failed: nobody will read this side's result
         self._main_done = threading.Event()  # the MILP is done: the priced stage has nothing left to bound
         self._incumbent: float | None = None  # the MILP's best plan so far (its progress)
+        #: the largest problems: the priced search runs to the end, and the MILP waits for it
+        self.search = (sum(len(c) for c in configs) >= SEARCH_MIN_CONFIGS
+                       and len(problem.models) >= COST_STAGE_MIN_MODELS
+                       and sum(problem.cluster.limits) <= TOTALS_MAX_GPUS)
+        self.finished = threading.Event()
+        self.stage = "bounding by the pool relaxation"  # what this side is doing, for progress
         side_opts = replace(_remaining(opts, t0), progress=None, cancel=_EitherEvent(opts.cancel, self._stop))
         self._thread = threading.Thread(target=self._run, name="ppipe-pool-relaxation", daemon=True,
                                         args=(problem, configs, mpm, side_opts, solver, fallback))
@@ -694,6 +703,12 @@ class _PoolSide:
         return self.bound is not None and level * (1 + self._gap) >= self.bound
 
     def _run(self, problem, configs, mpm, opts, solver, fallback) -> None:
+        try:
+            self._stages(problem, configs, mpm, opts, solver, fallback)
+        finally:
+            self.finished.set()
+
+    def _stages(self, problem, configs, mpm, opts, solver, fallback) -> None:
         t0 = time.perf_counter()
         try:
             pool = _pool_bound(problem, configs, mpm, opts, solver, fallback)
@@ -714,7 +729,9 @@ class _PoolSide:
         # on smaller problems only a bound, never a plan, so the plan does not depend on
         # whether it finishes before the MILP (which then stops it); on the largest the
         # search may find the plan, and the solve waits for it
-        search = sum(len(c) for c in configs) >= SEARCH_MIN_CONFIGS
+        search = self.search
+        self.stage = ("pricing each model's rounding, then searching for a plan at the bound" if search else
+                      "bounding with each model's rounding priced")
         late = _remaining(opts, t0)
         if search:
             late = replace(late, time_limit=min(late.time_limit or math.inf, SEARCH_LIMIT_S))
@@ -738,6 +755,17 @@ class _PoolSide:
                     self.proved.set()
         except Exception as exc:
             self.info["priced"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def wait(self, progress, cancel, t0: float, incumbent: float | None) -> None:
+        """Wait for this side (on the largest problems the MILP beside it only slows it down:
+        the ten zoo models' root alone takes minutes), reporting what it does meanwhile."""
+        while True:
+            if progress is not None:
+                bound = self.bound if incumbent is None or self.bound is None else max(self.bound, incumbent)
+                progress(Progress(incumbent, bound, relative_gap(incumbent, bound), time.perf_counter() - t0,
+                                  self.stage))
+            if self.finished.wait(0.5) or (cancel is not None and cancel.is_set()):
+                return
 
     def watch(self, opts: SolveOptions) -> SolveOptions:
         """``opts`` for a solve of plans: it stops once the completion proves the optimum,
