@@ -103,6 +103,9 @@ async def test_add_a_gpu_type_with_its_profiles_and_solve_on_it(folders, tmp_pat
         run = session.runs[-1]
         assert run.result.status == "optimal", run.result.message
         assert set(run.result.plan.gpus_used()) == {NEW}
+        # the app goes on to show the plan: let it, before the test closes the app under it
+        assert await wait_mode(pilot, app, "plan", 60)
+        assert await wait_for(pilot, lambda: NEW in screen_text(app), 30)
 
 
 def test_derived_type_takes_the_like_types_figures_and_checks_fields(tmp_path):

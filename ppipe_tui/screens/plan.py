@@ -45,6 +45,8 @@ class PlanScreen(PPipeScreen):
         self.query_one(PlanTree).focus()
 
     def refresh_view(self) -> None:
+        if not self.query("#plan-details"):  # being taken down (the app closing as it opens)
+            return
         entry = self.session.current
         key = (id(entry), entry.title if entry is not None else None)
         if key != self._shown:
