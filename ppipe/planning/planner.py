@@ -546,6 +546,16 @@ def _pool_bound(problem: PlanningProblem, configs: list[list[PipelineConfig]], m
     return _PoolBound(bound, best, info)
 
 
+def model_alone(problem: PlanningProblem, d: int, configs: list[PipelineConfig],
+                limits: list[int] | None = None, totals: bool | None = False) -> MilpPlanModel:
+    """Model d's own MILP at weight 1 (its T is what it serves), on ``limits`` GPUs of each
+    type (default: the whole fleet), ``totals`` as in :func:`build_milp`: what the
+    completion, the search's checks and the per-model costs each solve."""
+    cluster = problem.cluster if limits is None else problem.cluster.with_limits(list(limits))
+    sub = replace(problem, models=[replace(problem.models[d], weight=1.0)], cluster=cluster)
+    return build_milp(sub, [configs], problem.max_parts, totals=totals)
+
+
 def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
                        pools: dict[tuple[int, int, int], int] | None, opts: SolveOptions, solver: str,
                        fallback: bool, totals: list[list[int]] | None = None) -> MilpResult | None:
@@ -565,8 +575,7 @@ def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConf
         if not any(limits):  # no GPUs for this model: it serves nothing (all its values stay 0)
             level = 0.0
             continue
-        sub = replace(problem, models=[replace(spec, weight=1.0)], cluster=problem.cluster.with_limits(limits))
-        one = build_milp(sub, [cfgs], problem.max_parts, totals=False)
+        one = model_alone(problem, d, cfgs, limits)
         for (_, q, g), z in one.z.items() if pools is not None else ():
             one.model.ub[z] = float(pools.get((d, q, g), 0))
         left = _remaining(opts, t0)
@@ -595,13 +604,11 @@ def model_level(problem: PlanningProblem, configs: list[PipelineConfig], d: int,
     weight (its level); None when its MILP stops without a plan (cancel, time limit)."""
     if not any(totals):
         return 0.0
-    spec = problem.models[d]
-    sub = replace(problem, models=[replace(spec, weight=1.0)], cluster=problem.cluster.with_limits(list(totals)))
-    one = build_milp(sub, [configs], problem.max_parts, totals=False)
+    one = model_alone(problem, d, configs, totals)
     res = solve_model(one.model, opts, solver=solver, fallback=fallback)
     if res.status != Status.OPTIMAL or not res.has_solution:
         return None
-    return float(res.values[one.T]) / spec.weight
+    return float(res.values[one.T]) / problem.models[d].weight
 
 
 def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]], level: float,
@@ -969,8 +976,7 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
         if opts.progress is not None:
             opts.progress(Progress(level, None, None, time.perf_counter() - t0,
                                    f"pricing each model's rounding: {spec.name} ({d + 1}/{D})"))
-        sub = replace(problem, models=[replace(spec, weight=1.0)])
-        one = build_milp(sub, [cfgs], problem.max_parts)
+        one = model_alone(problem, d, cfgs, totals=None)
         one.model.lb[one.T] = spec.weight * level * (1 - 1e-9)
         one.model.objective({z: float(pi[key[-1]]) for key, z in one.z.items()}, maximize=False)
         sub_opts = SolveOptions(time_limit=min(model_limit, left), threads=opts.threads,
