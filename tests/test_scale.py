@@ -283,6 +283,8 @@ def test_model_costs_bound_every_plan_at_the_level(seed):
     weights = [m.weight for m in problem.models]
     ub, pi, mu = fleet_prices(cfgs, weights, problem.cluster.limits)
     costs = model_costs(problem, cfgs, pi, mu, level, SolveOptions(), "highs", True)
+    # side by side (the search's way) they are the same numbers, in the same order
+    assert model_costs(problem, cfgs, pi, mu, level, SolveOptions(), "highs", True, workers=2) == costs
     for d in range(3):
         spent = sum(pi[key[-1]] * round(opt.values[z]) for key, z in mpm.z.items() if key[0] == d)
         assert mu[d] * weights[d] * level * (1 - 1e-9) <= costs[d] <= spent * (1 + 1e-9) + 1e-9

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ppipe.planning.milp import MilpModel, SolveOptions
+from ppipe.planning.parallel import map_in_threads
 from ppipe.planning.pool_relaxation import PoolRelaxation
 from ppipe.planning.problem import PlanningProblem
 from ppipe.planning.solvers import solve_model
@@ -51,7 +52,7 @@ class BendersResult:
 def benders(problem: PlanningProblem, relax: PoolRelaxation,
             level: float, top: float, opts: SolveOptions, solver: str, fallback: bool,
             level_of: Callable[[int, list[int], SolveOptions], float | None],
-            rounds: int | None = None) -> BendersResult:
+            rounds: int | None = None, workers: int = 1) -> BendersResult:
     """Solve ``relax`` (a pool relaxation whose rows hold for every plan at ``T >= level``)
     and cut it until the best plan it leads to is within ``opts.mip_rel_gap`` of its bound,
     or time runs out. ``top``: a bound on every plan (for the cuts' big-M); ``level_of(d,
@@ -68,19 +69,21 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
     for (d, _q, g), z in relax.z.items():
         per_type.setdefault((d, g), []).append(z)
     known: dict[tuple[int, tuple[int, ...]], float] = {}
+    sizes = [len(relax.x[d]) for d in range(len(problem.models))]  # the largest checks start first
     out = BendersResult(None)
     first_bound: float | None = None
     gap = opts.mip_rel_gap
 
-    def exact_level(d: int, u: list[int]) -> float | None:
-        """Model d's exact level alone on ``u`` (memoised; None: stopped)."""
-        key = (d, tuple(u))
-        if key not in known:
-            v = level_of(d, list(u), replace(_left_opts(opts, t0), progress=None))
-            if v is None:
-                return None
-            known[key] = v
-        return known[key]
+    def exact_levels(wanted: list[tuple[int, tuple[int, ...]]]) -> list[float | None]:
+        """Each (model d, allocation u)'s exact level alone on u, ``workers`` checks at once
+        (memoised; None: its check stopped)."""
+        todo = sorted({key for key in wanted if key not in known})
+        found = map_in_threads(lambda key: level_of(key[0], list(key[1]), replace(_left_opts(opts, t0), progress=None)),
+                               todo, workers, first=lambda key: sizes[key[0]])
+        for key, v in zip(todo, found):
+            if v is not None:
+                known[key] = v
+        return [known.get(key) for key in wanted]
 
     def combine_near(U: list[list[int]], levels: list[float], target: float) -> None:
         """Look for a plan at ``target`` among allocations next to ``U``: a short model with one
@@ -90,14 +93,17 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
         allocation leaves a few GPUs idle, and one more for each of the two short models
         makes the optimum."""
         for grow in (True, False):
+            near = []
             for d, v in enumerate(levels):
                 if (v < target) != grow:
                     continue
                 for g in range(G):
                     u = list(U[d])
                     u[g] += 1 if grow else -1
-                    if 0 <= u[g] <= limits[g] and per_type.get((d, g)) and exact_level(d, u) is None:
-                        return
+                    if 0 <= u[g] <= limits[g] and per_type.get((d, g)):
+                        near.append((d, tuple(u)))
+            if any(v is None for v in exact_levels(near)):
+                return
             choice = pick_allocations(known, len(problem.models), limits, target,
                                       replace(_left_opts(opts, t0), progress=None), solver, fallback)
             if choice is not None:
@@ -126,7 +132,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
         t_hat = float(res.values[T])
         U = [[int(round(sum(float(res.values[z]) for z in per_type.get((d, g), [])))) for g in range(G)]
              for d in range(len(problem.models))]
-        levels = [exact_level(d, U[d]) for d in range(len(problem.models))]
+        levels = exact_levels([(d, tuple(U[d])) for d in range(len(problem.models))])
         if any(v is None for v in levels):
             break
         if min(levels) > out.level:
