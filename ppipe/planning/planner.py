@@ -60,7 +60,6 @@ from ppipe.planning.rows import (
     add_cost_rows,
     add_pool_rows,
     add_slot_rows,
-    add_whole_instances,
     gpu_unit,
     throughput_cap,
 )
@@ -163,7 +162,16 @@ def build_milp(problem: PlanningProblem, configs: list[list[PipelineConfig]], ma
             cap = throughput_cap(cfg, c.limits)
             if xcaps is not None:
                 cap = min(cap, xcaps[d][ci])
-            ncs = add_whole_instances(M, d, ci, cfg, x, cap, c.limits, unit, usage)
+            ncs = []
+            for q, st in enumerate(cfg.stages):
+                nmax = min(c.limits[st.gpu] * st.k, math.ceil(cap / st.xput - 1e-9))
+                # No row ties n to y: instances of an unused configuration earn nothing
+                # (x <= cap y), so an optimum never needs them and the plan skips them;
+                # without those rows HiGHS is 1.5-2x faster (G1 on four types, zoo 3 on eight).
+                n = M.var(0, nmax, integer=True, name=f"n[{d},{ci},{q}]")
+                M.row({x: 1.0, n: -st.xput}, hi=0.0)
+                usage.setdefault((d, q, st.gpu), []).append((n, unit // st.k))
+                ncs.append(n)
             if slots:
                 M.row({x: 1.0, y: -cap}, hi=0.0)
             else:
@@ -626,7 +634,7 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
     if priced is None:
         return None, info
     top, pi, mu = priced
-    # the search runs while the MILP waits: every core is its
+    # the search runs while the MILP waits, so it may use every core
     workers = default_workers() if rounds is None else 1
     costs = model_costs(problem, configs, pi, mu, level, opts, solver, fallback,
                         limits=SEARCH_COST_LIMITS_S if rounds is None else None, workers=workers)

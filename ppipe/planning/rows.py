@@ -29,24 +29,6 @@ def throughput_cap(cfg: PipelineConfig, limits) -> float:
     return min(limits[g] / v for g, v in per_type.items())
 
 
-def add_whole_instances(M: MilpModel, d: int, ci: int, cfg: PipelineConfig, x: int, cap: float, limits,
-                        unit: int, usage: dict[tuple, list[tuple[int, float]]]) -> list[int]:
-    """Configuration ``ci`` of model ``d`` in whole instances: an integer count per stage,
-    ``x <= n_q t_q``, each instance ``unit / k`` units of its pool (``usage``). Returns the
-    counts. Both the direct MILP and the pool relaxation's exact models use it."""
-    ncs = []
-    for q, st in enumerate(cfg.stages):
-        nmax = min(limits[st.gpu] * st.k, math.ceil(cap / st.xput - 1e-9))
-        # No row ties n to a slot binary: instances of an unused configuration earn nothing
-        # (x <= cap y), so an optimum never needs them and the plan skips them; without
-        # those rows HiGHS is 1.5-2x faster (G1 on four types, zoo 3 on eight).
-        n = M.var(0, nmax, integer=True, name=f"n[{d},{ci},{q}]")
-        M.row({x: 1.0, n: -st.xput}, hi=0.0)
-        usage.setdefault((d, q, st.gpu), []).append((n, unit // st.k))
-        ncs.append(n)
-    return ncs
-
-
 def add_pool_rows(M: MilpModel, usage: dict[tuple, list[tuple[int, float]]], limits, unit: int) -> dict:
     """One integer GPU count z per pool, ``unit * z >= sum coef * var``, and per type
     ``sum z <= limit``. ``usage`` maps a pool key ending in the GPU type index to
