@@ -770,14 +770,17 @@ class _PoolSide:
 
     def wait(self, progress, cancel, t0: float, incumbent: float | None) -> None:
         """Wait for this side (on the largest problems the MILP beside it only slows it down:
-        the ten zoo models' root alone takes minutes), reporting what it does meanwhile."""
+        the ten zoo models' root alone takes minutes), reporting what it does meanwhile, and
+        once more when it is done (so its last stage is always reported, however fast)."""
         while True:
+            done = self.finished.is_set() or (cancel is not None and cancel.is_set())
             if progress is not None:
                 bound = self.bound if incumbent is None or self.bound is None else max(self.bound, incumbent)
                 progress(Progress(incumbent, bound, relative_gap(incumbent, bound), time.perf_counter() - t0,
                                   self.stage))
-            if self.finished.wait(0.5) or (cancel is not None and cancel.is_set()):
+            if done:
                 return
+            self.finished.wait(0.5)
 
     def watch(self, opts: SolveOptions) -> SolveOptions:
         """``opts`` for a solve of plans: it stops once the completion proves the optimum,
