@@ -709,6 +709,8 @@ def test_the_priced_search_finds_and_proves_the_optimum(seed):
     ref = _plain(problem, cfgs)
     found, info = priced_search(problem, cfgs, 0.97 * ref.objective, SolveOptions(), "highs", True)
     assert found.proved and info["proved"] and info["rounds"] == found.rounds >= 1
+    if seed in (0, 5):  # here a plan found during the first solve stops it and reprices above it
+        assert info["repriced_at"] and all(v > 0.97 * ref.objective for v in info["repriced_at"])
     assert found.bound >= ref.objective * (1 - 1e-7)
     assert found.level == pytest.approx(ref.objective, rel=1e-6)
     mpm = build_milp(problem, cfgs, problem.max_parts)
@@ -736,3 +738,37 @@ def test_a_search_that_proves_gives_the_plan_and_the_same_one_each_time(monkeypa
     again = solve_milp(problem, opts=SolveOptions(progress=seen.append), method="direct")
     assert again.plan.to_json() == res.plan.to_json()
     assert any("searching for a plan at the bound" in p.message for p in seen)
+
+
+def _small_milp(seed: int = 0):
+    problem = _problem(seed, 3, 2, models=3)
+    mpm = build_milp(problem, [enumerate_configs(problem, d) for d in range(3)], problem.max_parts, totals=False)
+    return mpm.model, mpm.T
+
+
+def test_a_node_limit_stops_the_solve_at_the_same_plan_each_time():
+    """A node limit (the seed plan's) ends a solve the same way on any machine: a limit
+    status, few nodes, and the same solution on every run."""
+    M, T = _small_milp()
+    full = solve_model(M, SolveOptions())
+    assert full.status == "optimal" and full.stats["nodes"] > 20
+    cut = [solve_model(M, SolveOptions(node_limit=2)) for _ in range(2)]
+    assert all(r.status == "time_limit" and r.has_solution and r.stats["nodes"] <= 5 for r in cut)
+    assert np.array_equal(cut[0].values, cut[1].values)
+    assert cut[0].values[T] <= full.objective * (1 + 1e-9)
+
+
+def test_on_solution_sees_each_better_solution_and_can_stop_the_solve():
+    """The benders search checks the relaxation's solutions as they come and stops its solve
+    on one that is a plan: the solve ends cancelled, keeping the last solution it showed."""
+    M, T = _small_milp()
+    seen = []
+
+    def stop_on_a_plan(values) -> bool:
+        seen.append(values.copy())
+        return values[T] > 0
+
+    res = solve_model(M, SolveOptions(on_solution=stop_on_a_plan))
+    assert res.status == "cancelled" and res.has_solution and seen[-1][T] > 0
+    assert res.objective == pytest.approx(seen[-1][T], rel=1e-9)
+    assert res.objective < solve_model(M, SolveOptions()).objective

@@ -44,6 +44,8 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
             g.Params.Threads = opts.threads
         if opts.time_limit is not None:
             g.Params.TimeLimit = max(float(opts.time_limit), 1e-3)
+        if opts.node_limit is not None:
+            g.Params.NodeLimit = max(int(opts.node_limit), 1)
         vtype = [GRB.INTEGER if i else GRB.CONTINUOUS for i in model.integer]
         x = g.addVars(model.num_vars, lb=model.lb, ub=[u if math.isfinite(u) else GRB.INFINITY for u in model.ub],
                       vtype=vtype)
@@ -60,7 +62,12 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
                        GRB.MAXIMIZE if model.maximize else GRB.MINIMIZE)
         start = time.perf_counter()
 
+        columns = list(x.values())
+
         def cb(m, where):
+            if where == GRB.Callback.MIPSOL and opts.on_solution is not None:
+                if opts.on_solution(np.array(m.cbGetSolution(columns), dtype=float)):
+                    m.terminate()
             if where == GRB.Callback.MIP:
                 if opts.cancel is not None and opts.cancel.is_set():
                     m.terminate()
@@ -84,7 +91,7 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
     obj = g.ObjVal if values is not None else None
     bound = g.ObjBound if g.SolCount > 0 or st == GRB.OPTIMAL else None
     status = {GRB.OPTIMAL: Status.OPTIMAL, GRB.INFEASIBLE: Status.INFEASIBLE, GRB.INF_OR_UNBD: Status.INFEASIBLE,
-              GRB.TIME_LIMIT: Status.TIME_LIMIT, GRB.INTERRUPTED: Status.CANCELLED}.get(st, Status.ERROR)
+              GRB.TIME_LIMIT: Status.TIME_LIMIT, GRB.NODE_LIMIT: Status.TIME_LIMIT, GRB.INTERRUPTED: Status.CANCELLED}.get(st, Status.ERROR)
     gap = relative_gap(obj, bound) if values is not None else None
     duals = None
     if values is not None and not model.num_integer:

@@ -82,6 +82,8 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     h.setOptionValue("random_seed", int(opts.seed))
     if opts.time_limit is not None:
         h.setOptionValue("time_limit", max(float(opts.time_limit), 1e-3))
+    if opts.node_limit is not None:
+        h.setOptionValue("mip_max_nodes", max(int(opts.node_limit), 1))
     n = model.num_vars
     cost = np.zeros(n)
     for i, v in model.obj.items():
@@ -118,9 +120,13 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         bnd = None if not math.isfinite(bnd) or abs(bnd) >= 1e30 else sign * bnd
         opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start, message))
 
+    stop = {"flag": False}  # on_solution asked to stop
+
     def on_interrupt(e) -> None:
         if opts.cancel is not None and opts.cancel.is_set():
             cancelled["flag"] = True
+            e.interrupt()
+        elif stop["flag"]:
             e.interrupt()
         now = time.perf_counter() - start
         if now - last_report["t"] >= 0.2:
@@ -134,9 +140,11 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         if sol is not None and len(sol) == n:
             best["values"] = np.array(sol, dtype=float)
             best["objective"] = sign * e.data_out.objective_function_value
+            if opts.on_solution is not None and opts.on_solution(best["values"]):
+                stop["flag"] = True
         report(e.data_out, "improved")
 
-    if opts.progress is not None or opts.cancel is not None:
+    if opts.progress is not None or opts.cancel is not None or opts.on_solution is not None:
         h.cbMipInterrupt.subscribe(on_interrupt)
         h.cbSimplexInterrupt.subscribe(on_interrupt)
         h.cbMipImprovingSolution.subscribe(on_improving)
@@ -169,8 +177,8 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         status = Status.OPTIMAL
     elif ms in (MS.kInfeasible,):
         status = Status.INFEASIBLE
-    elif ms == MS.kTimeLimit:
-        status = Status.TIME_LIMIT
+    elif ms == MS.kTimeLimit or (ms == MS.kSolutionLimit and opts.node_limit is not None):
+        status = Status.TIME_LIMIT  # a limit stopped it (HiGHS reports the node limit as this)
     elif ms == MS.kInterrupt or cancelled["flag"]:
         status = Status.CANCELLED
     elif ms == MS.kUnboundedOrInfeasible:

@@ -41,6 +41,12 @@ class SolveOptions:
     progress: Optional[ProgressCallback] = None
     cancel: Optional[threading.Event] = None
     seed: int = 0
+    #: At most this many branch-and-bound nodes: unlike a time limit, the same on any
+    #: machine, so a solve cut short this way ends in the same plan everywhere.
+    node_limit: int | None = None
+    #: Called with each better solution (a value per variable) as the solve finds it; the
+    #: solve stops (status cancelled, that solution kept) once it returns True.
+    on_solution: Optional[Callable[[np.ndarray], bool]] = None
 
 
 class MilpModel:

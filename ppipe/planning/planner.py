@@ -420,6 +420,8 @@ def _direct_solves(problem: PlanningProblem, configs: list[list[PipelineConfig]]
         if seeded is not None:
             extra["seed"] = seeded[2]
             mpm.model.start = seeded[3]
+    if side is not None:
+        side.seeded(None if seeded is None else seeded[2]["objective"])
     if side is not None and side.search:
         side.wait(opts.progress, opts.cancel, t0, None if seeded is None else seeded[2]["objective"])
     if seeded is not None and (proved() or cancelled()):
@@ -471,10 +473,16 @@ RESTART_MAX_GPUS = 10_000
 #: each model's own rounding adds up and the costed restart closes fast (18 models: 60 s -> 12 s).
 RESTART_MIN_MODELS = 4
 #: Problems with this many configurations or more first find a plan over a few per model
-#: (:func:`_seed_plan`): SEED_CONFIGS each, for at most SEED_LIMIT_S (or a tenth of the limit).
+#: (:func:`_seed_plan`): SEED_CONFIGS each, for at most SEED_NODES branch-and-bound nodes,
+#: a limit that stops it at the same plan on any machine. Its 10 s time limit did not: the
+#: ten zoo models' seed was 1791.17 or 1791.87 depending on the machine's load, and the
+#: search then proved the optimum in 55 s or ran past 300 s. 14,000 nodes: 9-16 s here, a
+#: plan at 1793.26. SEED_LIMIT_S (or a tenth of the limit) only guards against a machine far
+#: slower than this one.
 SEED_MIN_CONFIGS = 3000
 SEED_CONFIGS = 10
-SEED_LIMIT_S = 10.0
+SEED_NODES = 14_000
+SEED_LIMIT_S = 60.0
 #: Time limit of each per-model cost MILP (its bound is used when it stops), and of them all.
 MODEL_COST_LIMIT_S = 5.0
 COST_PHASE_LIMIT_S = 20.0
@@ -644,9 +652,15 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
     relax = build_pool_relaxation(problem, configs, problem.max_parts,
                                   totals=sum(problem.cluster.limits) <= TOTALS_MAX_GPUS)
     add_cost_rows(relax.model, relax.T, relax.z, pi, costs, level)
+
+    def reprice(at: float) -> tuple[np.ndarray, list[float]] | None:
+        found = model_costs(problem, configs, pi, mu, at, _remaining(opts, t0), solver, fallback,
+                            limits=SEARCH_COST_LIMITS_S, workers=workers)
+        return None if found is None else (pi, found)
+
     found = benders(problem, relax, level, top, _remaining(opts, t0), solver, fallback,
                     lambda d, totals, o: model_level(problem, configs[d], d, totals, o, solver, fallback), rounds=rounds,
-                    workers=workers)
+                    workers=workers, reprice=reprice if rounds is None else None)
     info.update(found.info, seconds=time.perf_counter() - t0)
     return found, info
 
@@ -698,6 +712,9 @@ class _PoolSide:
         self._stop = threading.Event()  # the main thread failed: nobody will read this side's result
         self._main_done = threading.Event()  # the MILP is done: the priced stage has nothing left to bound
         self._incumbent: float | None = None  # the MILP's best plan so far (its progress)
+        #: the seed plan is done (its level, or None without one): the search prices at it
+        self._seeded = threading.Event()
+        self._seed_level: float | None = None
         #: the largest problems: the priced search runs to the end, and the MILP waits for it
         self.search = (sum(len(c) for c in configs) >= SEARCH_MIN_CONFIGS
                        and len(problem.models) >= COST_STAGE_MIN_MODELS
@@ -733,7 +750,16 @@ class _PoolSide:
         if pool.result is not None and self.reaches(float(pool.result.values[mpm.T])):
             self.proved.set()
             return
-        known = [v for v in (self._incumbent, None if pool.result is None else float(pool.result.objective))
+        if self.search:
+            # the search prices at the seed's plan, once it is done, not at whatever the MILP
+            # had found by now: the plan must not depend on how fast each side ran
+            while not self._seeded.wait(0.1):
+                if opts.cancel is not None and opts.cancel.is_set():
+                    return
+            incumbent = self._seed_level
+        else:
+            incumbent = self._incumbent  # a bound only: any plan so far prices it validly
+        known = [v for v in (incumbent, None if pool.result is None else float(pool.result.objective))
                  if v is not None and v > 0]
         if (self.bound is None or not known or len(problem.models) < COST_STAGE_MIN_MODELS
                 or sum(problem.cluster.limits) > TOTALS_MAX_GPUS):
@@ -797,6 +823,11 @@ class _PoolSide:
             if progress is not None:
                 progress(p)
         return replace(opts, cancel=_EitherEvent(opts.cancel, self.proved), progress=watch)
+
+    def seeded(self, level: float | None) -> None:
+        """The seed plan is done (``level``: its objective; None: no seed plan)."""
+        self._seed_level = level
+        self._seeded.set()
 
     def stop(self) -> None:
         """Stop the side without waiting (the main thread is failing)."""
@@ -914,7 +945,7 @@ def _restart(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm:
 def _seed_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
                opts: SolveOptions, solver: str, fallback: bool):
     """A first plan from the MILP over each model's SEED_CONFIGS most efficient
-    configurations (fluid reduced cost per unit of price), solved for SEED_LIMIT_S.
+    configurations (fluid reduced cost per unit of price), solved for SEED_NODES nodes.
 
     Why: on the largest problems (ten zoo models on eight types, thousands of
     configurations) HiGHS spends minutes at the root before its first plan; this small
@@ -943,8 +974,8 @@ def _seed_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]], mp
                               f"{SEED_CONFIGS} most efficient configurations"))
 
     limit = SEED_LIMIT_S if opts.time_limit is None else min(SEED_LIMIT_S, opts.time_limit / 10)
-    res = solve_model(small.model, replace(opts, time_limit=limit, progress=relay), solver=solver,
-                      fallback=fallback)
+    res = solve_model(small.model, replace(opts, time_limit=limit, node_limit=SEED_NODES, progress=relay),
+                      solver=solver, fallback=fallback)
     if not res.has_solution:
         return None
     # the full model's configuration j is the small one's position of j (absent: never looked up)
@@ -952,7 +983,7 @@ def _seed_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]], mp
     full_to_small = [[where[d].get(j, -1) for j in range(len(cfgs))] for d, cfgs in enumerate(configs)]
     start = start_values(mpm, small, res.values, full_to_small)
     info = {"configs": [len(k) for k in kept], "objective": float(res.values[small.T]), "status": str(res.status),
-            "seconds": time.perf_counter() - t0, "start_mapped": start is not None}
+            "seconds": time.perf_counter() - t0, "nodes": res.stats.get("nodes"), "start_mapped": start is not None}
     return small, res, info, start
 
 
