@@ -343,6 +343,22 @@ def test_a_seeded_solve_keeps_the_optimum(monkeypatch, seed):
     assert s["objective"] <= res.objective * (1 + 1e-9)
 
 
+def test_the_seed_stops_at_a_node_count_so_that_every_machine_gets_the_same_one(monkeypatch):
+    """The seed MILP ends at SEED_NODES nodes, not after some seconds: two solves (on a
+    machine of any speed) start from the same seed plan and end at the same plan."""
+    import ppipe.planning.planner as planner
+
+    monkeypatch.setattr(planner, "SEED_MIN_CONFIGS", 0)
+    monkeypatch.setattr(planner, "SEED_NODES", 1)
+    monkeypatch.setattr(planner, "POOL_RELAXATION", False)  # its proof could stop the seed first
+    problem = _problem(0, 3, 2, models=3)
+    runs = [solve_milp(problem, method="direct") for _ in range(2)]
+    seeds = [r.stats["seed"] for r in runs]
+    assert all(s["status"] == "time_limit" and s["nodes"] == 1 for s in seeds)
+    assert seeds[0]["objective"] == seeds[1]["objective"] < runs[0].objective
+    assert runs[0].status == runs[1].status == "optimal" and runs[0].plan.to_json() == runs[1].plan.to_json()
+
+
 def test_a_cancel_while_seeding_returns_the_seed_plan(monkeypatch):
     import threading
 
