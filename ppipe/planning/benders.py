@@ -61,7 +61,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
             level: float, top: float, opts: SolveOptions, solver: str, fallback: bool,
             level_of: Callable[[int, list[int], SolveOptions], float | None],
             rounds: int | None = None, workers: int = 1,
-            reprice: Callable[[float], tuple[np.ndarray, list[float]] | None] | None = None) -> BendersResult:
+            reprice: Callable[[float], tuple[np.ndarray, list[float]] | None] | None = None,
+            note: Callable[[float | None, float | None, str], None] | None = None) -> BendersResult:
     """Solve ``relax`` (a pool relaxation whose rows hold for every plan at ``T >= level``)
     and cut it until the best plan it leads to is within ``opts.mip_rel_gap`` of its bound,
     or time runs out. ``top``: a bound on every plan (for the cuts' big-M); ``level_of(d,
@@ -78,7 +79,10 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
     above that plan: what is left is to find a better plan or prove there is none, and
     the costs at the higher level prune far more. Measured on the ten zoo models: the
     relaxation at the seed's 1793.26 had the optimum's plan after 16 s and took 104 s more
-    to prove it; priced just above it, 35-40 s."""
+    to prove it; priced just above it, 35-40 s.
+
+    ``note(plan, bound, stage)``: told the best plan's level so far (None: none yet), the
+    bound on every plan, and what the search does now, as they change (for progress)."""
     t0 = time.perf_counter()
     M, T = relax.model, relax.T
     G = len(problem.cluster.gpus)
@@ -137,6 +141,10 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
                     out.level, out.totals = found, [list(u) for u in choice]
                 return
 
+    def tell(stage: str) -> None:
+        if note is not None:
+            note(out.level if out.totals is not None else None, out.bound, stage)
+
     def allocation(values) -> list[list[int]]:
         """Each model's whole GPUs of each type in a solution of the relaxation."""
         return [[int(round(sum(float(values[z]) for z in per_type.get((d, g), [])))) for g in range(G)]
@@ -151,6 +159,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
         if t_hat <= max(out.level, priced_at) * (1 + gap) or (opts.cancel is not None and opts.cancel.is_set()):
             return False
         U = allocation(values)
+        tell(f"checking a solution of the priced relaxation at {t_hat:,.2f}, model by model")
         # in a thread of its own: this runs inside the relaxation's solve, and a HiGHS run
         # must not start inside another one's callback on the same thread
         def check() -> None:
@@ -188,6 +197,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
             if out.bound is not None and out.level * (1 + gap) >= out.bound:
                 out.proved = True
                 break
+            tell(f"found a plan at {out.level:,.2f}; pricing each model's rounding just above it")
             t1 = time.perf_counter()
             priced = reprice(out.level * (1 + gap))
             spent["reprice_seconds"] = spent.get("reprice_seconds", 0.0) + time.perf_counter() - t1
@@ -196,12 +206,14 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
             priced_at = out.level * (1 + gap)
             add_cost_rows(M, T, relax.z, priced[0], priced[1], priced_at)
             spent["repriced_at"] = spent.get("repriced_at", []) + [priced_at]
+            tell(f"proving that no plan is above {out.level:,.2f} (or finding one)")
             continue
         if res.bound is not None and math.isfinite(res.bound):
             b = max(priced_at, float(res.bound))
             out.bound = b if out.bound is None else min(out.bound, b)
         if not res.has_solution or (rounds is not None and out.rounds >= rounds):
             break
+        tell(f"checking the priced relaxation's allocation (round {out.rounds}), model by model")
         if first_bound is None and out.bound is not None:
             first_bound = out.bound
             M.ub[T] = first_bound  # valid: no plan is above it
@@ -217,6 +229,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
         if out.bound is not None and out.level * (1 + gap) >= out.bound:
             out.proved = True
             break
+        tell(f"round {out.rounds + 1}: cutting off what the models that fell short were given")
         for d, v in enumerate(levels):
             if v >= t_hat * (1 - 1e-9):
                 continue

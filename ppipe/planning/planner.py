@@ -623,7 +623,7 @@ def model_level(problem: PlanningProblem, configs: list[PipelineConfig], d: int,
 
 def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]], level: float,
                   opts: SolveOptions, solver: str, fallback: bool,
-                  rounds: int | None = None) -> tuple[BendersResult | None, dict]:
+                  rounds: int | None = None, note=None) -> tuple[BendersResult | None, dict]:
     """The pool relaxation with each model's rounding priced (:func:`ppipe.planning.rows.add_cost_rows`
     at ``level``, costs from :func:`model_costs` at the fleet's fluid prices), solved and cut
     model by model (:func:`ppipe.planning.benders.benders`, at most ``rounds`` rounds; one:
@@ -660,7 +660,7 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
 
     found = benders(problem, relax, level, top, _remaining(opts, t0), solver, fallback,
                     lambda d, totals, o: model_level(problem, configs[d], d, totals, o, solver, fallback), rounds=rounds,
-                    workers=workers, reprice=reprice if rounds is None else None)
+                    workers=workers, reprice=reprice if rounds is None else None, note=note)
     info.update(found.info, seconds=time.perf_counter() - t0)
     return found, info
 
@@ -715,6 +715,7 @@ class _PoolSide:
         #: the seed plan is done (its level, or None without one): the search prices at it
         self._seeded = threading.Event()
         self._seed_level: float | None = None
+        self._search_plan: float | None = None  # the search's best plan's level so far
         #: the largest problems: the priced search runs to the end, and the MILP waits for it
         self.search = (sum(len(c) for c in configs) >= SEARCH_MIN_CONFIGS
                        and len(problem.models) >= COST_STAGE_MIN_MODELS
@@ -779,7 +780,7 @@ class _PoolSide:
             return
         try:
             found, info = priced_search(problem, configs, max(known), late, solver, fallback,
-                                        rounds=None if search else 1)
+                                        rounds=None if search else 1, note=self._note if search else None)
             self.info["priced"] = info
             if found is None:
                 return
@@ -794,12 +795,25 @@ class _PoolSide:
         except Exception as exc:
             self.info["priced"] = {"error": f"{type(exc).__name__}: {exc}"}
 
+    def _note(self, plan: float | None, bound: float | None, stage: str) -> None:
+        """The search's progress (:func:`ppipe.planning.benders.benders`): its best plan's
+        level, its bound (valid for every plan), what it does now."""
+        if plan is not None:
+            self._search_plan = plan
+        if bound is not None and (self.bound is None or bound < self.bound):
+            self.bound = bound
+        self.stage = stage
+
     def wait(self, progress, cancel, t0: float, incumbent: float | None) -> None:
         """Wait for this side (on the largest problems the MILP beside it only slows it down:
         the ten zoo models' root alone takes minutes), reporting what it does meanwhile, and
-        once more when it is done (so its last stage is always reported, however fast)."""
+        once more when it is done (so its last stage is always reported, however fast).
+        ``incumbent``: the seed's plan; the search's plans, once better, show instead."""
+        seed = incumbent
         while True:
             done = self.finished.is_set() or (cancel is not None and cancel.is_set())
+            found = self._search_plan
+            incumbent = seed if found is None or (seed is not None and seed >= found) else found
             if progress is not None:
                 bound = self.bound if incumbent is None or self.bound is None else max(self.bound, incumbent)
                 progress(Progress(incumbent, bound, relative_gap(incumbent, bound), time.perf_counter() - t0,
