@@ -765,17 +765,18 @@ def test_a_search_that_proves_gives_the_plan_and_the_same_one_each_time(monkeypa
     assert "model by model" in [p for p in seen if p.message][-1].message
 
 
-def _small_milp(seed: int = 0):
-    problem = _problem(seed, 3, 2, models=3)
+@pytest.fixture(scope="module")
+def small_milp():
+    """A MILP that takes a few dozen nodes, its T, and its optimum (solved once here)."""
+    problem = _problem(0, 3, 2, models=3)
     mpm = build_milp(problem, [enumerate_configs(problem, d) for d in range(3)], problem.max_parts, totals=False)
-    return mpm.model, mpm.T
+    return mpm.model, mpm.T, solve_model(mpm.model, SolveOptions())
 
 
-def test_a_node_limit_stops_the_solve_at_the_same_plan_each_time():
+def test_a_node_limit_stops_the_solve_at_the_same_plan_each_time(small_milp):
     """A node limit (the seed plan's) ends a solve the same way on any machine: a limit
     status, few nodes, and the same solution on every run."""
-    M, T = _small_milp()
-    full = solve_model(M, SolveOptions())
+    M, T, full = small_milp
     assert full.status == "optimal" and full.stats["nodes"] > 20
     cut = [solve_model(M, SolveOptions(node_limit=2)) for _ in range(2)]
     assert all(r.status == "time_limit" and r.has_solution and r.stats["nodes"] <= 5 for r in cut)
@@ -783,10 +784,10 @@ def test_a_node_limit_stops_the_solve_at_the_same_plan_each_time():
     assert cut[0].values[T] <= full.objective * (1 + 1e-9)
 
 
-def test_on_solution_sees_each_better_solution_and_can_stop_the_solve():
+def test_on_solution_sees_each_better_solution_and_can_stop_the_solve(small_milp):
     """The benders search checks the relaxation's solutions as they come and stops its solve
     on one that is a plan: the solve ends cancelled, keeping the last solution it showed."""
-    M, T = _small_milp()
+    M, T, full = small_milp
     seen = []
 
     def stop_on_a_plan(values) -> bool:
@@ -796,4 +797,4 @@ def test_on_solution_sees_each_better_solution_and_can_stop_the_solve():
     res = solve_model(M, SolveOptions(on_solution=stop_on_a_plan))
     assert res.status == "cancelled" and res.has_solution and seen[-1][T] > 0
     assert res.objective == pytest.approx(seen[-1][T], rel=1e-9)
-    assert res.objective < solve_model(M, SolveOptions()).objective
+    assert res.objective < full.objective

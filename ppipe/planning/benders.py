@@ -93,7 +93,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
     known: dict[tuple[int, tuple[int, ...]], float] = {}
     sizes = [len(relax.x[d]) for d in range(len(problem.models))]  # the largest checks start first
     out = BendersResult(None)
-    spent = {"master_seconds": [], "check_seconds": 0.0, "checks": 0, "pick_seconds": 0.0}
+    spent = {"master_seconds": [], "check_seconds": 0.0, "checks": 0, "pick_seconds": 0.0,
+             "reprice_seconds": 0.0, "repriced_at": []}
     first_bound: float | None = None
     gap = opts.mip_rel_gap
     priced_at = float(level)  # the relaxation's rows hold for every plan at T >= priced_at
@@ -160,8 +161,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
             return False
         U = allocation(values)
         tell(f"checking a solution of the priced relaxation at {t_hat:,.2f}, model by model")
-        # in a thread of its own: this runs inside the relaxation's solve, and a HiGHS run
-        # must not start inside another one's callback on the same thread
+
         def check() -> None:
             levels = exact_levels([(d, tuple(U[d])) for d in range(len(problem.models))])
             if any(v is None for v in levels):
@@ -171,6 +171,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
             if out.level < t_hat * (1 - 1e-9):
                 combine_near(U, levels, t_hat * (1 - 1e-9))
 
+        # in a thread of its own: this runs inside the relaxation's solve, and a HiGHS run
+        # must not start inside another one's callback on the same thread
         _in_thread(check)
         realised["stop"] = out.level >= t_hat * (1 - 1e-9) and out.level >= priced_at * (1 + RETARGET_GAIN)
         return realised["stop"]
@@ -189,28 +191,24 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation,
             out.bound = priced_at if out.bound is None else min(out.bound, priced_at)
             out.proved = out.totals is not None and out.level * (1 + gap) >= out.bound
             break
-        if realised["stop"] and reprice is not None:
-            # a plan at out.level, exactly: what is left is above it, priced there
-            if res.bound is not None and math.isfinite(res.bound):
-                b = max(priced_at, float(res.bound))
-                out.bound = b if out.bound is None else min(out.bound, b)
+        if res.bound is not None and math.isfinite(res.bound):
+            b = max(priced_at, float(res.bound))
+            out.bound = b if out.bound is None else min(out.bound, b)
+        if realised["stop"]:  # stopped on a plan at out.level, exactly: what is left is above it
             if out.bound is not None and out.level * (1 + gap) >= out.bound:
                 out.proved = True
                 break
             tell(f"found a plan at {out.level:,.2f}; pricing each model's rounding just above it")
             t1 = time.perf_counter()
             priced = reprice(out.level * (1 + gap))
-            spent["reprice_seconds"] = spent.get("reprice_seconds", 0.0) + time.perf_counter() - t1
+            spent["reprice_seconds"] += time.perf_counter() - t1
             if priced is None:
                 break
             priced_at = out.level * (1 + gap)
             add_cost_rows(M, T, relax.z, priced[0], priced[1], priced_at)
-            spent["repriced_at"] = spent.get("repriced_at", []) + [priced_at]
+            spent["repriced_at"].append(priced_at)
             tell(f"proving that no plan is above {out.level:,.2f} (or finding one)")
             continue
-        if res.bound is not None and math.isfinite(res.bound):
-            b = max(priced_at, float(res.bound))
-            out.bound = b if out.bound is None else min(out.bound, b)
         if not res.has_solution or (rounds is not None and out.rounds >= rounds):
             break
         tell(f"checking the priced relaxation's allocation (round {out.rounds}), model by model")

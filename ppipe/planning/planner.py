@@ -420,10 +420,11 @@ def _direct_solves(problem: PlanningProblem, configs: list[list[PipelineConfig]]
         if seeded is not None:
             extra["seed"] = seeded[2]
             mpm.model.start = seeded[3]
+    seed_level = None if seeded is None else seeded[2]["objective"]
     if side is not None:
-        side.seeded(None if seeded is None else seeded[2]["objective"])
-    if side is not None and side.search:
-        side.wait(opts.progress, opts.cancel, t0, None if seeded is None else seeded[2]["objective"])
+        side.seeded(seed_level)
+        if side.search:
+            side.wait(opts.progress, opts.cancel, t0, seed_level)
     if seeded is not None and (proved() or cancelled()):
         # stopped while seeding: its plan is the best so far (the pool side's may replace it);
         # the seed MILP's bound covers only its few configurations
