@@ -798,3 +798,45 @@ def test_on_solution_sees_each_better_solution_and_can_stop_the_solve(small_milp
     assert res.status == "cancelled" and res.has_solution and seen[-1][T] > 0
     assert res.objective == pytest.approx(seen[-1][T], rel=1e-9)
     assert res.objective < full.objective
+
+
+def test_an_error_in_on_solution_is_raised_not_reported_as_infeasible(small_milp):
+    """A check that fails inside the solver's callback must not end the solve as
+    "infeasible" (the search would then take the level as a bound on every plan)."""
+    M, _T, _full = small_milp
+
+    def broken(values) -> bool:
+        raise RuntimeError("check failed")
+
+    with pytest.raises(RuntimeError, match="check failed"):
+        solve_model(M, SolveOptions(on_solution=broken))
+
+
+def test_probing_off_changes_nothing_but_time(small_milp):
+    """Presolve probing off (the search's checks) is the same MILP: the same optimum."""
+    M, _T, full = small_milp
+    res = solve_model(M, SolveOptions(probing=False))
+    assert res.status == "optimal" and res.objective == pytest.approx(full.objective, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_models_level_at_least_a_target_is_a_true_lower_bound(seed):
+    """The search checks whether a model alone on some GPUs reaches a level: with a target
+    the check may stop at the first plan that reaches it (a lower bound on its exact level),
+    and below the target it is exact. Only the configurations that fit those GPUs are in
+    the model's MILP."""
+    from ppipe.planning.planner import model_alone, model_level, usable_configs
+
+    problem = _problem(seed, 3, 2, models=2)
+    cfgs = enumerate_configs(problem, 0)
+    totals = [max(1, n // 3) for n in problem.cluster.limits]
+    totals[-1] = 0  # one type missing: its configurations cannot run here
+    exact = model_level(problem, cfgs, 0, totals, SolveOptions(), "highs", True)
+    assert exact is not None and exact > 0
+    kept = usable_configs(cfgs, totals)
+    assert 0 < len(kept) < len(cfgs) and all(all(st.gpu != len(totals) - 1 for st in cfgs[i].stages) for i in kept)
+    assert len(model_alone(problem, 0, cfgs, totals).x[0]) == len(kept)
+    low = model_level(problem, cfgs, 0, totals, SolveOptions(), "highs", True, at_least=0.5 * exact)
+    assert 0.5 * exact <= low <= exact * (1 + 1e-9)
+    above = model_level(problem, cfgs, 0, totals, SolveOptions(), "highs", True, at_least=1.5 * exact)
+    assert above == pytest.approx(exact, rel=1e-9)  # short of the target: the exact level

@@ -63,10 +63,15 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
         start = time.perf_counter()
 
         columns = list(x.values())
+        failed: list[BaseException] = []  # on_solution raised: stop, and raise it after the solve
 
         def cb(m, where):
-            if where == GRB.Callback.MIPSOL and opts.on_solution is not None:
-                if opts.on_solution(np.array(m.cbGetSolution(columns), dtype=float)):
+            if where == GRB.Callback.MIPSOL and opts.on_solution is not None and not failed:
+                try:
+                    if opts.on_solution(np.array(m.cbGetSolution(columns), dtype=float)):
+                        m.terminate()
+                except BaseException as exc:
+                    failed.append(exc)
                     m.terminate()
             if where == GRB.Callback.MIP:
                 if opts.cancel is not None and opts.cancel.is_set():
@@ -79,6 +84,8 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
                     opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start))
 
         g.optimize(cb)
+        if failed:
+            raise failed[0]
         seconds = time.perf_counter() - start
     except gp.GurobiError as exc:
         if getattr(exc, "errno", None) == 10010 or "size-limited" in str(exc):

@@ -73,6 +73,10 @@ def _new_highs():
         _highs_banner_done = True
     return h
 
+#: HiGHS's presolve_rule_off bit for probing (HiGHS 1.7+, listed at log_dev_level 1).
+PRESOLVE_RULE_PROBING = 1 << 15
+
+
 def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
     import highspy
 
@@ -84,6 +88,8 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         h.setOptionValue("time_limit", max(float(opts.time_limit), 1e-3))
     if opts.node_limit is not None:
         h.setOptionValue("mip_max_nodes", max(int(opts.node_limit), 1))
+    if not opts.probing:
+        h.setOptionValue("presolve_rule_off", PRESOLVE_RULE_PROBING)
     n = model.num_vars
     cost = np.zeros(n)
     for i, v in model.obj.items():
@@ -134,13 +140,18 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
             report(e.data_out)
 
     best: dict = {}
+    failed: list[BaseException] = []  # on_solution raised: the solve stops and the error is raised after it
 
     def on_improving(e) -> None:
         sol = e.data_out.mip_solution
         if sol is not None and len(sol) == n:
             best["values"] = np.array(sol, dtype=float)
             best["objective"] = sign * e.data_out.objective_function_value
-            if opts.on_solution is not None and opts.on_solution(best["values"]):
+            try:
+                if opts.on_solution is not None and not failed and opts.on_solution(best["values"]):
+                    stop["flag"] = True
+            except BaseException as exc:  # never into HiGHS: it reported such a solve as infeasible
+                failed.append(exc)
                 stop["flag"] = True
         report(e.data_out, "improved")
 
@@ -154,6 +165,8 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         run_status = h.run() if opts.cancel is None else _run_cancellable(h, opts.cancel)
     except Exception as exc:  # pragma: no cover - solver internals
         raise SolverError(f"HiGHS failed: {exc}") from None
+    if failed:
+        raise failed[0]
     seconds = time.perf_counter() - start
     if run_status is _ABANDONED:
         values = best.get("values")

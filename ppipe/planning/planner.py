@@ -561,10 +561,21 @@ def model_alone(problem: PlanningProblem, d: int, configs: list[PipelineConfig],
                 limits: list[int] | None = None, totals: bool | None = False, slots: bool = True) -> MilpPlanModel:
     """Model d's own MILP at weight 1 (its T is what it serves), on ``limits`` GPUs of each
     type (default: the whole fleet), ``totals`` and ``slots`` as in :func:`build_milp`: what
-    the completion, the search's checks and the per-model costs each solve."""
+    the completion, the search's checks and the per-model costs each solve. Only the
+    configurations that fit ``limits`` are in it (:func:`usable_configs`; the model's
+    ``configs`` say which)."""
     cluster = problem.cluster if limits is None else problem.cluster.with_limits(list(limits))
     sub = replace(problem, models=[replace(problem.models[d], weight=1.0)], cluster=cluster)
-    return build_milp(sub, [configs], problem.max_parts, totals=totals, slots=slots)
+    kept = configs if limits is None else [configs[i] for i in usable_configs(configs, limits)]
+    return build_milp(sub, [kept], problem.max_parts, totals=totals, slots=slots)
+
+
+def usable_configs(configs: list[PipelineConfig], limits) -> list[int]:
+    """The configurations that can run on ``limits`` GPUs of each type (every type they use
+    is there). Why: the search checks a model on a few types, and HiGHS's presolve took up
+    to 25 s to remove the others' columns from convnext_large's MILP (1,956 configurations;
+    the same MILP without them: 2 s)."""
+    return [i for i, cfg in enumerate(configs) if all(limits[st.gpu] > 0 for st in cfg.stages)]
 
 
 def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConfig]], mpm: MilpPlanModel,
@@ -589,15 +600,15 @@ def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConf
         one = model_alone(problem, d, cfgs, limits)
         for (_, q, g), z in one.z.items() if pools is not None else ():
             one.model.ub[z] = float(pools.get((d, q, g), 0))
-        left = _remaining(opts, t0)
+        left = replace(_remaining(opts, t0), probing=False)  # see SolveOptions.probing
         res = solve_model(one.model, left, solver=solver, fallback=fallback)
         if not res.has_solution:
             return None
-        for ci in range(len(cfgs)):
-            values[mpm.x[d][ci]] = res.values[one.x[0][ci]]
+        for i, ci in enumerate(usable_configs(cfgs, limits)):  # the configurations in ``one``, in order
+            values[mpm.x[d][ci]] = res.values[one.x[0][i]]
             if mpm.y[d][ci] is not None:
-                values[mpm.y[d][ci]] = round(res.values[one.y[0][ci]])
-            for n_full, n_one in zip(mpm.n[d][ci], one.n[0][ci]):
+                values[mpm.y[d][ci]] = round(res.values[one.y[0][i]])
+            for n_full, n_one in zip(mpm.n[d][ci], one.n[0][i]):
                 values[n_full] = round(res.values[n_one])
         for (_, q, g), z in one.z.items():
             values[mpm.z[(d, q, g)]] = round(res.values[z])
@@ -610,16 +621,24 @@ def complete_per_model(problem: PlanningProblem, configs: list[list[PipelineConf
 
 
 def model_level(problem: PlanningProblem, configs: list[PipelineConfig], d: int, totals: list[int],
-                opts: SolveOptions, solver: str, fallback: bool) -> float | None:
+                opts: SolveOptions, solver: str, fallback: bool, at_least: float | None = None) -> float | None:
     """Exactly what model d serves alone on ``totals`` GPUs of each type, per unit of its
-    weight (its level); None when its MILP stops without a plan (cancel, time limit)."""
+    weight (its level); None when its MILP stops without a plan (cancel, time limit). With
+    ``at_least``, the first plan that reaches it ends the solve: its level, a lower bound."""
     if not any(totals):
         return 0.0
     one = model_alone(problem, d, configs, totals)
+    w = problem.models[d].weight
+    opts = replace(opts, probing=False)  # see SolveOptions.probing
+    if at_least is not None:
+        opts = replace(opts, on_solution=lambda values: float(values[one.T]) >= at_least * w)
     res = solve_model(one.model, opts, solver=solver, fallback=fallback)
-    if res.status != Status.OPTIMAL or not res.has_solution:
+    if not res.has_solution:
         return None
-    return float(res.values[one.T]) / problem.models[d].weight
+    level = float(res.values[one.T]) / w
+    if res.status == Status.OPTIMAL or (at_least is not None and level >= at_least):
+        return level
+    return None
 
 
 def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]], level: float,
@@ -660,8 +679,9 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
         return None if found is None else (pi, found)
 
     found = benders(problem, relax, level, top, _remaining(opts, t0), solver, fallback,
-                    lambda d, totals, o: model_level(problem, configs[d], d, totals, o, solver, fallback), rounds=rounds,
-                    workers=workers, reprice=reprice if rounds is None else None, note=note)
+                    lambda d, totals, o, at_least: model_level(problem, configs[d], d, totals, o, solver, fallback,
+                                                               at_least),
+                    rounds=rounds, workers=workers, reprice=reprice if rounds is None else None, note=note)
     info.update(found.info, seconds=time.perf_counter() - t0)
     return found, info
 
@@ -722,7 +742,9 @@ class _PoolSide:
                        and len(problem.models) >= COST_STAGE_MIN_MODELS
                        and sum(problem.cluster.limits) <= TOTALS_MAX_GPUS)
         self.finished = threading.Event()
-        self.stage = "bounding by the pool relaxation"  # what this side is doing, for progress
+        # what this side is doing, for progress
+        self.stage = "waiting for the first plan to price the search at" if self.search else \
+            "bounding by the pool relaxation"
         side_opts = replace(_remaining(opts, t0), progress=None, cancel=_EitherEvent(opts.cancel, self._stop))
         self._thread = threading.Thread(target=self._run, name="ppipe-pool-relaxation", daemon=True,
                                         args=(problem, configs, mpm, side_opts, solver, fallback))
@@ -739,18 +761,29 @@ class _PoolSide:
         finally:
             self.finished.set()
 
-    def _stages(self, problem, configs, mpm, opts, solver, fallback) -> None:
-        t0 = time.perf_counter()
+    def _pool_stage(self, problem, configs, mpm, opts, solver, fallback) -> bool:
+        """The pool relaxation's bound and completion (:func:`_pool_bound`); False when
+        nothing is left to do (it proved the optimum, or failed: the MILP goes on without
+        it, and the stats say why)."""
+        self.stage = "bounding by the pool relaxation"
         try:
             pool = _pool_bound(problem, configs, mpm, opts, solver, fallback)
-        except Exception as exc:  # the MILP goes on without the bound; the stats say why
+        except Exception as exc:
             self.info = {"error": f"{type(exc).__name__}: {exc}"}
-            return
-        self.info = pool.info
-        self.result = pool.result
-        self.bound = pool.bound
+            return False
+        self.info, self.result, self.bound = pool.info, pool.result, pool.bound
         if pool.result is not None and self.reaches(float(pool.result.values[mpm.T])):
             self.proved.set()
+            return False
+        return True
+
+    def _stages(self, problem, configs, mpm, opts, solver, fallback) -> None:
+        t0 = time.perf_counter()
+        # On the largest problems the search bounds far tighter than the pool relaxation,
+        # which would only take the second core from the seed plan the search waits for
+        # (the ten zoo models: the seed took 16 s beside it, 9 s alone); it runs only when
+        # there is no seed plan to price the search at.
+        if not self.search and not self._pool_stage(problem, configs, mpm, opts, solver, fallback):
             return
         if self.search:
             # the search prices at the seed's plan, once it is done, not at whatever the MILP
@@ -759,11 +792,13 @@ class _PoolSide:
                 if opts.cancel is not None and opts.cancel.is_set():
                     return
             incumbent = self._seed_level
+            if incumbent is None and not self._pool_stage(problem, configs, mpm, opts, solver, fallback):
+                return
         else:
             incumbent = self._incumbent  # a bound only: any plan so far prices it validly
-        known = [v for v in (incumbent, None if pool.result is None else float(pool.result.objective))
+        known = [v for v in (incumbent, None if self.result is None else float(self.result.objective))
                  if v is not None and v > 0]
-        if (self.bound is None or not known or len(problem.models) < COST_STAGE_MIN_MODELS
+        if ((self.bound is None and not self.search) or not known or len(problem.models) < COST_STAGE_MIN_MODELS
                 or sum(problem.cluster.limits) > TOTALS_MAX_GPUS):
             return
         # on smaller problems only a bound, never a plan, so the plan does not depend on
@@ -785,7 +820,7 @@ class _PoolSide:
             self.info["priced"] = info
             if found is None:
                 return
-            if found.bound is not None and found.bound < self.bound:
+            if found.bound is not None and (self.bound is None or found.bound < self.bound):
                 self.bound = found.bound
             if found.proved and found.totals is not None:
                 done = complete_per_model(problem, configs, mpm, None, replace(_remaining(opts, t0), progress=None),
