@@ -572,9 +572,10 @@ def model_alone(problem: PlanningProblem, d: int, configs: list[PipelineConfig],
 
 def usable_configs(configs: list[PipelineConfig], limits) -> list[int]:
     """The configurations that can run on ``limits`` GPUs of each type (every type they use
-    is there). Why: the search checks a model on a few types, and HiGHS's presolve took up
-    to 25 s to remove the others' columns from convnext_large's MILP (1,956 configurations;
-    the same MILP without them: 2 s)."""
+    is there). Why: the search checks a model on a few types, and the others' columns only
+    cost building and presolving (convnext_large on [1,46,1,13,1,0,0,0]: 953 of 1,956
+    configurations kept; seven such checks 31.6 s -> 29.1 s, the rest was probing, see
+    :attr:`ppipe.planning.milp.SolveOptions.probing`)."""
     return [i for i, cfg in enumerate(configs) if all(limits[st.gpu] > 0 for st in cfg.stages)]
 
 
@@ -783,8 +784,6 @@ class _PoolSide:
         # which would only take the second core from the seed plan the search waits for
         # (the ten zoo models: the seed took 16 s beside it, 9 s alone); it runs only when
         # there is no seed plan to price the search at.
-        if not self.search and not self._pool_stage(problem, configs, mpm, opts, solver, fallback):
-            return
         if self.search:
             # the search prices at the seed's plan, once it is done, not at whatever the MILP
             # had found by now: the plan must not depend on how fast each side ran
@@ -795,6 +794,8 @@ class _PoolSide:
             if incumbent is None and not self._pool_stage(problem, configs, mpm, opts, solver, fallback):
                 return
         else:
+            if not self._pool_stage(problem, configs, mpm, opts, solver, fallback):
+                return
             incumbent = self._incumbent  # a bound only: any plan so far prices it validly
         known = [v for v in (incumbent, None if self.result is None else float(self.result.objective))
                  if v is not None and v > 0]
