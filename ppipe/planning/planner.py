@@ -672,14 +672,13 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
         return None, info
     relax = build_pool_relaxation(problem, configs, problem.max_parts,
                                   totals=sum(problem.cluster.limits) <= TOTALS_MAX_GPUS)
-    add_cost_rows(relax.model, relax.T, relax.z, pi, costs, level)
 
     def reprice(at: float) -> tuple[np.ndarray, list[float]] | None:
         found = model_costs(problem, configs, pi, mu, at, _remaining(opts, t0), solver, fallback,
                             limits=SEARCH_COST_LIMITS_S, workers=workers)
         return None if found is None else (pi, found)
 
-    found = benders(problem, relax, level, top, _remaining(opts, t0), solver, fallback,
+    found = benders(problem, relax, (pi, costs), level, top, _remaining(opts, t0), solver, fallback,
                     lambda d, totals, o, at_least: model_level(problem, configs[d], d, totals, o, solver, fallback,
                                                                at_least),
                     rounds=rounds, workers=workers, reprice=reprice if rounds is None else None, note=note)
