@@ -841,3 +841,22 @@ def test_a_models_level_at_least_a_target_is_a_true_lower_bound(seed):
     assert 0.5 * exact <= low <= exact * (1 + 1e-9)
     above = model_level(problem, cfgs, 0, totals, SolveOptions(), "highs", True, at_least=1.5 * exact)
     assert above == pytest.approx(exact, rel=1e-9)  # short of the target: the exact level
+
+
+def test_a_pick_fits_the_fleet_and_hopes_for_as_few_unchecked_allocations_as_it_can():
+    """The search's pick: one allocation per model reaching the target, together within the
+    fleet; allocations only hoped for (not checked yet) are taken only where no checked
+    one fits, so each pick's checks are few."""
+    from ppipe.planning.benders import pick_allocations
+
+    known = {(0, (1, 0)): 5.0, (0, (2, 0)): 9.0, (1, (0, 1)): 5.0, (1, (1, 1)): 3.0}
+    opts = SolveOptions()
+    assert pick_allocations(known, 2, [1, 1], 4.0, opts, "highs", True) == [(1, 0), (0, 1)]
+    assert pick_allocations(known, 2, [1, 1], 6.0, opts, "highs", True) is None  # model 1 never reaches 6
+    assert pick_allocations(known, 2, [2, 1], 6.0, opts, "highs", True) is None
+    hoped = {(0, (0, 1)), (1, (1, 0))}
+    both = {**known, **{key: float("inf") for key in hoped}}
+    # either way fits; the checked allocations win
+    assert pick_allocations(both, 2, [1, 1], 4.0, opts, "highs", True, hoped=hoped) == [(1, 0), (0, 1)]
+    # model 0's checked allocations no longer fit beside model 1's: one hope is needed
+    assert pick_allocations(both, 2, [0, 2], 4.0, opts, "highs", True, hoped=hoped) == [(0, 1), (0, 1)]

@@ -29,6 +29,7 @@ rounds, 470 s. The MILP's best plan after two minutes was 1791.2."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -154,9 +155,52 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                                       replace(_left_opts(opts, t0), progress=None), solver, fallback)
             spent["pick_seconds"] += time.perf_counter() - t1
             if choice is not None:
-                found = min(known[(d, tuple(u))] for d, u in enumerate(choice))
-                if found > out.level:
-                    out.level, out.totals = found, [list(u) for u in choice]
+                take(choice)
+                return
+        trade_near(U, levels, target)
+
+    def take(choice: list[tuple[int, ...]]) -> None:
+        """Keep the plan of checked allocations ``choice`` when it is the best so far."""
+        found = min(known[(d, tuple(u))] for d, u in enumerate(choice))
+        if found > out.level:
+            out.level, out.totals = found, [list(u) for u in choice]
+
+    def trade_near(U: list[list[int]], levels: list[float], target: float) -> None:
+        """Look for a plan at ``target`` among trades next to ``U``: a short model gives up
+        GPUs of one type for GPUs of another (one for one, two for one or one for two), a
+        model with room the other way round. The short models' trades are all checked; the
+        others' only once a pick takes them (the pick over the checked ones and, hoped for,
+        the unchecked ones, as few of those as it can; at most TRADE_PICKS picks). Measured
+        on the ten zoo models: the relaxation's first solution at the optimum had two short
+        models; the optimum has one of them trade a T4 for two P4s, and a model with room
+        two P4s for a T4."""
+        trades: dict[bool, list[tuple[int, tuple[int, ...]]]] = {True: [], False: []}
+        for d, v in enumerate(levels):
+            short = v < target
+            sign = 1 if short else -1
+            for g, h in itertools.permutations(range(G), 2):
+                for a, b in TRADES:
+                    u = list(U[d])
+                    u[g] += sign * a
+                    u[h] -= sign * b
+                    if all(0 <= n <= limits[i] and (n == 0 or per_type.get((d, i))) for i, n in enumerate(u)):
+                        trades[short].append((d, tuple(u)))
+        if any(v is None for v in exact_levels(trades[True], target)):
+            return
+        for _ in range(TRADE_PICKS):
+            hoped = {key for key in trades[False] if key not in known}
+            t1 = time.perf_counter()
+            choice = pick_allocations({**known, **{key: math.inf for key in hoped}}, len(problem.models), limits,
+                                      target, replace(_left_opts(opts, t0), progress=None), solver, fallback,
+                                      hoped=hoped)
+            spent["pick_seconds"] += time.perf_counter() - t1
+            if choice is None:
+                return
+            unchecked = [(d, u) for d, u in enumerate(choice) if (d, u) not in known]
+            if not unchecked:
+                take(choice)
+                return
+            if any(v is None for v in exact_levels(unchecked, target)):
                 return
 
     def tell(stage: str) -> None:
@@ -300,6 +344,12 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
 #: per-model cost MILPs again: 7 s on the ten zoo models).
 RETARGET_GAIN = 1e-3
 
+#: The trades a model may make next to an allocation (``trade_near`` in :func:`benders`):
+#: (a, b) is a GPUs of one type for b of another.
+TRADES = ((1, 1), (2, 1), (1, 2))
+#: Picks over hoped-for trades, each checking the ones it took, before the trades give up.
+TRADE_PICKS = 20
+
 
 
 def _copy(M: MilpModel) -> MilpModel:
@@ -337,10 +387,12 @@ def _done(out: BendersResult, t0: float) -> BendersResult:
 
 
 def pick_allocations(known: dict[tuple[int, tuple[int, ...]], float], models: int, limits, target: float,
-                     opts: SolveOptions, solver: str, fallback: bool) -> list[tuple[int, ...]] | None:
+                     opts: SolveOptions, solver: str, fallback: bool,
+                     hoped: set[tuple[int, tuple[int, ...]]] | None = None) -> list[tuple[int, ...]] | None:
     """One allocation per model (GPUs per type) whose exact level is at least ``target``,
     together within ``limits``: a small MILP over the least such allocations of each model
-    (``known``: (model, allocation) -> exact level). None when there is none."""
+    (``known``: (model, allocation) -> exact level). None when there is none. ``hoped``:
+    allocations of ``known`` not checked yet; a pick takes as few of them as it can."""
     options: list[list[tuple[int, ...]]] = []
     for d in range(models):
         reach = [u for (dd, u), v in known.items() if dd == d and v >= target]
@@ -355,7 +407,8 @@ def pick_allocations(known: dict[tuple[int, tuple[int, ...]], float], models: in
     for g, cap in enumerate(limits):
         M.row({b: float(u[g]) for row, least in zip(picks, options) for b, u in zip(row, least) if u[g]},
               hi=float(cap))
-    M.objective({}, maximize=True)
+    M.objective({b: 1.0 for d, (row, least) in enumerate(zip(picks, options)) for b, u in zip(row, least)
+                 if hoped and (d, u) in hoped}, maximize=False)
     res = solve_model(M, opts, solver=solver, fallback=fallback)
     if not res.has_solution or res.status != Status.OPTIMAL:
         return None
