@@ -173,22 +173,45 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         the unchecked ones, as few of those as it can; at most TRADE_PICKS picks). Measured
         on the ten zoo models: the relaxation's first solution at the optimum had two short
         models; the optimum has one of them trade a T4 for two P4s, and a model with room
-        two P4s for a T4."""
-        trades: dict[bool, list[tuple[int, tuple[int, ...]]]] = {True: [], False: []}
+        two P4s for a T4.
+
+        Trades that cannot reach ``target`` are never checked: one whose GPUs cost less
+        than the model's cost row asks (at prices and costs that hold at ``target``), and a
+        short model's trade when a larger one of the same two types fell short (two for one,
+        then one for one, then one for two: each has no more GPUs than the one before).
+        Measured there: 429 checks (29.6 s) -> 316 (23.9 s), the first solve 54 s -> 48 s."""
+        pi, costs = current["prices"]
+
+        def fits(d: int, u: tuple[int, ...]) -> bool:
+            return all(0 <= n <= limits[i] and (n == 0 or per_type.get((d, i))) for i, n in enumerate(u))
+
+        def affordable(d: int, u: tuple[int, ...]) -> bool:
+            return target < priced_at or float(np.dot(pi, u)) >= costs[d] * (1 - 1e-9) - 1e-9
+
+        def traded(d: int, g: int, h: int, a: int, b: int) -> tuple[int, ...]:
+            u = list(U[d])
+            u[g] += a
+            u[h] -= b
+            return tuple(u)
+
+        room: list[tuple[int, tuple[int, ...]]] = []
         for d, v in enumerate(levels):
-            short = v < target
-            sign = 1 if short else -1
-            for g, h in itertools.permutations(range(G), 2):
-                for a, b in TRADES:
-                    u = list(U[d])
-                    u[g] += sign * a
-                    u[h] -= sign * b
-                    if all(0 <= n <= limits[i] and (n == 0 or per_type.get((d, i))) for i, n in enumerate(u)):
-                        trades[short].append((d, tuple(u)))
-        if any(v is None for v in exact_levels(trades[True], target)):
-            return
+            if v >= target:
+                room += [(d, u) for g, h in itertools.permutations(range(G), 2) for a, b in TRADES
+                         if fits(d, u := traded(d, h, g, b, a)) and affordable(d, u)]
+        pairs = [(d, g, h) for d, v in enumerate(levels) if v < target for g, h in itertools.permutations(range(G), 2)]
+        for a, b in TRADES:  # each step has no more GPUs than the one before it
+            wanted = [(d, traded(d, g, h, a, b)) for d, g, h in pairs]
+            # a trade that does not fit says nothing of the smaller ones; one too cheap, or
+            # checked and short, rules them out
+            skip = [i for i, (d, u) in enumerate(wanted) if not fits(d, u)]
+            test = [i for i, (d, u) in enumerate(wanted) if fits(d, u) and affordable(d, u)]
+            found = exact_levels([wanted[i] for i in test], target)
+            if any(v is None for v in found):
+                return
+            pairs = [pairs[i] for i in sorted(skip + [i for i, v in zip(test, found) if v >= target])]
         for _ in range(TRADE_PICKS):
-            hoped = {key for key in trades[False] if key not in known}
+            hoped = {key for key in room if key not in known}
             t1 = time.perf_counter()
             choice = pick_allocations({**known, **{key: math.inf for key in hoped}}, len(problem.models), limits,
                                       target, replace(_left_opts(opts, t0), progress=None), solver, fallback,
@@ -213,6 +236,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                 for d in range(len(problem.models))]
 
     realised = {"stop": False}
+    current = {"prices": prices}  # the fleet's prices and each model's cost at priced_at
 
     def reached() -> bool:
         """Whether the best plan is within the gap of the bound (the solver's own gap test
@@ -291,6 +315,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             # a fresh model, only these rows: the last pricing's are all weaker
             M = _copy(base)
             add_cost_rows(M, T, relax.z, priced[0], priced[1], priced_at)
+            current["prices"] = priced
             if start is not None:
                 # T allowed down to the plan, which starts the solve: what is left is to close
                 # the gap above a known incumbent (below priced_at the rows hold for nothing else)
@@ -345,8 +370,9 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
 RETARGET_GAIN = 1e-3
 
 #: The trades a model may make next to an allocation (``trade_near`` in :func:`benders`):
-#: (a, b) is a GPUs of one type for b of another.
-TRADES = ((1, 1), (2, 1), (1, 2))
+#: (a, b) is a GPUs of one type for b of another; in this order each has no more GPUs than
+#: the one before, so a short model's trade that falls short rules out the ones after it.
+TRADES = ((2, 1), (1, 1), (1, 2))
 #: Picks over hoped-for trades, each checking the ones it took, before the trades give up.
 TRADE_PICKS = 20
 
