@@ -774,6 +774,20 @@ def small_milp():
     return mpm.model, mpm.T, solve_model(mpm.model, SolveOptions())
 
 
+def test_a_copy_of_a_milp_takes_new_rows_and_variables_without_changing_it(small_milp):
+    """The search prices a fresh copy of its relaxation each time: rows and variables added to
+    the copy must not reach the original, and the copy solves to the same optimum."""
+    M, T, full = small_milp
+    before = (M.num_vars, M.num_rows, M.ub[T])
+    c = M.copy()
+    extra = c.var(0, 1, integer=True)
+    c.row({T: 1.0, extra: -1.0}, hi=0.0)  # T <= extra <= 1: only plans at T <= 1
+    c.ub[T] = 1.0
+    assert (M.num_vars, M.num_rows, M.ub[T]) == before and before[2] != 1.0
+    assert (c.num_vars, c.num_rows) == (before[0] + 1, before[1] + 1)
+    assert solve_model(M.copy(), SolveOptions()).objective == pytest.approx(full.objective, rel=1e-9)
+
+
 def test_a_node_limit_stops_the_solve_at_the_same_plan_each_time(small_milp):
     """A node limit (the seed plan's) ends a solve the same way on any machine: a limit
     status, few nodes, and the same solution on every run."""

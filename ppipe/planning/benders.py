@@ -67,9 +67,10 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     """Solve ``relax`` (a pool relaxation) with its pools priced at ``prices`` (the fleet's
     prices and each model's cost at ``level``, :func:`ppipe.planning.rows.add_cost_rows`: rows
     that hold for every plan at ``T >= level``), and cut it until the best plan it leads to is
-    within ``opts.mip_rel_gap`` of its bound, or time runs out. ``top``: a bound on every plan (for the cuts' big-M); ``level_of(d,
-    totals, opts)``: model d's exact level alone on ``totals`` (None if its MILP stopped
-    without a plan; :func:`ppipe.planning.planner.model_level`). ``rounds``: at most this
+    within ``opts.mip_rel_gap`` of its bound, or time runs out. ``top``: a bound on every
+    plan (for the cuts' big-M); ``level_of(d, totals, opts, at_least)``: model d's exact level
+    alone on ``totals`` (None if its MILP stopped without a plan; with ``at_least``, one that
+    reaches it may be a lower bound: :func:`ppipe.planning.planner.model_level`). ``rounds``: at most this
     many solves of the relaxation (one: its bound only, nothing checked). From the second
     round the relaxation's T is capped at its first bound (valid: no plan is above it); on
     the ten zoo models rounds took 23-41 s so, 25-92 s without.
@@ -89,9 +90,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     bound on every plan, and what the search does now, as they change (for progress)."""
     t0 = time.perf_counter()
     T = relax.T
-    base = _copy(relax.model)  # without cost rows: each pricing starts from it
-    M = _copy(base)
-    add_cost_rows(M, T, relax.z, prices[0], prices[1], level)
+    base = relax.model.copy()  # the relaxation and its cuts, without cost rows
     G = len(problem.cluster.gpus)
     limits = problem.cluster.limits
     per_type: dict[tuple[int, int], list[int]] = {}
@@ -238,6 +237,15 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     realised = {"stop": False}
     current = {"prices": prices}  # the fleet's prices and each model's cost at priced_at
 
+    def priced_model() -> MilpModel:
+        """``base`` with the current pricing's cost rows only (an earlier pricing's are all
+        weaker): what each solve of the relaxation solves."""
+        P = base.copy()
+        add_cost_rows(P, T, relax.z, current["prices"][0], current["prices"][1], priced_at)
+        return P
+
+    M = priced_model()
+
     def reached() -> bool:
         """Whether the best plan is within the gap of the bound (the solver's own gap test
         may leave its bound a rounding error above ``priced_at``, the plan's level times 1 + gap)."""
@@ -247,7 +255,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         """The plan with ``totals`` GPUs per model and type as a solution of the relaxation (the
         relaxation with each model's pools capped at them; None when it finds none at the
         plan's level)."""
-        C = _copy(M)
+        C = M.copy()
         C.lb[T] = 0.0
         for (d, g), zs in per_type.items():
             C.row({z: 1.0 for z in zs}, hi=float(totals[d][g]))
@@ -295,7 +303,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         out.rounds += 1
         if res.status == Status.INFEASIBLE:  # no plan at T >= priced_at: it bounds them all
             out.bound = priced_at if out.bound is None else min(out.bound, priced_at)
-            out.proved = out.totals is not None and out.level * (1 + gap) >= out.bound
+            out.proved = reached()
             break
         if res.bound is not None and math.isfinite(res.bound):
             b = max(priced_at, float(res.bound))
@@ -312,10 +320,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                 break
             start = plan_start(out.totals)
             priced_at = out.level * (1 + gap)
-            # a fresh model, only these rows: the last pricing's are all weaker
-            M = _copy(base)
-            add_cost_rows(M, T, relax.z, priced[0], priced[1], priced_at)
             current["prices"] = priced
+            M = priced_model()
             if start is not None:
                 # T allowed down to the plan, which starts the solve: what is left is to close
                 # the gap above a known incumbent (below priced_at the rows hold for nothing else)
@@ -330,7 +336,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         tell(f"checking the priced relaxation's allocation (round {out.rounds}), model by model")
         if first_bound is None and out.bound is not None:
             first_bound = out.bound
-            M.ub[T] = base.ub[T] = first_bound  # valid: no plan is above it
+            base.ub[T] = first_bound  # valid: no plan is above it (the next solve's model is base's)
         t_hat = float(res.values[T])
         U = allocation(res.values)
         levels = exact_levels([(d, tuple(U[d])) for d in range(len(problem.models))])
@@ -340,7 +346,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             out.level, out.totals = min(levels), U
         if out.bound is not None and out.level * (1 + gap) < out.bound:
             combine_near(U, levels, out.bound / (1 + gap))
-        if out.bound is not None and out.level * (1 + gap) >= out.bound:
+        if reached():
             out.proved = True
             break
         tell(f"round {out.rounds + 1}: cutting off what the models that fell short were given")
@@ -350,13 +356,12 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             deltas: dict[int, float] = {}
             for g in range(G):
                 if U[d][g] + 1 <= limits[g] and per_type.get((d, g)):
-                    for model in (M, base):  # kept for every later pricing
-                        delta = model.var(0, 1, integer=True, name=f"cut[{out.rounds},{d},{g}]")
-                        model.row({**{z: 1.0 for z in per_type[(d, g)]}, delta: -(U[d][g] + 1.0)}, lo=0.0)
+                    delta = base.var(0, 1, integer=True, name=f"cut[{out.rounds},{d},{g}]")
+                    base.row({**{z: 1.0 for z in per_type[(d, g)]}, delta: -(U[d][g] + 1.0)}, lo=0.0)
                     deltas[delta] = max(float(top) - v, 0.0)
-            for model in (M, base):
-                model.row({T: 1.0, **{delta: -big for delta, big in deltas.items()}}, hi=v)
+            base.row({T: 1.0, **{delta: -big for delta, big in deltas.items()}}, hi=v)
             out.cuts += 1
+        M = priced_model()  # the cuts are in base, kept for every later pricing
     if out.proved:
         tell(f"proved, model by model: no plan is above {out.level:,.2f}")
     out = _done(out, t0)
@@ -375,16 +380,6 @@ RETARGET_GAIN = 1e-3
 TRADES = ((2, 1), (1, 1), (1, 2))
 #: Picks over hoped-for trades, each checking the ones it took, before the trades give up.
 TRADE_PICKS = 20
-
-
-
-def _copy(M: MilpModel) -> MilpModel:
-    """A copy of ``M`` that variables and rows can be added to without changing ``M``."""
-    C = MilpModel(M.name)
-    C.lb, C.ub, C.integer, C.names = list(M.lb), list(M.ub), list(M.integer), list(M.names)
-    C.obj, C.maximize, C.start = dict(M.obj), M.maximize, M.start
-    C.row_lo, C.row_hi, C.row_idx, C.row_val = list(M.row_lo), list(M.row_hi), list(M.row_idx), list(M.row_val)
-    return C
 
 
 def _in_thread(fn):

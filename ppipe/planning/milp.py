@@ -107,6 +107,16 @@ class MilpModel:
         self.obj = dict(terms)
         self.maximize = maximize
 
+    def copy(self) -> MilpModel:
+        """A copy that variables and rows can be added to without changing this model (the
+        rows' own lists are shared: rows are never edited in place)."""
+        c = MilpModel(self.name)
+        c.lb, c.ub, c.integer, c.names = list(self.lb), list(self.ub), list(self.integer), list(self.names)
+        c.obj, c.maximize, c.start = dict(self.obj), self.maximize, self.start
+        c.row_lo, c.row_hi = list(self.row_lo), list(self.row_hi)
+        c.row_idx, c.row_val = list(self.row_idx), list(self.row_val)
+        return c
+
 
 def relaxed(model: MilpModel) -> MilpModel:
     """The LP relaxation: the same model with every variable continuous (rows shared)."""
