@@ -874,3 +874,60 @@ def test_a_pick_fits_the_fleet_and_hopes_for_as_few_unchecked_allocations_as_it_
     assert pick_allocations(both, 2, [1, 1], 4.0, opts, "highs", True, hoped=hoped) == [(1, 0), (0, 1)]
     # model 0's checked allocations no longer fit beside model 1's: one hope is needed
     assert pick_allocations(both, 2, [0, 2], 4.0, opts, "highs", True, hoped=hoped) == [(0, 1), (0, 1)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_model_costs_restricted_by_one_pipelines_cost_are_the_full_milps(seed):
+    """Each model's cost is its MILP's over every configuration, though only those a plan
+    cheaper than one pipeline's can use are in it; and one pipeline's cost is one a plan
+    of the model really spends (its GPUs serve the level)."""
+    from ppipe.planning.planner import model_alone, model_costs, model_level
+    from ppipe.planning.restart import fleet_prices, single_pipeline_cost
+
+    problem = _problem(seed, 3, 2, models=3)
+    cfgs = [enumerate_configs(problem, d) for d in range(3)]
+    if not all(cfgs):
+        pytest.skip("toy SLO infeasible")
+    weights = [m.weight for m in problem.models]
+    _ub, pi, mu = fleet_prices(cfgs, weights, problem.cluster.limits)
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    level = 0.97 * float(solve_model(mpm.model, SolveOptions()).values[mpm.T])
+    costs = model_costs(problem, cfgs, pi, mu, level, SolveOptions(mip_rel_gap=0.0), "highs", True)
+    for d in range(3):
+        one = model_alone(problem, d, cfgs[d], totals=False, slots=False)
+        one.model.lb[one.T] = weights[d] * level * (1 - 1e-9)
+        one.model.objective({z: float(pi[key[-1]]) for key, z in one.z.items()}, maximize=False)
+        full = solve_model(one.model, SolveOptions(mip_rel_gap=0.0))
+        assert costs[d] == pytest.approx(full.objective, rel=1e-6)
+        ceiling = single_pipeline_cost(cfgs[d], weights[d] * level, pi, problem.cluster.limits)
+        assert ceiling >= costs[d] * (1 - 1e-9)
+        # the cheapest single pipeline's GPUs, as an allocation, serve the level
+        best = min((c for c in cfgs[d]), key=lambda c: sum(
+            pi[st.gpu] * np.ceil(np.ceil(weights[d] * level / st.xput - 1e-9) / st.k - 1e-9) for st in c.stages))
+        gpus = [0] * len(problem.cluster.limits)
+        for st in best.stages:
+            gpus[st.gpu] += int(np.ceil(np.ceil(weights[d] * level / st.xput - 1e-9) / st.k - 1e-9))
+        if all(n <= cap for n, cap in zip(gpus, problem.cluster.limits)):
+            assert float(np.dot(pi, gpus)) == pytest.approx(ceiling)
+            assert model_level(problem, cfgs[d], d, gpus, SolveOptions(), "highs", True) >= level * (1 - 1e-9)
+
+
+def test_levels_implied_by_checked_ones_need_no_check():
+    """A model never serves less on more GPUs: a level that reaches the target on fewer GPUs
+    of every type says it is reached, an exact one below it on more says it is not, and
+    nothing else says anything (a level only known to be at least something says nothing
+    of allocations below it)."""
+    from ppipe.planning.benders import implied_level
+
+    known = {(0, (2, 1)): 7.0, (0, (1, 3)): 4.0, (0, (3, 3)): 9.5}
+    exact = {(0, (1, 3)), (0, (3, 3))}
+    allocations = [u for _d, u in known]
+    assert implied_level(0, allocations, known, exact, (2, 2), 6.0) == 7.0  # more than (2, 1)
+    assert implied_level(0, allocations, known, exact, (1, 2), 6.0) == 4.0  # less than (1, 3), exact
+    assert implied_level(0, allocations, known, exact, (1, 2), 3.0) is None  # 4.0 reaches 3: says nothing
+    assert implied_level(0, allocations, known, exact, (3, 0), 6.0) is None
+    # (2, 1) is only known to reach 7 (not exact): it says nothing of (2, 0) against 8
+    assert implied_level(0, allocations, known, {(0, (1, 3))}, (2, 0), 8.0) is None
+    assert implied_level(0, allocations, known, exact, (2, 0), 8.0) is None
+    # 9.5 on more GPUs reaches 9 but says nothing of fewer
+    assert implied_level(0, allocations, known, exact, (3, 2), 9.0) is None

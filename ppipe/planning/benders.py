@@ -98,11 +98,13 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         per_type.setdefault((d, g), []).append(z)
     known: dict[tuple[int, tuple[int, ...]], float] = {}
     exact: set[tuple[int, tuple[int, ...]]] = set()  # keys of ``known`` that are exact, not "at least"
+    by_model: list[list[tuple[int, ...]]] = [[] for _ in problem.models]  # the allocations in ``known``
+    below: dict[tuple[int, tuple[int, ...]], float] = {}  # upper bounds implied without a check
     sizes = [len(relax.x[d]) for d in range(len(problem.models))]  # the largest checks start first
     out = BendersResult(None)
     spent = {"master_seconds": [], "check_seconds": 0.0, "checks": 0, "pick_seconds": 0.0,
              "reprice_seconds": 0.0, "repriced_at": [], "start_seconds": 0.0,
-             "started_from_plan": 0}
+             "started_from_plan": 0, "implied": 0}
     first_bound: float | None = None
     gap = opts.mip_rel_gap
     priced_at = float(level)  # the relaxation's rows hold for every plan at T >= priced_at
@@ -112,23 +114,39 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         (memoised; None: its check stopped). With ``at_least`` a level that reaches it may
         be only a lower bound (a check stops at its first plan that reaches it: on the ten
         zoo models a model given one GPU more took up to 18 s to prove how far above it
-        went); one below it is exact."""
+        went); one below it is exact, or, when :func:`implied_level` says so without a
+        check, an upper bound (then it is not memoised)."""
         def settled(key) -> bool:
             return key in exact or (key in known and at_least is not None and known[key] >= at_least)
 
-        todo = sorted({key for key in wanted if not settled(key)})
+        found: dict[tuple[int, tuple[int, ...]], float] = {}
+        todo = []
+        for key in sorted({key for key in wanted if not settled(key)}):
+            implied = None if at_least is None else implied_level(key[0], by_model[key[0]], known, exact, key[1], at_least)
+            if implied is None:
+                todo.append(key)
+                continue
+            spent["implied"] += 1
+            if implied >= at_least:  # a lower bound that reaches it: as a check that stopped there
+                if key not in known:
+                    by_model[key[0]].append(key[1])
+                known[key] = implied
+            else:
+                found[key] = below[key] = min(implied, below.get(key, math.inf))
         t1 = time.perf_counter()
-        found = map_in_threads(lambda key: level_of(key[0], list(key[1]),
-                                                    replace(_left_opts(opts, t0), progress=None), at_least),
-                               todo, workers, first=lambda key: sizes[key[0]])
+        levels = map_in_threads(lambda key: level_of(key[0], list(key[1]),
+                                                     replace(_left_opts(opts, t0), progress=None), at_least),
+                                todo, workers, first=lambda key: sizes[key[0]])
         spent["check_seconds"] += time.perf_counter() - t1
         spent["checks"] += len(todo)
-        for key, v in zip(todo, found):
+        for key, v in zip(todo, levels):
             if v is not None:
+                if key not in known:
+                    by_model[key[0]].append(key[1])
                 known[key] = v
                 if at_least is None or v < at_least:
                     exact.add(key)
-        return [known.get(key) for key in wanted]
+        return [found[key] if key in found else known.get(key) for key in wanted]
 
     def combine_near(U: list[list[int]], levels: list[float], target: float) -> None:
         """Look for a plan at ``target`` among allocations next to ``U``: a short model with one
@@ -210,7 +228,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                 return
             pairs = [pairs[i] for i in sorted(skip + [i for i, v in zip(test, found) if v >= target])]
         for _ in range(TRADE_PICKS):
-            hoped = {key for key in room if key not in known}
+            hoped = {key for key in room if key not in known and below.get(key, math.inf) >= target}
             t1 = time.perf_counter()
             choice = pick_allocations({**known, **{key: math.inf for key in hoped}}, len(problem.models), limits,
                                       target, replace(_left_opts(opts, t0), progress=None), solver, fallback,
@@ -405,6 +423,27 @@ def _done(out: BendersResult, t0: float) -> BendersResult:
     if out.bound is not None:
         out.info["bound"] = out.bound
     return out
+
+
+def implied_level(d: int, allocations: list[tuple[int, ...]], known: dict[tuple[int, tuple[int, ...]], float],
+                  exact: set[tuple[int, tuple[int, ...]]], u: tuple[int, ...], at_least: float) -> float | None:
+    """What a model's checked levels say of its level on ``u`` against ``at_least``, without a
+    check (a model never serves less on more GPUs): a level at least ``at_least`` when it
+    reaches it on fewer GPUs of every type (a lower bound), an exact level below it on
+    more (an upper bound, below ``at_least``); None when they say nothing. ``allocations``:
+    the model's keys in ``known`` (level, exact or at least) and ``exact``, as
+    :func:`benders` keeps them.
+
+    Why: next to a short model's allocation, a trade that gains one GPU has no more GPUs
+    than the allocation with that GPU added, already checked; next to a model with room,
+    one that gives one up has at least as many as the allocation with it taken away."""
+    for o in allocations:
+        v = known[(d, o)]
+        if v >= at_least and all(a <= b for a, b in zip(o, u)):
+            return v
+        if v < at_least and (d, o) in exact and all(a >= b for a, b in zip(o, u)):
+            return v
+    return None
 
 
 def pick_allocations(known: dict[tuple[int, tuple[int, ...]], float], models: int, limits, target: float,

@@ -129,6 +129,22 @@ def model_budgets(pi: np.ndarray, mu: np.ndarray, weights, limits, costs, level:
     return np.maximum(spare + np.asarray(costs, dtype=float) - mu * w * level, 0.0)
 
 
+def single_pipeline_cost(configs: list[PipelineConfig], xput: float, pi: np.ndarray, limits) -> float:
+    """The least ``pi . z`` of a plan of one model that serves ``xput`` with one pipeline
+    (each stage's instances rounded up, then its pool's GPUs; within ``limits``): a cost a
+    model's plans can reach, so an upper bound on the least (:func:`ppipe.planning.planner.model_costs`
+    restricts its MILP with it). ``inf`` when no configuration fits alone."""
+    L = np.asarray(limits, dtype=float)
+    best = math.inf
+    for cfg in configs:
+        gpus = np.zeros(len(L))
+        for st in cfg.stages:
+            gpus[st.gpu] += math.ceil(math.ceil(xput / st.xput - 1e-9) / st.k - 1e-9)
+        if (gpus <= L).all():
+            best = min(best, float(pi @ gpus))
+    return best
+
+
 def restricted(configs: list[list[PipelineConfig]], pi: np.ndarray, mu: np.ndarray, limits,
                budget) -> tuple[list[list[PipelineConfig]], list[list[float]], list[list[int]]]:
     """Per model: the configurations some breakpoint of which fits the budget (one for all,
