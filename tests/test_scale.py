@@ -834,6 +834,28 @@ def test_probing_off_changes_nothing_but_time(small_milp):
     assert res.status == "optimal" and res.objective == pytest.approx(full.objective, rel=1e-6)
 
 
+def test_a_heuristic_effort_reaches_the_solver_and_changes_nothing_but_the_search(small_milp, monkeypatch):
+    """The seed plan's heuristic effort is HiGHS's mip_heuristic_effort (the default
+    otherwise), and the same MILP: the same optimum."""
+    import ppipe.planning.highs as highs
+
+    made = []
+    plain = highs.new_highs
+
+    def recording(threads=None):
+        h = plain(threads)
+        made.append(h)
+        return h
+
+    monkeypatch.setattr(highs, "new_highs", recording)
+    M, _T, full = small_milp
+    res = solve_model(M, SolveOptions(heuristic_effort=0.4))
+    assert res.status == "optimal" and res.objective == pytest.approx(full.objective, rel=1e-6)
+    assert made[-1].getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.4)
+    solve_model(M, SolveOptions())
+    assert made[-1].getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.05)
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_a_models_level_at_least_a_target_is_a_true_lower_bound(seed):
     """The search checks whether a model alone on some GPUs reaches a level: with a target

@@ -46,6 +46,8 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
             g.Params.TimeLimit = max(float(opts.time_limit), 1e-3)
         if opts.node_limit is not None:
             g.Params.NodeLimit = max(int(opts.node_limit), 1)
+        if opts.heuristic_effort is not None:
+            g.Params.Heuristics = float(opts.heuristic_effort)
         vtype = [GRB.INTEGER if i else GRB.CONTINUOUS for i in model.integer]
         x = g.addVars(model.num_vars, lb=model.lb, ub=[u if math.isfinite(u) else GRB.INFINITY for u in model.ub],
                       vtype=vtype)

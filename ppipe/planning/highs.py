@@ -90,6 +90,8 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         h.setOptionValue("mip_max_nodes", max(int(opts.node_limit), 1))
     if not opts.probing:
         h.setOptionValue("presolve_rule_off", PRESOLVE_RULE_PROBING)
+    if opts.heuristic_effort is not None:
+        h.setOptionValue("mip_heuristic_effort", float(opts.heuristic_effort))
     n = model.num_vars
     cost = np.zeros(n)
     for i, v in model.obj.items():

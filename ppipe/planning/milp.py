@@ -50,6 +50,10 @@ class SolveOptions:
     #: Probing in presolve (HiGHS; other backends ignore it). Off for one model alone on a
     #: few GPUs: there HiGHS probed for up to 17 s a MILP it then solved at its root in 0.6 s.
     probing: bool = True
+    #: The share of the search spent on primal heuristics (HiGHS's mip_heuristic_effort,
+    #: Gurobi's Heuristics; None: the solver's default, 0.05 in both). Higher where a good
+    #: plan soon matters more than the bound: the seed plan (``planner.SEED_HEURISTIC_EFFORT``).
+    heuristic_effort: float | None = None
 
 
 class MilpModel:

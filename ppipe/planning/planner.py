@@ -478,11 +478,13 @@ RESTART_MIN_MODELS = 4
 #: a limit that stops it at the same plan on any machine. Its 10 s time limit did not: the
 #: ten zoo models' seed was 1791.17 or 1791.87 depending on the machine's load, and the
 #: search then proved the optimum in 55 s or ran past 300 s. 14,000 nodes: 9-16 s here, a
-#: plan at 1793.26. SEED_LIMIT_S (or a tenth of the limit) only guards against a machine far
-#: slower than this one.
+#: plan at 1793.26. With SEED_HEURISTIC_EFFORT (HiGHS's default 0.05: 1793.26 after 11-13 s)
+#: the same plan comes at 3,000 nodes (5.1 s); 4,000 nodes, 6.8 s. SEED_LIMIT_S (or a tenth of
+#: the limit) only guards against a machine far slower than this one.
 SEED_MIN_CONFIGS = 3000
 SEED_CONFIGS = 10
-SEED_NODES = 14_000
+SEED_NODES = 4_000
+SEED_HEURISTIC_EFFORT = 0.2
 SEED_LIMIT_S = 60.0
 #: Time limit of each per-model cost MILP (its bound is used when it stops), and of them all.
 MODEL_COST_LIMIT_S = 5.0
@@ -1027,7 +1029,8 @@ def _seed_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]], mp
                               f"{SEED_CONFIGS} most efficient configurations"))
 
     limit = SEED_LIMIT_S if opts.time_limit is None else min(SEED_LIMIT_S, opts.time_limit / 10)
-    res = solve_model(small.model, replace(opts, time_limit=limit, node_limit=SEED_NODES, progress=relay),
+    res = solve_model(small.model, replace(opts, time_limit=limit, node_limit=SEED_NODES, progress=relay,
+                                           heuristic_effort=SEED_HEURISTIC_EFFORT),
                       solver=solver, fallback=fallback)
     if not res.has_solution:
         return None
