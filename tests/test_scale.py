@@ -953,3 +953,33 @@ def test_levels_implied_by_checked_ones_need_no_check():
     assert implied_level(0, allocations, known, exact, (2, 0), 8.0) is None
     # 9.5 on more GPUs reaches 9 but says nothing of fewer
     assert implied_level(0, allocations, known, exact, (3, 2), 9.0) is None
+
+
+def test_a_model_whose_least_plan_serves_a_higher_level_is_not_priced_again(monkeypatch):
+    """The search reprices just above its plan: a model whose least plan at the first level
+    already serves the new one costs what it did (no MILP), and every cost is the one a
+    fresh pricing gives."""
+    import ppipe.planning.planner as planner
+    from ppipe.planning.restart import fleet_prices
+
+    problem = _problem(0, 3, 2, models=3)
+    cfgs = [enumerate_configs(problem, d) for d in range(3)]
+    weights = [m.weight for m in problem.models]
+    _ub, pi, mu = fleet_prices(cfgs, weights, problem.cluster.limits)
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    level = 0.97 * float(solve_model(mpm.model, SolveOptions()).values[mpm.T])
+    memo: dict = {}
+    planner.model_costs(problem, cfgs, pi, mu, level, SolveOptions(), "highs", True, memo=memo)
+    assert sorted(memo) == [0, 1, 2]
+    for d, [(at, _cost, serves)] in memo.items():
+        assert at == level and serves >= weights[d] * level * (1 - 1e-9)
+    higher = level * (1 + 1e-6)
+    reached = [d for d, [(_at, _cost, serves)] in memo.items() if serves >= weights[d] * higher]
+    assert reached  # the toy's least plans round up: some serve more than the level
+    solves = []
+    plain = planner.solve_model
+    monkeypatch.setattr(planner, "solve_model", lambda *a, **k: solves.append(1) or plain(*a, **k))
+    again = planner.model_costs(problem, cfgs, pi, mu, higher, SolveOptions(), "highs", True, memo=memo)
+    assert len(solves) == 3 - len(reached)
+    fresh = planner.model_costs(problem, cfgs, pi, mu, higher, SolveOptions(), "highs", True)
+    assert again == pytest.approx(fresh, rel=1e-6)

@@ -670,8 +670,9 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
     top, pi, mu = priced
     # the search runs while the MILP waits, so it may use every core
     workers = default_workers() if rounds is None else 1
+    memo: dict = {}  # the costs' least plans, for the repricing (model_costs)
     costs = model_costs(problem, configs, pi, mu, level, opts, solver, fallback,
-                        limits=SEARCH_COST_LIMITS_S if rounds is None else None, workers=workers)
+                        limits=SEARCH_COST_LIMITS_S if rounds is None else None, workers=workers, memo=memo)
     info["costs_seconds"] = time.perf_counter() - t0
     if costs is None:  # cancelled
         return None, info
@@ -680,7 +681,7 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
 
     def reprice(at: float) -> tuple[np.ndarray, list[float]] | None:
         found = model_costs(problem, configs, pi, mu, at, _remaining(opts, t0), solver, fallback,
-                            limits=SEARCH_COST_LIMITS_S, workers=workers)
+                            limits=SEARCH_COST_LIMITS_S, workers=workers, memo=memo)
         return None if found is None else (pi, found)
 
     found = benders(problem, relax, (pi, costs), level, top, _remaining(opts, t0), solver, fallback,
@@ -1045,7 +1046,8 @@ def _seed_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]], mp
 
 def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], pi: np.ndarray, mu: np.ndarray,
                 level: float, opts: SolveOptions, solver: str, fallback: bool,
-                limits: tuple[float, float] | None = None, workers: int = 1) -> list[float] | None:
+                limits: tuple[float, float] | None = None, workers: int = 1,
+                memo: dict[int, list[tuple[float, float, float]]] | None = None) -> list[float] | None:
     """Per model d, a lower bound on ``pi . z`` (its pools priced) over its own plans that
     serve ``w_d level``: a single-model MILP each (``workers`` at once), its bound when it
     stops early, never below the fluid cost ``mu_d w_d level`` (what a model gets when the
@@ -1053,7 +1055,13 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
 
     Why: the fluid bound prices each model's GPUs as if they came in fractions. With many
     models their rounding losses add up, and these rows (``sum pi z_d >= cost_d``) give
-    the LP that sum: on the 18 models of G1..G6 the restarted MILP closes at the root."""
+    the LP that sum: on the 18 models of G1..G6 the restarted MILP closes at the root.
+
+    ``memo``: what earlier calls at the same prices found, kept there per model as (level,
+    cost, what its least plan serves). A model whose least plan at a level at most this one
+    already serves this one costs what it did there (no plan of it at this level costs less,
+    and that plan costs no more): no MILP. The search's repricing, just above its plan,
+    needs it for most models (:func:`priced_search`)."""
     t0 = time.perf_counter()
     # the whole phase's seconds, each model's
     phase_limit, model_limit = limits or (COST_PHASE_LIMIT_S, MODEL_COST_LIMIT_S)
@@ -1064,6 +1072,9 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
     def cost(d: int) -> float:
         spec, cfgs = problem.models[d], configs[d]
         fluid = float(mu[d]) * spec.weight * level
+        for at, found, serves in (memo or {}).get(d, ()):
+            if at <= level and serves >= spec.weight * level:
+                return max(fluid, found)
         left = phase - (time.perf_counter() - t0)
         if left <= 0.05 or (opts.cancel is not None and opts.cancel.is_set()):
             return fluid  # out of time for this phase: the fluid cost is still a valid bound
@@ -1094,10 +1105,21 @@ def model_costs(problem: PlanningProblem, configs: list[list[PipelineConfig]], p
             res.objective * (1 - 2 * opts.mip_rel_gap) if res.status == Status.OPTIMAL else None)
         if found is None or not math.isfinite(found):
             return fluid
-        return max(fluid, min(float(found), ceiling))
+        found = min(float(found), ceiling)
+        if memo is not None and res.has_solution:
+            memo.setdefault(d, []).append((level, found, plan_serves(one, res.values, cfgs, problem.cluster.limits)))
+        return max(fluid, found)
 
     costs = map_in_threads(cost, list(range(D)), workers, first=lambda d: len(configs[d]))
     return None if opts.cancel is not None and opts.cancel.is_set() else costs
+
+
+def plan_serves(one: MilpPlanModel, values: np.ndarray, configs: list[PipelineConfig], limits) -> float:
+    """What a plan of one model (``one``'s solution ``values``, ``configs`` its
+    configurations) can serve with its instances: each pipeline up to its least stage's
+    instances' throughput (and the fleet's cap on it), summed."""
+    return sum(min(throughput_cap(cfg, limits), min(round(float(values[n])) * st.xput for n, st in zip(ns, cfg.stages)))
+               for cfg, ns in zip(configs, one.n[0]))
 
 
 def _fill_leftover(problem: PlanningProblem, mpm: MilpPlanModel, first: MilpResult, opts: SolveOptions,
