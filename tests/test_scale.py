@@ -983,3 +983,32 @@ def test_a_model_whose_least_plan_serves_a_higher_level_is_not_priced_again(monk
     assert len(solves) == 3 - len(reached)
     fresh = planner.model_costs(problem, cfgs, pi, mu, higher, SolveOptions(), "highs", True)
     assert again == pytest.approx(fresh, rel=1e-6)
+
+
+def test_a_search_cancelled_before_its_proof_keeps_its_best_plan(monkeypatch):
+    """A cancel after the search found a plan better than the seed's (forced on a small
+    problem: the cancel comes as the search reports that plan) returns that plan, complete
+    and within the fleet, not the seed's."""
+    import threading
+
+    import ppipe.planning.planner as planner
+
+    monkeypatch.setattr(planner, "SEARCH_MIN_CONFIGS", 0)
+    monkeypatch.setattr(planner, "SEED_MIN_CONFIGS", 0)
+    cancel = threading.Event()
+    plain = planner._PoolSide._note
+
+    def note(self, plan, bound, stage):
+        plain(self, plan, bound, stage)
+        if plan is not None and plan > (self._seed_level or 0.0) * (1 + 1e-6):
+            cancel.set()
+
+    monkeypatch.setattr(planner._PoolSide, "_note", note)
+    problem = _problem(3, 3, 2, models=4)
+    res = solve_milp(problem, opts=SolveOptions(cancel=cancel), method="direct")
+    assert cancel.is_set() and res.status == "cancelled"
+    priced = res.stats["pool"]["priced"]
+    assert not priced["proved"] and priced["plan"] > res.stats["seed"]["objective"] * (1 + 1e-6)
+    assert res.objective == pytest.approx(priced["plan"], rel=1e-9)
+    assert res.bound >= res.objective
+    _assert_fits_the_fleet(res, problem)

@@ -712,6 +712,11 @@ SEARCH_LIMIT_S = 300.0
 SEARCH_COST_LIMITS_S = (90.0, 15.0)
 
 
+#: A search stopped before its proof (a cancel, the time limit) still gives its best plan,
+#: each model placed alone on its GPUs within this many seconds (ten zoo models: 0.3 s).
+STOPPED_COMPLETION_S = 1.0
+
+
 #: Run the pool relaxation beside the direct MILP (:class:`_PoolSide`); off only to test
 #: the MILP's own machinery (the restart) alone.
 POOL_RELAXATION = True
@@ -834,6 +839,15 @@ class _PoolSide:
                 if done is not None and self.reaches(float(done.values[mpm.T])):
                     self.result = done
                     self.proved.set()
+            elif search and found.totals is not None and found.level > (self._seed_level or 0.0):
+                # stopped (a cancel, the time limit) before a proof, with a plan better than the
+                # seed's: that plan, each model placed alone on its GPUs in at most
+                # STOPPED_COMPLETION_S (past a cancel, as these checks ran before it)
+                done = complete_per_model(problem, configs, mpm, None,
+                                          SolveOptions(time_limit=STOPPED_COMPLETION_S, threads=opts.threads,
+                                                       seed=opts.seed), solver, fallback, totals=found.totals)
+                if done is not None:
+                    self.result = done
         except Exception as exc:
             self.info["priced"] = {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -891,8 +905,9 @@ class _PoolSide:
 
     def settle(self, full: MilpPlanModel, mpm: MilpPlanModel, res: MilpResult) -> tuple[MilpPlanModel, MilpResult]:
         """The model and result to read the plan from, once this thread is done: the
-        completion's plan when it proved the optimum, else the MILP's with the tighter bound
-        (optimal once it reaches the relaxation's). ``full``: the direct MILP the
+        completion's plan when it proved the optimum (or, on the largest problems, when the
+        search stopped before its proof with a better plan than the MILP's), else the MILP's
+        with the tighter bound (optimal once it reaches the relaxation's). ``full``: the direct MILP the
         completion's values belong to; ``mpm``: the model ``res`` belongs to."""
         # waits even when the MILP proved its optimum first (the side stops on the user's
         # cancel and within its own time limit), so the plan does not depend on who finished first;
@@ -905,6 +920,13 @@ class _PoolSide:
             return full, replace(self.result, bound=max(self.bound, V), gap=relative_gap(V, max(self.bound, V)))
         if not res.has_solution and self.result is not None:
             return full, replace(self.result, status=res.status, bound=res.bound, gap=None)
+        if self.search and self.result is not None and res.has_solution and \
+                float(self.result.values[full.T]) > float(res.values[mpm.T]) * (1 + 1e-9):
+            # the search stopped before its proof with a better plan than the MILP's (the seed's)
+            V = float(self.result.values[full.T])
+            known = [b for b in (res.bound, self.bound) if b is not None and math.isfinite(b)]
+            bound = max(min(known), V) if known else None
+            return full, replace(self.result, status=res.status, bound=bound, gap=relative_gap(V, bound))
         if self.bound is None or not res.has_solution:
             return mpm, res
         V = float(res.values[mpm.T])
