@@ -689,6 +689,7 @@ def test_the_priced_stage_tightens_the_bound_and_keeps_the_plan(monkeypatch):
     pool = res.stats["pool"]
     assert not pool["proved"] and pool["bound"] > ref.objective * 1.005
     assert pool["priced"]["bound"] == pytest.approx(ref.objective, rel=1e-6)
+    assert pool["priced"]["waited"] is False  # it only bounds: the MILP did not wait for it
     assert res.bound == pytest.approx(ref.objective, rel=1e-6)
     monkeypatch.setattr(planner, "POOL_RELAXATION", False)
     assert solve_milp(problem, method="direct").plan.to_json() == res.plan.to_json()
@@ -756,6 +757,7 @@ def test_a_search_that_proves_gives_the_plan_and_the_same_one_each_time(monkeypa
     ref, res = _solve_like_plain(problem)
     pool = res.stats["pool"]
     assert pool["priced"]["rounds"] >= 1 and pool["priced"]["proved"] and pool["proved"]
+    assert pool["priced"]["waited"] is True
     assert pool["priced"]["plan"] == pytest.approx(ref.objective, rel=1e-6)  # its plan is the one reported
     _assert_fits_the_fleet(res, problem)
     seen = []  # the MILP waits for the search, and progress says what is going on
@@ -852,8 +854,12 @@ def test_a_heuristic_effort_reaches_the_solver_and_changes_nothing_but_the_searc
     res = solve_model(M, SolveOptions(heuristic_effort=0.4))
     assert res.status == "optimal" and res.objective == pytest.approx(full.objective, rel=1e-6)
     assert made[-1].getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.4)
-    solve_model(M, SolveOptions())
-    assert made[-1].getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.05)
+    from ppipe.planning.milp import MilpModel
+
+    tiny = MilpModel("tiny")
+    tiny.objective({tiny.var(0, 3, integer=True): 1.0}, maximize=True)
+    assert solve_model(tiny, SolveOptions()).objective == pytest.approx(3.0)
+    assert made[-1].getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.05)  # untouched otherwise
 
 
 @pytest.mark.parametrize("seed", [0, 3])
@@ -1012,3 +1018,5 @@ def test_a_search_cancelled_before_its_proof_keeps_its_best_plan(monkeypatch):
     assert res.objective == pytest.approx(priced["plan"], rel=1e-9)
     assert res.bound >= res.objective
     _assert_fits_the_fleet(res, problem)
+    # the MILP never ran past the seed: its seconds are the seed's, counted once
+    assert res.stats["solver_seconds"] == pytest.approx(res.stats["seed"]["seconds"])

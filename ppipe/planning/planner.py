@@ -425,6 +425,7 @@ def _direct_solves(problem: PlanningProblem, configs: list[list[PipelineConfig]]
         side.seeded(seed_level)
         if side.search:
             side.wait(opts.progress, opts.cancel, t0, seed_level)
+    first_seconds = 0.0  # the first solve's (the seed's result, when it stands in for it, is counted once)
     if seeded is not None and (proved() or cancelled()):
         # stopped while seeding: its plan is the best so far (the pool side's may replace it);
         # the seed MILP's bound covers only its few configurations
@@ -436,9 +437,10 @@ def _direct_solves(problem: PlanningProblem, configs: list[list[PipelineConfig]]
             first_opts = replace(first_opts, cancel=_EitherEvent(first_opts.cancel, signal),
                                  progress=_restart_watch(first_opts.progress, signal))
         res = solve_model(mpm.model, first_opts, solver=solver, fallback=fallback, on_fallback=on_message)
+        first_seconds = res.seconds
         if seeded is not None and not res.has_solution and seeded[1].has_solution:
             mpm, res = seeded[0], replace(seeded[1], status=res.status, bound=res.bound, gap=None)
-    solver_seconds = res.seconds + (extra["seed"]["seconds"] if "seed" in extra else 0.0)
+    solver_seconds = first_seconds + (extra["seed"]["seconds"] if "seed" in extra else 0.0)
     rounds = 0
     while signal.is_set() and not proved() and not cancelled() and res.has_solution:
         # each round prices at the best plan so far; all but the last may be cut short by a
@@ -828,7 +830,7 @@ class _PoolSide:
         try:
             found, info = priced_search(problem, configs, max(known), late, solver, fallback,
                                         rounds=None if search else 1, note=self._note if search else None)
-            self.info["priced"] = info
+            self.info["priced"] = dict(info, waited=search)  # whether the solve waited for it
             if found is None:
                 return
             if found.bound is not None and (self.bound is None or found.bound < self.bound):
