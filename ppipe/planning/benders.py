@@ -119,6 +119,11 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         def settled(key) -> bool:
             return key in exact or (key in known and at_least is not None and known[key] >= at_least)
 
+        def remember(key, v: float) -> None:
+            if key not in known:
+                by_model[key[0]].append(key[1])
+            known[key] = v
+
         found: dict[tuple[int, tuple[int, ...]], float] = {}
         todo = []
         for key in sorted({key for key in wanted if not settled(key)}):
@@ -128,9 +133,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                 continue
             spent["implied"] += 1
             if implied >= at_least:  # a lower bound that reaches it: as a check that stopped there
-                if key not in known:
-                    by_model[key[0]].append(key[1])
-                known[key] = implied
+                remember(key, implied)
             else:
                 found[key] = below[key] = min(implied, below.get(key, math.inf))
         t1 = time.perf_counter()
@@ -141,9 +144,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         spent["checks"] += len(todo)
         for key, v in zip(todo, levels):
             if v is not None:
-                if key not in known:
-                    by_model[key[0]].append(key[1])
-                known[key] = v
+                remember(key, v)
                 if at_least is None or v < at_least:
                     exact.add(key)
         return [found[key] if key in found else known.get(key) for key in wanted]

@@ -924,11 +924,9 @@ class _PoolSide:
             return full, replace(self.result, status=res.status, bound=res.bound, gap=None)
         if self.search and self.result is not None and res.has_solution and \
                 float(self.result.values[full.T]) > float(res.values[mpm.T]) * (1 + 1e-9):
-            # the search stopped before its proof with a better plan than the MILP's (the seed's)
-            V = float(self.result.values[full.T])
-            known = [b for b in (res.bound, self.bound) if b is not None and math.isfinite(b)]
-            bound = max(min(known), V) if known else None
-            return full, replace(self.result, status=res.status, bound=bound, gap=relative_gap(V, bound))
+            # the search stopped before its proof with a better plan than the MILP's (the seed's):
+            # that plan, with the MILP's status and bounds
+            mpm, res = full, replace(self.result, status=res.status, bound=res.bound, gap=None)
         if self.bound is None or not res.has_solution:
             return mpm, res
         V = float(res.values[mpm.T])
