@@ -961,6 +961,37 @@ def test_levels_implied_by_checked_ones_need_no_check():
     assert implied_level(0, allocations, known, exact, (3, 2), 9.0) is None
 
 
+def test_a_level_implied_from_above_is_never_taken_for_a_plans(monkeypatch):
+    """``implied_level``'s "short" answer is an upper bound, not a level: the search's plan
+    must still serve exactly what it says. Here every short answer is as loose as it may be
+    (just below the target, from the true level): before the fix the search took one for a
+    model's level and reported a plan at 638.23 whose GPUs serve 577.40 (G1 on four types:
+    2,114.15 for 2,101.75)."""
+    import ppipe.planning.benders as benders
+    from ppipe.planning.planner import model_level, priced_search
+
+    problem = _problem(3, 3, 2, models=4)
+    cfgs = [enumerate_configs(problem, d) for d in range(4)]
+    levels, short = {}, []
+
+    def loose(d, allocations, known, exact, u, at_least):
+        if (d, u) not in levels:
+            levels[(d, u)] = model_level(problem, cfgs[d], d, list(u), SolveOptions(), "highs", True)
+        if levels[(d, u)] >= at_least:
+            return None
+        short.append((d, u))
+        return max(levels[(d, u)], at_least * (1 - 1e-7))  # still below at_least: a true upper bound
+
+    monkeypatch.setattr(benders, "implied_level", loose)
+    ref = _plain(problem, cfgs)
+    found, _ = priced_search(problem, cfgs, 0.97 * ref.objective, SolveOptions(), "highs", True)
+    assert short  # the loose answers were used
+    assert found.proved and found.level == pytest.approx(ref.objective, rel=1e-6)
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    done = complete_per_model(problem, cfgs, mpm, None, SolveOptions(), "highs", True, totals=found.totals)
+    assert done.objective == pytest.approx(found.level, rel=1e-9)
+
+
 def test_a_model_whose_least_plan_serves_a_higher_level_is_not_priced_again(monkeypatch):
     """The search reprices just above its plan: a model whose least plan at the first level
     already serves the new one costs what it did (no MILP), and every cost is the one a
