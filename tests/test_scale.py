@@ -728,7 +728,8 @@ def test_the_priced_search_finds_and_proves_the_optimum(seed):
     found, info = priced_search(problem, cfgs, 0.97 * ref.objective, SolveOptions(), "highs", True,
                                 note=lambda *args: notes.append(args))
     assert found.proved and info["proved"] and info["rounds"] == found.rounds >= 1
-    if seed in (0, 5):  # here a plan found during the first solve stops it and reprices above it
+    if seed == 0:  # here a plan found during the first solve stops it and reprices above it (seed 5: the
+        # solve ends at the node that found it, settled, and its bound proves it)
         assert info["repriced_at"] and all(v > 0.97 * ref.objective for v in info["repriced_at"])
         assert info["started_from_plan"] >= 1  # the solve after a pricing starts from the plan
         assert any(stage.startswith("proving that no plan is above") for _, _, stage in notes)
@@ -815,6 +816,47 @@ def test_on_solution_sees_each_better_solution_and_can_stop_the_solve(small_milp
     assert res.status == "cancelled" and res.has_solution and seen[-1][T] > 0
     assert res.objective == pytest.approx(seen[-1][T], rel=1e-9)
     assert res.objective < full.objective
+
+
+def test_settled_solutions_wait_for_their_node_to_end():
+    """With ``settle_solutions`` a solution reaches ``on_solution`` only once the search has
+    left the node that found it; a better one from the same node replaces it, and the last
+    is passed when the solve ends. Without it, each at once."""
+    from ppipe.planning.milp import SettledSolutions
+
+    seen = []
+    settled = SettledSolutions(SolveOptions(on_solution=lambda v: seen.append(float(v[0])) or v[0] >= 9,
+                                            settle_solutions=True))
+    assert not settled.found(np.array([1.0]), 5) and not settled.found(np.array([2.0]), 5)
+    assert not settled.at_node(5) and seen == []  # still at node 5
+    assert not settled.at_node(6) and seen == [2.0]  # 1.0 was replaced at its own node
+    assert not settled.at_node(7) and seen == [2.0]  # nothing waits
+    settled.found(np.array([3.0]), 8)
+    settled.finish()
+    assert seen == [2.0, 3.0]
+    settled.found(np.array([9.0]), 9)
+    assert settled.at_node(10) and seen == [2.0, 3.0, 9.0]  # on_solution's "stop" comes back
+    at_once = SettledSolutions(SolveOptions(on_solution=lambda v: seen.append(float(v[0])) or False))
+    assert not at_once.found(np.array([4.0]), 11) and seen[-1] == 4.0
+
+    def broken(values) -> bool:
+        raise RuntimeError("check failed")
+
+    failing = SettledSolutions(SolveOptions(on_solution=broken, settle_solutions=True))
+    failing.found(np.array([1.0]), 0)
+    assert failing.at_node(1) and isinstance(failing.failed[0], RuntimeError)
+
+
+def test_a_settled_solve_shows_fewer_solutions_and_ends_on_the_optimum(small_milp):
+    """In HiGHS: with ``settle_solutions`` the solutions shown are some of those shown at once,
+    in the same order, and the last is the optimum (passed when the solve ends)."""
+    M, T, full = small_milp
+    plain, settled = [], []
+    solve_model(M, SolveOptions(on_solution=lambda v: plain.append(float(v[T])) or False))
+    res = solve_model(M, SolveOptions(on_solution=lambda v: settled.append(float(v[T])) or False,
+                                      settle_solutions=True))
+    assert res.status == "optimal" and settled and settled[-1] == pytest.approx(full.objective, rel=1e-9)
+    assert settled == [v for v in plain if v in settled] and len(settled) < len(plain)
 
 
 def test_an_error_in_on_solution_is_raised_not_reported_as_infeasible(small_milp):

@@ -323,7 +323,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             break
         realised["stop"] = False
         res = solve_model(M, replace(opts, time_limit=left, progress=None,
-                                     on_solution=on_solution if reprice is not None else None),
+                                     on_solution=on_solution if reprice is not None else None,
+                                     settle_solutions=True),
                           solver=solver, fallback=fallback)
         spent["master_seconds"].append(res.seconds)
         out.rounds += 1

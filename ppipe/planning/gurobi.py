@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from ppipe.errors import SolverError
-from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.milp import MilpModel, MilpResult, Progress, SettledSolutions, SolveOptions, relative_gap
 from ppipe.planning.status import Status
 
 
@@ -65,17 +65,20 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
         start = time.perf_counter()
 
         columns = list(x.values())
-        failed: list[BaseException] = []  # on_solution raised: stop, and raise it after the solve
+        solutions = SettledSolutions(opts)  # on_solution raised: stop, and raise it after the solve
+        stopped = {"flag": False}
 
         def cb(m, where):
-            if where == GRB.Callback.MIPSOL and opts.on_solution is not None and not failed:
-                try:
-                    if opts.on_solution(np.array(m.cbGetSolution(columns), dtype=float)):
-                        m.terminate()
-                except BaseException as exc:
-                    failed.append(exc)
+            if where == GRB.Callback.MIPSOL and opts.on_solution is not None and not stopped["flag"]:
+                if solutions.found(np.array(m.cbGetSolution(columns), dtype=float),
+                                   int(m.cbGet(GRB.Callback.MIPSOL_NODCNT))):
+                    stopped["flag"] = True
                     m.terminate()
             if where == GRB.Callback.MIP:
+                if opts.on_solution is not None and not stopped["flag"] and \
+                        solutions.at_node(int(m.cbGet(GRB.Callback.MIP_NODCNT))):
+                    stopped["flag"] = True
+                    m.terminate()
                 if opts.cancel is not None and opts.cancel.is_set():
                     m.terminate()
                 if opts.progress is not None:
@@ -86,8 +89,10 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
                     opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start))
 
         g.optimize(cb)
-        if failed:
-            raise failed[0]
+        if not stopped["flag"] and g.Status == GRB.OPTIMAL:
+            solutions.finish()  # a solution still waiting for its node to end
+        if solutions.failed:
+            raise solutions.failed[0]
         seconds = time.perf_counter() - start
     except gp.GurobiError as exc:
         if getattr(exc, "errno", None) == 10010 or "size-limited" in str(exc):

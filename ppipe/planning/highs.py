@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ppipe.errors import SolverError
-from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions, relative_gap
+from ppipe.planning.milp import MilpModel, MilpResult, Progress, SettledSolutions, SolveOptions, relative_gap
 from ppipe.planning.status import Status
 
 
@@ -129,6 +129,7 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start, message))
 
     stop = {"flag": False}  # on_solution asked to stop
+    solutions = SettledSolutions(opts)
 
     def on_interrupt(e) -> None:
         if opts.cancel is not None and opts.cancel.is_set():
@@ -141,24 +142,24 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
             last_report["t"] = now
             report(e.data_out)
 
+    def on_mip_interrupt(e) -> None:
+        if not stop["flag"] and solutions.at_node(int(e.data_out.mip_node_count)):
+            stop["flag"] = True
+        on_interrupt(e)
+
     best: dict = {}
-    failed: list[BaseException] = []  # on_solution raised: the solve stops and the error is raised after it
 
     def on_improving(e) -> None:
         sol = e.data_out.mip_solution
         if sol is not None and len(sol) == n:
             best["values"] = np.array(sol, dtype=float)
             best["objective"] = sign * e.data_out.objective_function_value
-            try:
-                if opts.on_solution is not None and not failed and opts.on_solution(best["values"]):
-                    stop["flag"] = True
-            except BaseException as exc:  # never into HiGHS: it reported such a solve as infeasible
-                failed.append(exc)
+            if not stop["flag"] and solutions.found(best["values"], int(e.data_out.mip_node_count)):
                 stop["flag"] = True
         report(e.data_out, "improved")
 
     if opts.progress is not None or opts.cancel is not None or opts.on_solution is not None:
-        h.cbMipInterrupt.subscribe(on_interrupt)
+        h.cbMipInterrupt.subscribe(on_mip_interrupt)
         h.cbSimplexInterrupt.subscribe(on_interrupt)
         h.cbMipImprovingSolution.subscribe(on_improving)
     if opts.cancel is not None and opts.cancel.is_set():
@@ -167,8 +168,11 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         run_status = h.run() if opts.cancel is None else _run_cancellable(h, opts.cancel)
     except Exception as exc:  # pragma: no cover - solver internals
         raise SolverError(f"HiGHS failed: {exc}") from None
-    if failed:
-        raise failed[0]
+    if run_status is not _ABANDONED and not stop["flag"] and not cancelled["flag"] \
+            and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        solutions.finish()  # a solution still waiting for its node to end
+    if solutions.failed:
+        raise solutions.failed[0]
     seconds = time.perf_counter() - start
     if run_status is _ABANDONED:
         values = best.get("values")
