@@ -300,14 +300,16 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             levels = exact_levels(keys, t_hat * (1 - 1e-9))
             if any(v is None for v in levels):
                 return
-            if min(levels) > out.level and any(key not in known for key in keys):
-                # a level implied from above (:func:`implied_level`) is only an upper bound: the
-                # plan's level needs the exact one (G1 on four types once took 2,114.15 so for a
-                # plan at 2,101.75)
-                if any(v is None for v in exact_levels([key for key in keys if key not in known])):
+            if min(levels) > out.level:
+                # a level implied from above (:func:`implied_level`, not in ``known``) is only an
+                # upper bound: the plan's level needs the exact one (G1 on four types once took
+                # 2,114.15 so for a plan at 2,101.75)
+                missing = [key for key in keys if key not in known]
+                if missing and any(v is None for v in exact_levels(missing)):
                     return
-            if all(key in known for key in keys) and min(known[key] for key in keys) > out.level:
-                out.level, out.totals = min(known[key] for key in keys), U
+                plan = min(known[key] for key in keys)
+                if plan > out.level:
+                    out.level, out.totals = plan, U
             if out.level < t_hat * (1 - 1e-9):
                 combine_near(U, levels, t_hat * (1 - 1e-9))
 
