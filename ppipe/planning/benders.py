@@ -21,10 +21,12 @@ whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 - The relaxation's solutions are checked this way as it finds them; one that makes a plan
   stops it, and it is priced again just above that plan (``reprice`` in :func:`benders`).
 
-Measured on the ten zoo models: five of the relaxation's solutions were checked, and the
-fifth made a plan at 1797.26, two models' allocations taken from neighbours of the
-allocations it gave them (59 s into its solve; the fourth, at the same level, did not); priced
-just above it, the relaxation is infeasible (39 s): proven. Cuts alone once took seven
+Measured on the ten zoo models (priced at the seed's 1,793.26): three of the relaxation's
+solutions were checked (26 checks, 1.1 s), and the third made a plan at 1797.26 from allocations next to
+the ones it gave the models (16 s into its solve);
+priced just above it, the relaxation is infeasible (29 s): proven. The path matters: with the
+other optimal NP plan's throughputs as est_xput, no solution of the first solve led to a plan,
+and it took three solves and 936 checks (183 s) to the same optimum. Cuts alone once took seven
 rounds, 470 s. The MILP's best plan after two minutes was 1791.2."""
 
 from __future__ import annotations
