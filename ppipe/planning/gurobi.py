@@ -65,19 +65,15 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
         start = time.perf_counter()
 
         columns = list(x.values())
-        solutions = SettledSolutions(opts)  # on_solution raised: stop, and raise it after the solve
-        stopped = {"flag": False}
+        solutions = SettledSolutions(opts)  # on_solution; an error in it is raised after the solve
 
         def cb(m, where):
-            if where == GRB.Callback.MIPSOL and opts.on_solution is not None and not stopped["flag"]:
+            if where == GRB.Callback.MIPSOL and opts.on_solution is not None:
                 if solutions.found(np.array(m.cbGetSolution(columns), dtype=float),
                                    int(m.cbGet(GRB.Callback.MIPSOL_NODCNT))):
-                    stopped["flag"] = True
                     m.terminate()
             if where == GRB.Callback.MIP:
-                if opts.on_solution is not None and not stopped["flag"] and \
-                        solutions.at_node(int(m.cbGet(GRB.Callback.MIP_NODCNT))):
-                    stopped["flag"] = True
+                if opts.on_solution is not None and solutions.at_node(int(m.cbGet(GRB.Callback.MIP_NODCNT))):
                     m.terminate()
                 if opts.cancel is not None and opts.cancel.is_set():
                     m.terminate()
@@ -89,7 +85,7 @@ def solve_gurobi(model: MilpModel, opts: SolveOptions) -> MilpResult:
                     opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start))
 
         g.optimize(cb)
-        if not stopped["flag"] and g.Status == GRB.OPTIMAL:
+        if g.Status == GRB.OPTIMAL:
             solutions.finish()  # a solution still waiting for its node to end
         if solutions.failed:
             raise solutions.failed[0]

@@ -128,14 +128,13 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         bnd = None if not math.isfinite(bnd) or abs(bnd) >= 1e30 else sign * bnd
         opts.progress(Progress(inc, bnd, relative_gap(inc, bnd), time.perf_counter() - start, message))
 
-    stop = {"flag": False}  # on_solution asked to stop
-    solutions = SettledSolutions(opts)
+    solutions = SettledSolutions(opts)  # on_solution, and whether it asked to stop
 
     def on_interrupt(e) -> None:
         if opts.cancel is not None and opts.cancel.is_set():
             cancelled["flag"] = True
             e.interrupt()
-        elif stop["flag"]:
+        elif solutions.stopped:
             e.interrupt()
         now = time.perf_counter() - start
         if now - last_report["t"] >= 0.2:
@@ -143,8 +142,7 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
             report(e.data_out)
 
     def on_mip_interrupt(e) -> None:
-        if not stop["flag"] and solutions.at_node(int(e.data_out.mip_node_count)):
-            stop["flag"] = True
+        solutions.at_node(int(e.data_out.mip_node_count))
         on_interrupt(e)
 
     best: dict = {}
@@ -154,8 +152,7 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         if sol is not None and len(sol) == n:
             best["values"] = np.array(sol, dtype=float)
             best["objective"] = sign * e.data_out.objective_function_value
-            if not stop["flag"] and solutions.found(best["values"], int(e.data_out.mip_node_count)):
-                stop["flag"] = True
+            solutions.found(best["values"], int(e.data_out.mip_node_count))
         report(e.data_out, "improved")
 
     if opts.progress is not None or opts.cancel is not None or opts.on_solution is not None:
@@ -168,7 +165,7 @@ def solve_highs(model: MilpModel, opts: SolveOptions) -> MilpResult:
         run_status = h.run() if opts.cancel is None else _run_cancellable(h, opts.cancel)
     except Exception as exc:  # pragma: no cover - solver internals
         raise SolverError(f"HiGHS failed: {exc}") from None
-    if run_status is not _ABANDONED and not stop["flag"] and not cancelled["flag"] \
+    if run_status is not _ABANDONED and not cancelled["flag"] \
             and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         solutions.finish()  # a solution still waiting for its node to end
     if solutions.failed:

@@ -168,27 +168,31 @@ class SettledSolutions:
     """``opts.on_solution`` as a backend calls it (:attr:`SolveOptions.settle_solutions`):
     :meth:`found` with each better solution and the node that found it, :meth:`at_node` as
     the search goes on, :meth:`finish` when it ends optimal. Each returns whether the
-    solve should stop; an error in ``on_solution`` is kept (:attr:`failed`) and stops it."""
+    solve should stop (then :attr:`stopped` stays set and ``on_solution`` is not called
+    again); an error in ``on_solution`` is kept (:attr:`failed`) and stops it."""
 
     def __init__(self, opts: SolveOptions):
         self._on_solution = opts.on_solution
         self._settle = opts.settle_solutions
         self._pending: tuple[np.ndarray, int] | None = None
+        self.stopped = False
         self.failed: list[BaseException] = []
 
     def _call(self, values: np.ndarray) -> bool:
-        if self._on_solution is None or self.failed:
+        if self._on_solution is None or self.stopped:
             return False
         try:
-            return bool(self._on_solution(values))
+            self.stopped = bool(self._on_solution(values))
         except BaseException as exc:  # never into the solver: HiGHS reported such a solve as infeasible
             self.failed.append(exc)
-            return True
+            self.stopped = True
+        return self.stopped
 
     def found(self, values: np.ndarray, node: int) -> bool:
         if not self._settle:
             return self._call(values)
-        self._pending = (values, node)
+        if not self.stopped:
+            self._pending = (values, node)
         return False
 
     def at_node(self, node: int) -> bool:
