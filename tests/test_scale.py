@@ -1097,3 +1097,60 @@ def test_a_search_cancelled_before_its_proof_keeps_its_best_plan(monkeypatch):
     _assert_fits_the_fleet(res, problem)
     # the MILP never ran past the seed: its seconds are the seed's, counted once
     assert res.stats["solver_seconds"] == pytest.approx(res.stats["seed"]["seconds"])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_restricted_plan_reaches_its_target_over_the_configurations_given(seed):
+    """``restricted_plan``: the direct MILP over only some configurations, at a target. Over
+    the configurations the plain optimum uses it reaches that optimum, and each model alone
+    on the GPUs it returns serves at least the target; above the optimum there is none."""
+    from ppipe.planning.planner import model_level, restricted_plan
+
+    problem = _problem(seed, 3, 2, models=3)
+    cfgs = [enumerate_configs(problem, d) for d in range(3)]
+    if not all(cfgs):
+        pytest.skip("toy SLO infeasible")
+    ref = _plain(problem, cfgs)
+    mpm = build_milp(problem, cfgs, problem.max_parts, totals=False)
+    used = [[c for c, x in enumerate(xd) if ref.values[x] > 1e-7] for xd in mpm.x]
+    target = ref.objective * (1 - 1e-7)
+    totals = restricted_plan(problem, cfgs, used, target, SolveOptions(), "highs", True)
+    assert totals is not None
+    for g, limit in enumerate(problem.cluster.limits):
+        assert sum(row[g] for row in totals) <= limit
+    for d, row in enumerate(totals):
+        assert model_level(problem, cfgs[d], d, row, SolveOptions(), "highs", True) >= target * (1 - 1e-9)
+    assert restricted_plan(problem, cfgs, [list(range(len(c))) for c in cfgs], ref.objective * 1.001,
+                           SolveOptions(), "highs", True) is None
+    assert restricted_plan(problem, cfgs, [[], *used[1:]], target, SolveOptions(), "highs", True) is None
+
+
+def test_the_search_finds_a_plan_over_its_solutions_configurations(monkeypatch):
+    """When no allocation next to a solution of the relaxation makes a plan (here no pick
+    ever does), the configurations the solutions used so far do: the search still ends at
+    the plain MILP's optimum, proven, with a plan from ``restricted``, and tries it only for
+    targets worth a repricing (RETARGET_GAIN above the level priced at)."""
+    import ppipe.planning.benders as benders
+    import ppipe.planning.planner as planner
+
+    monkeypatch.setattr(benders, "pick_allocations", lambda *args, **kwargs: None)
+    targets = []
+    real = planner.restricted_plan
+
+    def spy(problem, configs, used, target, opts, solver, fallback):
+        targets.append(target)
+        return real(problem, configs, used, target, opts, solver, fallback)
+
+    monkeypatch.setattr(planner, "restricted_plan", spy)
+    problem = _problem(0, 3, 2, models=4)
+    cfgs = [enumerate_configs(problem, d) for d in range(4)]
+    ref = _plain(problem, cfgs)
+    level = 0.97 * ref.objective
+    found, info = planner.priced_search(problem, cfgs, level, SolveOptions(), "highs", True)
+    assert found.proved and found.level == pytest.approx(ref.objective, rel=1e-6)
+    assert info["restricted"] == len(targets) >= 1 and info["restricted_seconds"] > 0
+    assert all(t >= level * (1 + benders.RETARGET_GAIN) for t in targets)
+    mpm = build_milp(problem, cfgs, problem.max_parts)
+    done = complete_per_model(problem, cfgs, mpm, None, SolveOptions(), "highs", True, totals=found.totals)
+    _assert_is_a_solution(mpm.model, done.values)
+    assert done.objective == pytest.approx(found.level, rel=1e-9)

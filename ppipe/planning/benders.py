@@ -20,13 +20,18 @@ whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 
 - The relaxation's solutions are checked this way as it finds them; one that makes a plan
   stops it, and it is priced again just above that plan (``reprice`` in :func:`benders`).
+- When no allocation next to a solution makes a plan, the direct MILP over only the
+  configurations the solutions used so far may (``restricted``): whole instances, a few
+  configurations per model, seconds.
 
 Measured on the ten zoo models (priced at the seed's 1,793.26): three of the relaxation's
 solutions were checked (26 checks, 1.1 s), and the third made a plan at 1797.26 from allocations next to
 the ones it gave the models (16 s into its solve);
 priced just above it, the relaxation is infeasible (29 s): proven. The path matters: with the
-other optimal NP plan's throughputs as est_xput, no solution of the first solve led to a plan,
-and it took three solves and 936 checks (183 s) to the same optimum. Cuts alone once took seven
+other optimal NP plan's throughputs as est_xput, no allocation next to a solution of the first
+solve led to a plan, and it took three solves and 936 checks (183 s) to the same optimum; the
+solutions' configurations made plans at the second solution (1,796.62, 43 s in) and in the next
+solve at the optimum: 134 s (355 checks, 3 restricted MILPs, 3 s). Cuts alone once took seven
 rounds, 470 s. The MILP's best plan after two minutes was 1791.2."""
 
 from __future__ import annotations
@@ -65,7 +70,9 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             level_of: Callable[[int, list[int], SolveOptions, float | None], float | None],
             rounds: int | None = None, workers: int = 1,
             reprice: Callable[[float], tuple[np.ndarray, list[float]] | None] | None = None,
-            note: Callable[[float | None, float | None, str], None] | None = None) -> BendersResult:
+            note: Callable[[float | None, float | None, str], None] | None = None,
+            restricted: Callable[[list[list[int]], float, SolveOptions], list[list[int]] | None] | None = None
+            ) -> BendersResult:
     """Solve ``relax`` (a pool relaxation) with its pools priced at ``prices`` (the fleet's
     prices and each model's cost at ``level``, :func:`ppipe.planning.rows.add_cost_rows`: rows
     that hold for every plan at ``T >= level``), and cut it until the best plan it leads to is
@@ -89,7 +96,11 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     53-54 s -> 30-38 s in three runs (the same solve alone took 13-78 s across HiGHS seeds).
 
     ``note(plan, bound, stage)``: told the best plan's level so far (None: none yet), the
-    bound on every plan, and what the search does now, as they change (for progress)."""
+    bound on every plan, and what the search does now, as they change (for progress).
+
+    ``restricted(used, target, opts)``: GPUs per model and type of a plan at ``target`` or
+    above over only the configurations ``used`` (per model, their indices), or None (see
+    ``from_configs`` below)."""
     t0 = time.perf_counter()
     T = relax.T
     base = relax.model.copy()  # the relaxation and its cuts, without cost rows
@@ -104,7 +115,10 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     below: dict[tuple[int, tuple[int, ...]], float] = {}  # upper bounds implied without a check
     sizes = [len(relax.x[d]) for d in range(len(problem.models))]  # the largest checks start first
     out = BendersResult(None)
+    used: list[set[int]] = [set() for _ in problem.models]  # configurations the relaxation's solutions used
+    tried: dict = {"sizes": None, "target": math.inf}  # the last restricted try that found no plan
     spent = {"master_seconds": [], "check_seconds": 0.0, "checks": 0, "pick_seconds": 0.0,
+             "restricted_seconds": 0.0, "restricted": 0,
              "reprice_seconds": 0.0, "repriced_at": [], "start_seconds": 0.0,
              "started_from_plan": 0, "implied": 0}
     first_bound: float | None = None
@@ -184,6 +198,37 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         found = min(known[(d, tuple(u))] for d, u in enumerate(choice))
         if found > out.level:
             out.level, out.totals = found, [list(u) for u in choice]
+
+    def from_configs(values, target: float) -> None:
+        """Look for a plan at ``target`` over the configurations the relaxation's solutions
+        used so far (``values``' among them), whole instances and all (``restricted``), and
+        check what it gives each model exactly. Only for a target that would be repriced at
+        (RETARGET_GAIN above the level priced at): below it a plan changes nothing.
+
+        Why: the allocations next to a solution's may all be short while the configurations
+        the solutions use are the right ones in other numbers. Measured on the ten zoo
+        models with the other optimal NP plan's throughputs as est_xput: no allocation next
+        to the first solve's solutions made a plan (it ran to its bound, 88 s, and the search
+        took 194 s); the first two solutions' configurations make a plan at the second's
+        1,796.62 in 1.1 s, the first three's the optimum."""
+        for d, xd in enumerate(relax.x):
+            used[d].update(c for c, x in enumerate(xd) if float(values[x]) > 1e-7)
+        if restricted is None or target < priced_at * (1 + RETARGET_GAIN) or out.level >= target:
+            return
+        sizes = tuple(len(u) for u in used)
+        if sizes == tried["sizes"] and target >= tried["target"]:
+            return  # nothing new: the same configurations found no plan at a lower target
+        t1 = time.perf_counter()
+        choice = restricted([sorted(u) for u in used], target, replace(_left_opts(opts, t0), progress=None))
+        spent["restricted_seconds"] += time.perf_counter() - t1
+        spent["restricted"] += 1
+        if choice is None:
+            tried.update(sizes=sizes, target=target)
+            return
+        keys = [(d, tuple(u)) for d, u in enumerate(choice)]
+        levels = exact_levels(keys, target)
+        if all(v is not None and v >= target for v in levels):
+            take([tuple(u) for u in choice])
 
     def trade_near(U: list[list[int]], levels: list[float], target: float) -> None:
         """Look for a plan at ``target`` among trades next to ``U``: a short model gives up
@@ -314,6 +359,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                     out.level, out.totals = plan, U
             if out.level < t_hat * (1 - 1e-9):
                 combine_near(U, levels, t_hat * (1 - 1e-9))
+            if out.level < t_hat * (1 - 1e-9):
+                from_configs(values, t_hat * (1 - 1e-9))
 
         # in a thread of its own: this runs inside the relaxation's solve, and a HiGHS run
         # must not start inside another one's callback on the same thread
@@ -377,6 +424,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             out.level, out.totals = min(levels), U
         if out.bound is not None and out.level * (1 + gap) < out.bound:
             combine_near(U, levels, out.bound / (1 + gap))
+        if out.level < t_hat * (1 - 1e-9):
+            from_configs(res.values, t_hat * (1 - 1e-9))
         if reached():
             out.proved = True
             break
@@ -402,8 +451,11 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
 
 #: A better solution of the relaxation that is a plan exactly stops its solve and reprices
 #: it only when it is this far above the level priced at (each repricing costs the
-#: per-model cost MILPs again: 7 s on the ten zoo models).
-RETARGET_GAIN = 1e-3
+#: per-model cost MILPs of the models whose least plan no longer serves: 0.7-1.8 s on the
+#: ten zoo models). 1e-3 once (7 s then); at it, a plan at 1,797.26 found in a solve priced at
+#: 1,796.62 (the ten zoo models, other est_xput) did not stop that solve, which then ran 70 s
+#: more to prove less than the repricing did in 64 s.
+RETARGET_GAIN = 1e-4
 
 #: The trades a model may make next to an allocation (``trade_near`` in :func:`benders`):
 #: (a, b) is a GPUs of one type for b of another; in this order each has no more GPUs than
