@@ -7,10 +7,12 @@ lacks is whole instances. They are checked model by model: the relaxation gives 
 whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 :func:`ppipe.planning.planner.model_level`) says exactly what it serves there.
 
-- Next to that allocation (a short model with one GPU more of a type, a model with room
-  with one fewer), allocations are checked the same way, and one per model is picked so
-  that together they fit the fleet (:func:`pick_allocations`). Allocations that reach the
-  bound make a plan at the bound: the optimum, proven.
+- When it falls short, the direct MILP over only the configurations the relaxation's
+  solutions used so far (``restricted``: whole instances, a few configurations per model,
+  about a second) may make a plan; failing that, next to the solution's allocation (a short model with one GPU
+  more of a type, a model with room with one fewer), allocations are checked the same way,
+  and one per model is picked so that together they fit the fleet (:func:`pick_allocations`).
+  Allocations that reach the bound make a plan at the bound: the optimum, proven.
 - Otherwise each short model gets a cut, and the relaxation is solved again:
 
       T <= V_d(U) + (top - V_d(U)) * sum_g delta_dg,   delta_dg = 1 only if u_dg >= U_g + 1
@@ -20,18 +22,16 @@ whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 
 - The relaxation's solutions are checked this way as it finds them; one that makes a plan
   stops it, and it is priced again just above that plan (``reprice`` in :func:`benders`).
-- When no allocation next to a solution makes a plan, the direct MILP over only the
-  configurations the solutions used so far may (``restricted``): whole instances, a few
-  configurations per model, seconds.
 
-Measured on the ten zoo models (priced at the seed's 1,793.26): three of the relaxation's
-solutions were checked (26 checks, 1.1 s), and the third made a plan at 1797.26 from allocations next to
-the ones it gave the models (16 s into its solve);
-priced just above it, the relaxation is infeasible (29 s): proven. The path matters: with the
+Measured on the ten zoo models (priced at the seed's 1,793.26): the relaxation's first
+solution above the seed's level (at 1,797.26, 14 s into its solve) made a plan there over its
+configurations (0.2 s; 14 checks in all), and priced just above it, the relaxation is
+infeasible (27-30 s): proven, the search 49 s. The path matters: with the
 other optimal NP plan's throughputs as est_xput, no allocation next to a solution of the first
 solve led to a plan, and it took three solves and 936 checks (183 s) to the same optimum; the
-solutions' configurations made plans at the second solution (1,796.62, 43 s in) and in the next
-solve at the optimum: 134 s (355 checks, 3 restricted MILPs, 3 s). Cuts alone once took seven
+solutions' configurations made plans at the second solution (1,796.62, 31 s in) and in the next
+solve at the optimum: 97 s (164 checks, 3 restricted MILPs, 2.7 s; the proof 60 s, the same
+model as on the first path started from another plan at the same level). Cuts alone once took seven
 rounds, 470 s. The MILP's best plan after two minutes was 1791.2."""
 
 from __future__ import annotations
@@ -203,14 +203,18 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         """Look for a plan at ``target`` over the configurations the relaxation's solutions
         used so far (``values``' among them), whole instances and all (``restricted``), and
         check what it gives each model exactly. Only for a target that would be repriced at
-        (RETARGET_GAIN above the level priced at): below it a plan changes nothing.
+        (RETARGET_GAIN above the level priced at): below it a plan changes nothing. Tried
+        before the allocations next to the solution's (:func:`combine_near`), which take
+        more checks.
 
         Why: the allocations next to a solution's may all be short while the configurations
         the solutions use are the right ones in other numbers. Measured on the ten zoo
         models with the other optimal NP plan's throughputs as est_xput: no allocation next
         to the first solve's solutions made a plan (it ran to its bound, 88 s, and the search
-        took 194 s); the first two solutions' configurations make a plan at the second's
-        1,796.62 in 1.1 s, the first three's the optimum."""
+        took 184 s); the first two solutions' configurations make a plan at the second's
+        1,796.62 in 1.1 s, and the next solve's first solution's the optimum in 1.2 s: 97 s,
+        164 checks. On the bench's path (the other est_xput) the first solution at 1,797.26
+        makes the plan this way in 0.2 s, with 14 checks instead of 26: 52 s -> 49 s."""
         for d, xd in enumerate(relax.x):
             used[d].update(c for c, x in enumerate(xd) if float(values[x]) > 1e-7)
         if restricted is None or target < priced_at * (1 + RETARGET_GAIN) or out.level >= target:
@@ -358,9 +362,9 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
                 if plan > out.level:
                     out.level, out.totals = plan, U
             if out.level < t_hat * (1 - 1e-9):
-                combine_near(U, levels, t_hat * (1 - 1e-9))
-            if out.level < t_hat * (1 - 1e-9):
                 from_configs(values, t_hat * (1 - 1e-9))
+            if out.level < t_hat * (1 - 1e-9):
+                combine_near(U, levels, t_hat * (1 - 1e-9))
 
         # in a thread of its own: this runs inside the relaxation's solve, and a HiGHS run
         # must not start inside another one's callback on the same thread
@@ -422,10 +426,10 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             break
         if min(levels) > out.level:
             out.level, out.totals = min(levels), U
-        if out.bound is not None and out.level * (1 + gap) < out.bound:
-            combine_near(U, levels, out.bound / (1 + gap))
         if out.level < t_hat * (1 - 1e-9):
             from_configs(res.values, t_hat * (1 - 1e-9))
+        if out.bound is not None and out.level * (1 + gap) < out.bound:
+            combine_near(U, levels, out.bound / (1 + gap))
         if reached():
             out.proved = True
             break
@@ -454,7 +458,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
 #: per-model cost MILPs of the models whose least plan no longer serves: 0.7-1.8 s on the
 #: ten zoo models). 1e-3 once (7 s then); at it, a plan at 1,797.26 found in a solve priced at
 #: 1,796.62 (the ten zoo models, other est_xput) did not stop that solve, which then ran 70 s
-#: more to prove less than the repricing did in 64 s.
+#: more to prove less than the repricing and its proof did in 64 s.
 RETARGET_GAIN = 1e-4
 
 #: The trades a model may make next to an allocation (``trade_near`` in :func:`benders`):
