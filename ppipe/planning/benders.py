@@ -26,12 +26,12 @@ whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 Measured on the ten zoo models (priced at the seed's 1,793.26): the relaxation's first
 solution above the seed's level (at 1,797.26, 14 s into its solve) made a plan there over its
 configurations (0.2 s; 14 checks in all), and priced just above it, the relaxation is
-infeasible (27-30 s): proven, the search 49 s. The path matters: with the
+infeasible (27-30 s): proven, the search 48-50 s. The path matters: with the
 other optimal NP plan's throughputs as est_xput, no allocation next to a solution of the first
 solve led to a plan, and it took three solves and 936 checks (183 s) to the same optimum; the
-solutions' configurations made plans at the second solution (1,796.62, 31 s in) and in the next
-solve at the optimum: 97 s (164 checks, 3 restricted MILPs, 2.7 s; the proof 60 s, the same
-model as on the first path started from another plan at the same level). Cuts alone once took seven
+solutions' configurations made plans at the second solution (1,796.62, 32 s in) and in the next
+solve at the optimum (4 s in; that solve then proved it in 52 s): 86 s (164 checks, 3
+restricted MILPs, 3.0 s). Cuts alone once took seven
 rounds, 470 s. The MILP's best plan after two minutes was 1791.2."""
 
 from __future__ import annotations
@@ -202,22 +202,22 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     def from_configs(values, target: float) -> None:
         """Look for a plan at ``target`` over the configurations the relaxation's solutions
         used so far (``values``' among them), whole instances and all (``restricted``), and
-        check what it gives each model exactly. Only for a target that would be repriced at
-        (RETARGET_GAIN above the level priced at): below it a plan changes nothing. Tried
-        before the allocations next to the solution's (:func:`combine_near`), which take
-        more checks.
+        check what it gives each model exactly. Only above the level priced at and the best
+        plan so far. Tried before the allocations next to the solution's
+        (:func:`combine_near`), which take more checks.
 
         Why: the allocations next to a solution's may all be short while the configurations
         the solutions use are the right ones in other numbers. Measured on the ten zoo
         models with the other optimal NP plan's throughputs as est_xput: no allocation next
         to the first solve's solutions made a plan (it ran to its bound, 88 s, and the search
         took 184 s); the first two solutions' configurations make a plan at the second's
-        1,796.62 in 1.1 s, and the next solve's first solution's the optimum in 1.2 s: 97 s,
+        1,796.62 in 1.3 s, and the next solve's first solution's the optimum in 1.3 s: 86 s,
         164 checks. On the bench's path (the other est_xput) the first solution at 1,797.26
-        makes the plan this way in 0.2 s, with 14 checks instead of 26: 52 s -> 49 s."""
+        makes the plan this way in 0.2 s, with 14 checks instead of 26. The whole solve with
+        HiGHS seeds 1-3: 85/246/175 s -> 84/78/137 s."""
         for d, xd in enumerate(relax.x):
             used[d].update(c for c, x in enumerate(xd) if float(values[x]) > 1e-7)
-        if restricted is None or target < priced_at * (1 + RETARGET_GAIN) or out.level >= target:
+        if restricted is None or target <= priced_at * (1 + gap) or out.level >= target:
             return
         sizes = tuple(len(u) for u in used)
         if sizes == tried["sizes"] and target >= tried["target"]:
@@ -454,12 +454,12 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
 
 
 #: A better solution of the relaxation that is a plan exactly stops its solve and reprices
-#: it only when it is this far above the level priced at (each repricing costs the
-#: per-model cost MILPs of the models whose least plan no longer serves: 0.7-1.8 s on the
-#: ten zoo models). 1e-3 once (7 s then); at it, a plan at 1,797.26 found in a solve priced at
-#: 1,796.62 (the ten zoo models, other est_xput) did not stop that solve, which then ran 70 s
-#: more to prove less than the repricing and its proof did in 64 s.
-RETARGET_GAIN = 1e-4
+#: it only when it is this far above the level priced at (each repricing starts a fresh
+#: solve; a smaller gain is kept as the best plan while the solve goes on). Measured on the
+#: ten zoo models at 1e-4 against 1e-3 (whole solve, HiGHS seeds 0-3): 58-63/143/78/135 s
+#: against 60/84/78/137 s; at 1e-4 seed 1 stopped at plans 0.07% and 0.08% apart and solved
+#: three times instead of once.
+RETARGET_GAIN = 1e-3
 
 #: The trades a model may make next to an allocation (``trade_near`` in :func:`benders`):
 #: (a, b) is a GPUs of one type for b of another; in this order each has no more GPUs than
