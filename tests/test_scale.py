@@ -1150,3 +1150,13 @@ def test_the_search_finds_a_plan_over_its_solutions_configurations(monkeypatch):
     done = complete_per_model(problem, cfgs, mpm, None, SolveOptions(), "highs", True, totals=found.totals)
     _assert_is_a_solution(mpm.model, done.values)
     assert done.objective == pytest.approx(found.level, rel=1e-9)
+
+
+def test_allocation_sums_each_models_pools_per_type():
+    """``rows.allocation``: a solution's pools, keyed (model, position, type), summed per model
+    and type and rounded to whole GPUs (the search and the restricted plan read plans this way)."""
+    from ppipe.planning.rows import allocation
+
+    zs = {(0, 0, 1): 0, (0, 1, 1): 1, (1, 0, 0): 2, (1, 1, 2): 3}
+    values = [2.0000001, 3.0, 0.9999999, 4.0, 123.0]  # the last: a variable that is not a pool
+    assert allocation(zs, values, 2, 3) == [[0, 5, 0], [1, 0, 4]]

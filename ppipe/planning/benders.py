@@ -9,9 +9,10 @@ whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 
 - When it falls short, the direct MILP over only the configurations the relaxation's
   solutions used so far (``restricted``: whole instances, a few configurations per model,
-  about a second) may make a plan; failing that, next to the solution's allocation (a short model with one GPU
-  more of a type, a model with room with one fewer), allocations are checked the same way,
-  and one per model is picked so that together they fit the fleet (:func:`pick_allocations`).
+  about a second) may make a plan; failing that, next to the solution's allocation (a short
+  model with one GPU more of a type, a model with room with one fewer), allocations are
+  checked the same way, and one per model is picked so that together they fit the fleet
+  (:func:`pick_allocations`).
   Allocations that reach the bound make a plan at the bound: the optimum, proven.
 - Otherwise each short model gets a cut, and the relaxation is solved again:
 
@@ -49,7 +50,7 @@ from ppipe.planning.milp import MilpModel, SolveOptions
 from ppipe.planning.parallel import map_in_threads
 from ppipe.planning.pool_relaxation import PoolRelaxation
 from ppipe.planning.problem import PlanningProblem
-from ppipe.planning.rows import add_cost_rows
+from ppipe.planning.rows import add_cost_rows, allocation
 from ppipe.planning.solvers import solve_model
 from ppipe.planning.status import Status
 
@@ -299,11 +300,6 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         if note is not None:
             note(out.level if out.totals is not None else None, out.bound, stage)
 
-    def allocation(values) -> list[list[int]]:
-        """Each model's whole GPUs of each type in a solution of the relaxation."""
-        return [[int(round(sum(float(values[z]) for z in per_type.get((d, g), [])))) for g in range(G)]
-                for d in range(len(problem.models))]
-
     realised = {"stop": False}
     current = {"prices": prices}  # the fleet's prices and each model's cost at priced_at
 
@@ -343,7 +339,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         t_hat = float(values[T])
         if t_hat <= max(out.level, priced_at) * (1 + gap) or (opts.cancel is not None and opts.cancel.is_set()):
             return False
-        U = allocation(values)
+        U = allocation(relax.z, values, len(problem.models), G)
         tell(f"checking a solution of the priced relaxation at {t_hat:,.2f}, model by model")
 
         def check() -> None:
@@ -420,7 +416,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             first_bound = out.bound
             base.ub[T] = first_bound  # valid: no plan is above it (the next solve's model is base's)
         t_hat = float(res.values[T])
-        U = allocation(res.values)
+        U = allocation(relax.z, res.values, len(problem.models), G)
         levels = exact_levels([(d, tuple(U[d])) for d in range(len(problem.models))])
         if any(v is None for v in levels):
             break

@@ -60,6 +60,7 @@ from ppipe.planning.rows import (
     add_cost_rows,
     add_pool_rows,
     add_slot_rows,
+    allocation,
     gpu_unit,
     throughput_cap,
 )
@@ -691,8 +692,8 @@ def priced_search(problem: PlanningProblem, configs: list[list[PipelineConfig]],
                     lambda d, totals, o, at_least: model_level(problem, configs[d], d, totals, o, solver, fallback,
                                                                at_least),
                     rounds=rounds, workers=workers, reprice=reprice if rounds is None else None, note=note,
-                    restricted=lambda used, target, o: restricted_plan(problem, configs, used, target, o, solver,
-                                                                       fallback))
+                    restricted=(lambda used, target, o: restricted_plan(problem, configs, used, target, o, solver,
+                                                                        fallback)) if rounds is None else None)
     info.update(found.info, seconds=time.perf_counter() - t0)
     return found, info
 
@@ -712,10 +713,7 @@ def restricted_plan(problem: PlanningProblem, configs: list[list[PipelineConfig]
                       solver=solver, fallback=fallback)
     if not res.has_solution or float(res.values[mpm.T]) < target * (1 - 1e-9):
         return None
-    totals = [[0] * len(problem.cluster.gpus) for _ in problem.models]
-    for (d, _q, g), z in mpm.z.items():
-        totals[d][g] += int(round(float(res.values[z])))
-    return totals
+    return allocation(mpm.z, res.values, len(problem.models), len(problem.cluster.gpus))
 
 
 #: The restricted plan's MILP (:func:`restricted_plan`) stops after this many nodes. The ten

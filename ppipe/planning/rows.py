@@ -49,6 +49,15 @@ def add_pool_rows(M: MilpModel, usage: dict[tuple, list[tuple[int, float]]], lim
     return zs
 
 
+def allocation(zs: dict[tuple, int], values, num_models: int, num_types: int) -> list[list[int]]:
+    """Each model's whole GPUs of each type in a solution ``values``: its pools summed (``zs``
+    as :func:`add_pool_rows` returns it, keys (model, ..., type))."""
+    sums = [[0.0] * num_types for _ in range(num_models)]
+    for key, z in zs.items():
+        sums[key[0]][key[-1]] += float(values[z])
+    return [[int(round(v)) for v in row] for row in sums]
+
+
 def add_slot_rows(M: MilpModel, used: list[tuple[tuple[int, ...], int]], num_types: int, max_parts: int,
                   shares: list[float] | None = None) -> None:
     """Hall's condition on the prefix tree of one model's slots: for every type prefix
