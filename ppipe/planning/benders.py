@@ -208,14 +208,9 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
         (:func:`combine_near`), which take more checks.
 
         Why: the allocations next to a solution's may all be short while the configurations
-        the solutions use are the right ones in other numbers. Measured on the ten zoo
-        models with the other optimal NP plan's throughputs as est_xput: no allocation next
-        to the first solve's solutions made a plan (it ran to its bound, 88 s, and the search
-        took 184 s); the first two solutions' configurations make a plan at the second's
-        1,796.62 in 1.3 s, and the next solve's first solution's the optimum in 1.3 s: 86 s,
-        164 checks. On the bench's path (the other est_xput) the first solution at 1,797.26
-        makes the plan this way in 0.2 s, with 14 checks instead of 26. The whole solve with
-        HiGHS seeds 1-3: 85/246/175 s -> 84/78/137 s."""
+        the solutions use are the right ones in other numbers. On the ten zoo models (paths
+        in the module docstring) the search with the other est_xput went from 184 s to 86 s,
+        and the whole solve with HiGHS seeds 1-3 from 85/246/175 s to 84/78/137 s."""
         for d, xd in enumerate(relax.x):
             used[d].update(c for c, x in enumerate(xd) if float(values[x]) > 1e-7)
         if restricted is None or target <= priced_at * (1 + gap) or out.level >= target:
