@@ -719,12 +719,22 @@ def test_the_priced_stage_stops_when_the_milp_is_done(monkeypatch):
 
 
 @pytest.mark.parametrize("seed", PRICED)
-def test_the_priced_search_finds_and_proves_the_optimum(seed):
+def test_the_priced_search_finds_and_proves_the_optimum(seed, monkeypatch):
     """Cut model by model (logic-based Benders), the priced relaxation ends at the plain
     MILP's optimum: its bound never below it, its plan (each model alone on the GPUs it is
     given) a solution of the full MILP at that level."""
+    import ppipe.planning.benders as benders
     from ppipe.planning.planner import priced_search
 
+    proofs = []  # T's lower bound in each solve that starts from a plan (the proof after a pricing)
+    real = benders.solve_model
+
+    def recording(model, opts, **kwargs):
+        if model.start is not None and opts.on_solution is not None:
+            proofs.append(model.lb[model.names.index("T")])
+        return real(model, opts, **kwargs)
+
+    monkeypatch.setattr(benders, "solve_model", recording)
     problem = _problem(seed, 3, 2, models=4)
     cfgs = [enumerate_configs(problem, d) for d in range(4)]
     ref = _plain(problem, cfgs)
@@ -736,6 +746,7 @@ def test_the_priced_search_finds_and_proves_the_optimum(seed):
         # solve ends at the node that found it, settled, and its bound proves it)
         assert info["repriced_at"] and all(v > 0.97 * ref.objective for v in info["repriced_at"])
         assert info["started_from_plan"] >= 1  # the solve after a pricing starts from the plan
+        assert proofs and all(lb == 0.0 for lb in proofs)  # with T free below it (PROOF_T_FREE)
         assert any(stage.startswith("proving that no plan is above") for _, _, stage in notes)
     # progress: plans only get better and never pass the optimum; bounds never fall below it
     plans = [p for p, _, _ in notes if p is not None]

@@ -26,8 +26,8 @@ whole GPUs of each type, and a small MILP (the model alone on those GPUs,
 
 Measured on the ten zoo models (priced at the seed's 1,793.26): the relaxation's first
 solution above the seed's level (at 1,797.26, 14 s into its solve) made a plan there over its
-configurations (0.2 s; 14 checks in all), and priced just above it, the relaxation is
-infeasible (27-30 s): proven, the search 48-50 s. The path matters: with the
+configurations (0.2 s; 14 checks in all), and priced just above it, the relaxation proves
+that nothing is above it (18.5 s): proven, the search 40-45 s. The path matters: with the
 other optimal NP plan's throughputs as est_xput, no allocation next to a solution of the first
 solve led to a plan, and it took three solves and 936 checks (183 s) to the same optimum; the
 solutions' configurations made plans at the second solution (1,796.62, 32 s in) and in the next
@@ -93,8 +93,9 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     the costs at the higher level prune far more. Measured on the ten zoo models: the
     relaxation at the seed's 1793.26 had the optimum's plan after 16 s and took 104 s more
     to prove it; priced just above it, 35-40 s. That solve is a fresh model (the rows of
-    earlier pricings are all weaker) started from the plan, with T allowed down to it:
-    53-54 s -> 30-38 s in three runs (the same solve alone took 13-78 s across HiGHS seeds).
+    earlier pricings are all weaker) started from the plan, with T free below it
+    (:data:`PROOF_T_FREE`): with T at least the priced level 53-54 s, at least the plan's
+    25.6-109.6 s over HiGHS seeds 0-3, free 18.5-54.1 s.
 
     ``note(plan, bound, stage)``: told the best plan's level so far (None: none yet), the
     bound on every plan, and what the search does now, as they change (for progress).
