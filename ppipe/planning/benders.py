@@ -397,7 +397,7 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             current["prices"] = priced
             M = priced_model()
             if start is not None:
-                # T unbounded below, the plan starts the solve: what is left is to close the
+                # T free down to 0, the plan starts the solve: what is left is to close the
                 # gap above a known incumbent (below priced_at the rows hold for nothing else,
                 # and nothing there beats the start). Why not T >= the plan: HiGHS then proved
                 # far slower (PROOF_T_FREE)
