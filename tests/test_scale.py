@@ -746,7 +746,7 @@ def test_the_priced_search_finds_and_proves_the_optimum(seed, monkeypatch):
         # solve ends at the node that found it, settled, and its bound proves it)
         assert info["repriced_at"] and all(v > 0.97 * ref.objective for v in info["repriced_at"])
         assert info["started_from_plan"] >= 1  # the solve after a pricing starts from the plan
-        assert proofs and all(lb == 0.0 for lb in proofs)  # with T free below it (PROOF_T_FREE)
+        assert proofs and all(lb == 0.0 for lb in proofs)  # with T free below it
         assert any(stage.startswith("proving that no plan is above") for _, _, stage in notes)
     # progress: plans only get better and never pass the optimum; bounds never fall below it
     plans = [p for p, _, _ in notes if p is not None]

@@ -93,9 +93,9 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
     the costs at the higher level prune far more. Measured on the ten zoo models: the
     relaxation at the seed's 1793.26 had the optimum's plan after 16 s and took 104 s more
     to prove it; priced just above it, 35-40 s. That solve is a fresh model (the rows of
-    earlier pricings are all weaker) started from the plan, with T free below it
-    (:data:`PROOF_T_FREE`): with T at least the priced level 53-54 s, at least the plan's
-    25.6-109.6 s over HiGHS seeds 0-3, free 18.5-54.1 s.
+    earlier pricings are all weaker) started from the plan, with T free below it: with T
+    at least the priced level 53-54 s, at least the plan's 25.6-109.6 s over HiGHS seeds
+    0-3, free 18.5-54.1 s.
 
     ``note(plan, bound, stage)``: told the best plan's level so far (None: none yet), the
     bound on every plan, and what the search does now, as they change (for progress).
@@ -399,9 +399,10 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             if start is not None:
                 # T free down to 0, the plan starts the solve: what is left is to close the
                 # gap above a known incumbent (below priced_at the rows hold for nothing else,
-                # and nothing there beats the start). Why not T >= the plan: HiGHS then proved
-                # far slower (PROOF_T_FREE)
-                M.lb[T] = 0.0 if PROOF_T_FREE else min(M.lb[T], float(start[T]) * (1 - 1e-9))
+                # and nothing there beats the start). Why not T >= the plan: on the ten zoo
+                # models' proof (HiGHS seeds 0-3) that took 25.6/88.2/109.6/63.7 s, free
+                # 19.9/54.1/18.5/24.2 s
+                M.lb[T] = 0.0
                 M.start = start
                 spent["started_from_plan"] += 1
             spent["repriced_at"].append(priced_at)
@@ -454,11 +455,6 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
 #: against 60/84/78/137 s; at 1e-4 seed 1 stopped at plans 0.07% and 0.08% apart and solved
 #: three times instead of once.
 RETARGET_GAIN = 1e-3
-
-#: The proof after a repricing (:func:`benders`) leaves T free below the plan that starts it.
-#: Measured on the ten zoo models' proof (HiGHS seeds 0-3): 19.9/54.1/18.5/24.2 s free,
-#: 25.6/88.2/109.6/63.7 s with T at least the plan's level.
-PROOF_T_FREE = True
 
 #: The trades a model may make next to an allocation (``trade_near`` in :func:`benders`):
 #: (a, b) is a GPUs of one type for b of another; in this order each has no more GPUs than
