@@ -399,9 +399,8 @@ def benders(problem: PlanningProblem, relax: PoolRelaxation, prices: tuple[np.nd
             if start is not None:
                 # T free down to 0, the plan starts the solve: what is left is to close the
                 # gap above a known incumbent (below priced_at the rows hold for nothing else,
-                # and nothing there beats the start). Why not T >= the plan: on the ten zoo
-                # models' proof (HiGHS seeds 0-3) that took 25.6/88.2/109.6/63.7 s, free
-                # 19.9/54.1/18.5/24.2 s
+                # and nothing there beats the start). Why not T >= the plan: far slower, see
+                # the figures in benders' docstring
                 M.lb[T] = 0.0
                 M.start = start
                 spent["started_from_plan"] += 1
