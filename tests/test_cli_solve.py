@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from sigint_child import RESTORE_SIGINT
 
 from ppipe.cli import run
 
@@ -168,7 +169,7 @@ def test_gurobi_request_without_gurobipy_falls_back(capsys, artifact_dir):
     _one_line_error(err, "gurobipy is not installed")
 
 
-_SLOW_SOLVE = """
+_SLOW_SOLVE = RESTORE_SIGINT + """
 import sys, threading
 import ppipe.planning.planner as planner
 from ppipe.planning.configs import EnumerationStopped
@@ -249,3 +250,39 @@ def test_time_report_names_the_seed_and_the_restart():
     assert "1,200.00 (bounds only)" in text  # the relaxation alone proved nothing
     res.stats["pool"]["priced"] = {"error": "RuntimeError: boom"}
     assert "pricing each model's rounding failed: RuntimeError: boom" in "\n".join(time_report(res, ["a", "b"]))
+
+
+def _render(tables, width: int) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=width, record=True, color_system=None)
+    for t in tables:
+        console.print(t)
+    return console.export_text().splitlines()
+
+
+@pytest.mark.parametrize("types", [["V100", "L4", "T4", "P4"],
+                                   ["V100", "T4", "L4", "P4", "A10", "A100", "L40S", "H100"]])
+def test_result_table_keeps_figures_whole_on_80_columns(types):
+    """Over SSH on 80 columns the figures stay whole (the model name gives way, or the GPU
+    columns move to a second table); no line is wider than the terminal."""
+    from ppipe.cli.solve_cmds import _model_tables
+
+    names = ["efficientnet-b8_3rdparty_8xb32-aa-advprop_in1k", "encnet_r101-d8_4xb2-40k_cityscapes-512x1024",
+             "rtmdet_x_8xb32-300e_coco"]
+    rows = [[n, f"{633.5 + i:,.1f}", "0.33", "2,111.6", "4", *[str(10 + j) for j in range(len(types))]]
+            for i, n in enumerate(names)]
+    total = ["GPUs used", "", "", "", "", *[f"{10 + j}/{45 + j}" for j in range(len(types))]]
+    header = ["model", "req/s", "weight", "req/s/w", "pipes", *types]
+    for width in (80, 120):
+        lines = _render(_model_tables(header, rows, total, width, split=5), width)
+        assert all(len(ln) <= width for ln in lines), lines
+        text = "\n".join(lines)
+        for cell in [*header, *(c for r in rows for c in r[1:]), *total[5:]]:
+            assert cell in text, (cell, width, text)
+        assert "…" not in "".join(c for c in text.split() if not c.startswith(("efficient", "encnet", "rtmdet")))
+    # eight types do not fit 80 columns with the names: the GPU columns get a table of their own
+    lines = _render(_model_tables(header, rows, total, 80, split=5), 80)
+    if len(types) == 8:
+        assert sum(ln.split()[:1] == ["model"] for ln in lines) == 2
+    assert all(n[:12] in "\n".join(lines) for n in names)

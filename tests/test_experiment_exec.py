@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sigint_child import CLI
 
 from ppipe.cli import run
 from ppipe.errors import InputError
@@ -122,8 +123,7 @@ def test_ray_matches_local_and_resumes_after_kill(local_run, tmp_path, artifact_
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path, artifact_dir):
     out = tmp_path / "int"
-    cmd = [sys.executable, "-c", "import sys; from ppipe.cli import main; sys.argv[0] = 'ppipe'; main()",
-           *_cli(out, artifact_dir, "--workers", "2")]
+    cmd = [*CLI, *_cli(out, artifact_dir, "--workers", "2")]
     proc = subprocess.Popen(cmd, env=dict(os.environ, PPIPE_ARTIFACT=str(artifact_dir)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

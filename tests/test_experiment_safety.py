@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sigint_child import CLI
 
 from ppipe.cli import run
 from ppipe.errors import DataError
@@ -24,7 +25,6 @@ from ppipe.experiments.outdir import COLUMNS, LOCK_FILE, OutDir, lock_folder, me
 
 ARGS = ["experiment", "ablation", "--models", "googlenet", "--duration", "1", "--load-factors", "100,70"]
 PART = Path("parts") / "googlenet-v3-pytorch_HC2" / "ppipe.csv"
-CLI = [sys.executable, "-c", "import sys; from ppipe.cli import main; sys.argv[0] = 'ppipe'; main()"]
 
 
 def _cli(out: Path, artifact_dir, *extra) -> list[str]:

@@ -377,9 +377,38 @@ def time_report(res, names: list[str]) -> list[str]:
     return out
 
 
-def _print_human(res, problem, reference_objective, plan_file, console=None) -> None:
+def _model_tables(header: list[str], rows: list[list[str]], total: list[str], width: int, split: int) -> list:
+    """The per-model result table for a terminal ``width`` columns wide. Figures are never
+    cut: each figure column is as wide as its widest cell and the model name gives way
+    (ellipsis), so on 80 columns over SSH the numbers do not turn into "2,1…". Where even
+    then the names would not show (many GPU types), the columns from ``split`` on (the GPU
+    types) go to a second table."""
+    from rich import box
     from rich.table import Table
 
+    def table(cols: list[int]) -> Table:
+        figures = [max(len(header[i]), *(len(r[i]) for r in [*rows, total])) for i in cols]
+        names = max(len(header[0]), len(total[0]), *(len(r[0]) for r in rows))
+        # SIMPLE_HEAD without edge padding: one space at each edge, three between columns
+        room = width - 2 - 3 * len(figures) - sum(figures)
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        t.add_column(header[0], no_wrap=True, overflow="ellipsis", width=max(8, min(names, 34, room)))
+        for i, w in zip(cols, figures):
+            t.add_column(header[i], justify="right", no_wrap=True, min_width=w)
+        for r in rows:
+            t.add_row(*(r[i] for i in [0, *cols]))
+        if any(total[i] for i in cols):
+            t.add_row(f"[dim]{total[0]}[/]", *(total[i] for i in cols))
+        t.room = room  # type: ignore[attr-defined]
+        return t
+
+    whole = table(list(range(1, len(header))))
+    if whole.room >= min(16, max(len(r[0]) for r in rows)) or split >= len(header):  # type: ignore[attr-defined]
+        return [whole]
+    return [table(list(range(1, split))), table(list(range(split, len(header))))]
+
+
+def _print_human(res, problem, reference_objective, plan_file, console=None) -> None:
     console = console or out_console
 
     gap = f"{100 * res.gap:.4f}%" if res.gap is not None else "n/a"
@@ -392,17 +421,15 @@ def _print_human(res, problem, reference_objective, plan_file, console=None) -> 
         console.print(f"reference objective {reference_objective:,.2f} (relative difference {rel:.2e})")
     if res.plan is None:
         return
-    t = Table(title_justify="left")
-    t.add_column("model", no_wrap=True, overflow="ellipsis", max_width=34)
-    for col in ("req/s", "weight", "req/s/w", "pipes", *problem.cluster.gpus):
-        t.add_column(col, justify="right", no_wrap=True)
-    for r in res.model_rows(problem):
-        t.add_row(r["name"], f"{r['throughput']:,.1f}", f"{r['weight']:g}", f"{r['throughput'] / r['weight']:,.1f}",
-                  str(r["pipelines"]), *[f"{r['gpus'].get(g, 0):g}" for g in problem.cluster.gpus])
     used = res.plan.gpus_used()
-    t.add_row("[dim]GPUs used/limit[/]", "", "", "", "",
-              *[f"{used.get(g, 0):g}/{n}" for g, n in zip(problem.cluster.gpus, problem.cluster.limits)])
-    console.print(t)
+    rows = [[r["name"], f"{r['throughput']:,.1f}", f"{r['weight']:g}", f"{r['throughput'] / r['weight']:,.1f}",
+             str(r["pipelines"]), *[f"{r['gpus'].get(g, 0):g}" for g in problem.cluster.gpus]]
+            for r in res.model_rows(problem)]
+    total = ["GPUs used", "", "", "", "",
+             *[f"{used.get(g, 0):g}/{n}" for g, n in zip(problem.cluster.gpus, problem.cluster.limits)]]
+    for table in _model_tables(["model", "req/s", "weight", "req/s/w", "pipes", *problem.cluster.gpus], rows, total,
+                               console.width, split=5):
+        console.print(table)
     idle = {g: n - used.get(g, 0) for g, n in zip(problem.cluster.gpus, problem.cluster.limits) if n - used.get(g, 0) > 0}
     if idle and not problem.fill_leftover and len(problem.models) > 1:
         err_console.print(f"note: {', '.join(f'{v:g} {g}' for g, v in idle.items())} left idle by the max-min optimum;"
