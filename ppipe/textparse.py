@@ -33,5 +33,6 @@ def parse_kv(value: str | None, what: str, cast=int) -> dict[str, Any]:
         try:
             out[name.strip()] = cast(raw.strip())
         except ValueError:
-            raise InputError(f"malformed {what} {item!r}: {raw!r} is not a valid number") from None
+            kind = "a whole number" if cast is int else "a number"
+            raise InputError(f"malformed {what} {item!r}: {raw.strip()!r} is not {kind}") from None
     return out

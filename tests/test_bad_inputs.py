@@ -389,6 +389,26 @@ def _plan_edit(edit: Callable[[list], None], name: str = "plan.json") -> Callabl
     return setup
 
 
+def _estimator_params(key: str, value) -> Callable[[Path], None]:
+    """The shipped estimator parameters with one GPU's ``key`` set to ``value``."""
+    def setup(w: Path) -> None:
+        doc = json.loads((SHIPPED / "estimator.json").read_text())
+        for params in doc["gpus"].values():
+            params[key] = value
+        _write(w / "bad" / "est.json", json.dumps(doc))
+    return setup
+
+
+def _scale_gpus(factor: int) -> Callable[[list], None]:
+    """Every partition on ``factor`` times its GPUs (and instances): over the plan's recorded limits."""
+    def edit(doc) -> None:
+        for m in doc:
+            for pipe in m["pipelines"]:
+                for part in pipe["partitions"]:
+                    part["num_gpu"] *= factor
+    return edit
+
+
 def _set(path: tuple, value) -> Callable[[list], None]:
     def edit(doc) -> None:
         d = doc
@@ -615,6 +635,7 @@ SOLVE1 = ["solve", "--data", "{zoo}", "--models", "resnet50", "--gpus", "L4:4,T4
 SIM = ["simulate", "{plan}", "--data", "{zoo}"]
 SWEEP = ["sweep", "{plan}", "--data", "{zoo}"]
 EST = ["profile", "estimate", "--graph", "{graph}", "--gpus", "T4,L4", "--chunks", "3"]
+SIZE1 = ["size", "--data", "{zoo}", "-m", "resnet50", "-r", "100", "--no-save"]
 
 CASES: list = [
     # ---- section 1, items 1, 6, 7: devices, FIFOs, '-' and links written through; unfinished plans apart
@@ -641,8 +662,8 @@ CASES: list = [
          setup=_exists("zoo/vgg16.profile.json"), needles=("vgg16.profile.json", "--force")),
     Case("build-zoo-shipped-needs-force", DATA_LOSS,
          ["profile", "build-zoo", "--models", "vgg16", "--gpus", "L4", "--out", "{zoo}"], needles=("--force",)),
-    Case("estimate-existing-needs-force", DATA_LOSS, EST + ["-o", "{w}/mine.profile.json"],
-         setup=_exists("mine.profile.json"), needles=("--force",)),
+    Case("estimate-existing-needs-force", DATA_LOSS, EST + ["-o", "{w}/vgg16.profile.json"],
+         setup=_exists("vgg16.profile.json"), needles=("--force",)),
     Case("data-import-existing-needs-force", DATA_LOSS, ["data", "import", "{art}"], artifact=True,
          setup=_exists(f"home/profiles/{ART_MODEL}.profile.json"), needles=("--force",)),
     Case("graph-model-climbs-out-estimate", DATA_LOSS, ["profile", "estimate", "--graph", "{bad}/graphs/g.graph.json",
@@ -704,7 +725,7 @@ CASES: list = [
          check=lambda w, r: subprocess.run(["chattr", "-i", str(w / "ro")]) and None),
     Case("simulate-log-disk-full", TRACEBACK, SIM + ["--lf", "50", "--duration", "2", "--log", "{w}/log.csv"],
          sub={"fsize": 2000}, needles=("cannot write", "log.csv"), out_needles=("attainment",), notes_ok=True),
-    Case("estimate-read-only", TRACEBACK, EST + ["-o", "{w}/new.profile.json"], patch="erofs",
+    Case("estimate-read-only", TRACEBACK, EST + ["-o", "{w}/vgg16.profile.json"], patch="erofs",
          needles=("Read-only file system",)),
     # ---- corrupt files
     *[Case(f"plan-deep-{name}", TRACEBACK, argv, setup=_deep_plan, needles=("plan.json", "nested too deeply"))
@@ -862,6 +883,32 @@ CASES: list = [
     Case("check-gpus-duplicate", UNCLEAR, ["check", "{plan}", "--data", "{zoo}", "--gpus", "L4:4,L4:8"],
          needles=("twice",)),
     Case("time-limit-negative", UNCLEAR, SOLVE1 + ["--no-save", "--time-limit", "-3"], needles=("--time-limit",)),
+    # (session 20's audit)
+    Case("size-nothing-offered", TRACEBACK, SIZE1 + ["--buy", "none"], needles=("no GPU types offered",)),
+    Case("size-max-parts-zero", UNCLEAR, SIZE1 + ["--buy", "L4", "-P", "0"], needles=("--max-parts", "0")),
+    Case("size-max-parts-above-chunks", RUNAWAY, SIZE1 + ["--buy", "L4", "-P", "100"], sub={},
+         needles=("--max-parts 100", "chunks")),
+    Case("size-rate-too-high", UNCLEAR, ["size", "--data", "{zoo}", "-m", "resnet50", "-r", "2000000", "--buy", "L4",
+                                         "--no-save"], needles=("target rate of model resnet50", "2e+06")),
+    Case("gpu-count-fraction", UNCLEAR, SOLVE1 + ["--no-save", "--gpus", "L4:2.5"],
+         needles=("'2.5' is not a whole number",)),
+    Case("trace-words", UNCLEAR, SIM + ["--lf", "50", "--trace", "{bad}/t.csv"],
+         setup=lambda w: _write(w / "bad" / "t.csv", "TIMESTAMP\nabc\nxyz\n"), needles=("t.csv", "malformed")),
+    Case("trace-not-finite", UNCLEAR, SIM + ["--lf", "50", "--trace", "{bad}/t.csv"],
+         setup=lambda w: _write(w / "bad" / "t.csv", "TIMESTAMP\nnan\ninf\n3\n"),
+         needles=("t.csv", "2 of its 3 times are not finite")),
+    Case("trace-folder", UNCLEAR, SIM + ["--lf", "50", "--trace", "{bad}/t.csv"], setup=_folder("bad/t.csv"),
+         needles=("t.csv", "a folder")),
+    *[Case(f"estimator-params-{key}", TRACEBACK, EST + ["--params", "{bad}/est.json", "-o", "{w}/vgg16.profile.json"],
+           setup=_estimator_params(key, value), needles=("est.json", key))
+      for key, value in (("gamma", "x"), ("tile", 0), ("eta_c", 0))],
+    Case("estimate-o-other-name", UNCLEAR, EST + ["-o", "{w}/other.profile.json"],
+         needles=("other.profile.json", "vgg16.profile.json")),
+    Case("build-zoo-models-empty", UNCLEAR, ["profile", "build-zoo", "--models", "", "--out", "{w}/bz"],
+         needles=("model list",)),
+    Case("check-gpus-empty", UNCLEAR, ["check", "{plan}", "--data", "{zoo}", "--gpus", ""], needles=("GPU count",)),
+    Case("check-recorded-limits", UNCLEAR, ["check", "{bad}/plan.json", "--data", "{zoo}"], rc=1, stderr_line=False,
+         setup=_plan_edit(_scale_gpus(10)), needles=("limit",)),
     # ---- cosmetic: usage errors are one line without a terminal
     Case("usage-unknown-option", COSMETIC, ["solve", "--foo"], needles=("No such option: --foo", "ppipe solve --help")),
     Case("usage-missing-argument", COSMETIC, ["simulate"], needles=("Missing argument",)),

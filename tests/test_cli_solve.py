@@ -286,3 +286,29 @@ def test_result_table_keeps_figures_whole_on_80_columns(types):
     if len(types) == 8:
         assert sum(ln.split()[:1] == ["model"] for ln in lines) == 2
     assert all(n[:12] in "\n".join(lines) for n in names)
+
+
+_BLOCKED_COMMAND = RESTORE_SIGINT + """
+import sys, threading
+from ppipe.catalog.gpus import GpuCatalog
+
+def blocked(*args, **kwargs):
+    print("STARTED", file=sys.stderr, flush=True)  # inside the command: the test may interrupt
+    threading.Event().wait()
+
+GpuCatalog.load = blocked
+from ppipe.cli import main
+main()
+"""
+
+
+def test_ctrl_c_in_any_command_says_interrupted(tmp_path):
+    """typer turns Ctrl-C into a silent exit 130; ppipe says so in one line (a command with
+    no cancel handling of its own: here ``ppipe gpus``, blocked until the signal)."""
+    proc = subprocess.Popen([sys.executable, "-c", _BLOCKED_COMMAND, "gpus"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().startswith("STARTED")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and out == ""
+    assert err.strip() == "ppipe: interrupted", err

@@ -161,7 +161,7 @@ def test_estimate_custom_gpu(tiny, tmp_path, capsys):
                                          "mps_levels": 2}]}))
     out = tmp_path / "t.profile.json"
     assert run(["profile", "estimate", "--graph", str(tiny), "--gpus", "MyGPU,L4", "--catalog", str(cat),
-                "-o", str(out), "--chunks", "2"]) == 0
+                "-o", str(out), "--chunks", "2", "--name", "t"]) == 0
     p = read_profile_file(out)
     assert p.mps_splits("MyGPU") == [1, 2]
 
@@ -172,7 +172,7 @@ def test_estimate_custom_gpu(tiny, tmp_path, capsys):
     (["--gpus", "T4,,L4"], "malformed GPU list"),
     (["--chunks", "0"], "chunk count must be at least 1"),
     (["--max-batch", "0"], "maximum batch size must be at least 1"),
-    (["--mps", "T4:x"], "not a valid number"),
+    (["--mps", "T4:x"], "is not a whole number"),
 ])
 def test_estimate_errors(tiny, tmp_path, capsys, args, needle):
     base = ["profile", "estimate", "--graph", str(tiny), "-o", str(tmp_path / "o.json")]

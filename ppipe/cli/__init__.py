@@ -15,7 +15,7 @@ import sys
 import typer
 
 from ppipe import __version__
-from ppipe.cli.common import PPipeGroup
+from ppipe.cli.common import Interrupted, PPipeGroup
 from ppipe.errors import ExitCode, PPipeError
 
 app = typer.Typer(
@@ -148,7 +148,7 @@ def run(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return fail(f"ppipe: error: {exc}", exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         if debug:
             raise
         return fail("ppipe: interrupted", ExitCode.CANCELLED)

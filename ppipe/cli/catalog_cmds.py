@@ -94,7 +94,7 @@ def data_import(src: Path = typer.Argument(..., help="Artifact data folder (the 
     output_dir(to, "--to")
     store = ProfileStore.open(src)
     dest = to or (user_data_dir() / "profiles")
-    names = [store.resolve(n) for n in parse_csv_list(models, "model")] if models else store.model_names()
+    names = [store.resolve(n) for n in parse_csv_list(models, "model")] if models is not None else store.model_names()
     profiles = [store.get(n) for n in names]  # all read (and checked) before anything is written
     if not force:
         existing = [Path(dest) / f"{p.name}{PROFILE_SUFFIX}" for p in profiles

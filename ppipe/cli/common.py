@@ -489,9 +489,21 @@ def speed_up(command: Any) -> None:
         speed_up(sub)
 
 
+class Interrupted(Exception):
+    """Ctrl-C inside a command. typer turns a KeyboardInterrupt into a silent exit 130;
+    this one passes typer by, so :func:`ppipe.cli.run` says "interrupted" in one line."""
+
+
 class PPipeGroup(TyperGroup):
-    """The root group: every command built under it gets the fast converter."""
+    """The root group: every command built under it gets the fast converter, and a
+    Ctrl-C in any command becomes :class:`Interrupted`."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         speed_up(self)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None

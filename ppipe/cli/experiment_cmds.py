@@ -352,7 +352,7 @@ def sensitivity_cmd(
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Fig. 13: each model alone on the small HC1 testbed (L4 + P4, 16 GPUs, 6 Gbit/s), PPipe vs NP,
+    """Figure 13: each model alone on the small HC1 testbed (L4 + P4, 16 GPUs, 6 Gbit/s), PPipe vs NP,
     sweeping (a) the SLO multiplier, (b) the L4:P4 split, (c) the SLO discount around x5, 4:12, 0.4."""
     from ppipe.experiments.settings import build_settings
     from ppipe.experiments.spec import ExperimentSpec
@@ -396,7 +396,7 @@ def scalability_cmd(
     data: Optional[Path] = DataOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Fig. 14: PPipe planner solve time as HC1 grows from 100 to 100,000 GPUs (a) and with 2, 3 and 4 GPU
+    """Figure 14: PPipe planner solve time as HC1 grows from 100 to 100,000 GPUs (a) and with 2, 3 and 4 GPU
     types (b), one solver thread, points one at a time; resumable like the other studies."""
     from ppipe.experiments import scaling as SC
 
@@ -457,7 +457,7 @@ def merge_cmd(
     accounting: str = AccountingOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Combine experiment folders (e.g. `--shard i/n` runs) into one; their fingerprints must match."""
+    """Combine experiment folders (such as `--shard i/n` runs) into one; their fingerprints must match."""
     from ppipe.atomic import write_json_atomic
     from ppipe.experiments.figures import load_results, summarize
     from ppipe.experiments.outdir import OutDir, lock_folder, merge_folders
@@ -465,7 +465,7 @@ def merge_cmd(
     _check(accounting, ("true", "reference"), "accounting")
     for d in dirs:
         if not d.is_dir():
-            raise InputError(f"{d}: no such folder")
+            raise InputError(f"{d}: {'a file, not an experiment folder' if d.exists() else 'no such folder'}")
     info = merge_folders(out, [str(d) for d in dirs])
     df = load_results(out)
     summary = summarize(df, accounting, out=OutDir(out))
@@ -494,6 +494,8 @@ def _label(s: str) -> str:
 
 def _print_summary(summary: dict) -> None:
     from rich.table import Table
+
+    from ppipe.cli.tables import print_fitted
 
     for st, d in summary.get("sets", {}).items():
         if st == "sensitivity":
@@ -526,7 +528,7 @@ def _print_summary(summary: dict) -> None:
             row += [_f(d["low_class_utilization"].get(s)), _f(paper.get("low_class_utilization", {}).get(s)),
                     str(d["none_passed"].get(s, 0))]
             t.add_row(*row)
-        out_console.print(t)
+        print_fitted(out_console, t)
         gains = {b: g for b, g in (d.get("ppipe_gain_percent") or {}).items() if g}
         if gains:
             out_console.print("PPipe serves " + ", ".join(f"{g['mean']:+.1f} % load vs {_label(b)}"
@@ -539,7 +541,7 @@ def _print_summary(summary: dict) -> None:
     st = summary.get("solve_seconds") or {}
     if st:
         out_console.print("solve times: " + "; ".join(
-            f"{p} {v['solves']} solves, mean {_f(v['mean'], '.2f')} s, max {_f(v['max'], '.1f')} s"
+            f"{p} {v['solves']} solves, mean {_f(v['mean'], '.2f')} s, max {_f(v['max'], '.2f')} s"
             + (f" ({v['slowest_setting']})" if v.get("slowest_setting") else "")
             + ("" if set(v["statuses"]) <= {"optimal"} else f" statuses {v['statuses']}")
             for p, v in st.items()), markup=False, soft_wrap=True)
@@ -628,6 +630,8 @@ def _draw_fig6(data: dict) -> None:
     import plotext as plt
     from rich.table import Table
 
+    from ppipe.cli.tables import print_fitted
+
     for st, per_hc in data.items():
         hcs = list(per_hc)
         rows, cols = _grid_dims(len(hcs))
@@ -655,12 +659,14 @@ def _draw_fig6(data: dict) -> None:
         groups = list(dict.fromkeys(g for hc in hcs for g in per_hc[hc]))
         for g in groups:
             t.add_row(g, *[_f(per_hc[hc].get(g, {}).get(s, {}).get("mean")) for hc in hcs for s in scheds])
-        out_console.print(t)
+        print_fitted(out_console, t)
 
 
 def _draw_fig7(data: dict) -> None:
     import plotext as plt
     from rich.table import Table
+
+    from ppipe.cli.tables import print_fitted
 
     for st, d in data.items():
         curves = d["curves"]
@@ -700,12 +706,14 @@ def _draw_fig7(data: dict) -> None:
                 cells.append(_f(c["attainment"][c["load_factor"].index(lf)], ".2f") if lf in c["load_factor"]
                              else "-")
             t.add_row(str(lf), *cells)
-        out_console.print(t)
+        print_fitted(out_console, t)
 
 
 def _draw_fig8(data: dict) -> None:
     import plotext as plt
     from rich.table import Table
+
+    from ppipe.cli.tables import print_fitted
 
     for st, per_hc in data.items():
         hcs = list(per_hc)
@@ -730,13 +738,14 @@ def _draw_fig8(data: dict) -> None:
             t.add_column(f"{_label(s)} low", justify="right")
         for hc in hcs:
             t.add_row(hc, *[_f(per_hc[hc].get(s, {}).get(c)) for s in scheds for c in ("high", "low")])
-        out_console.print(t)
+        print_fitted(out_console, t)
 
 
 def _draw_fig10(data: dict, note: dict) -> None:
     import plotext as plt
     from rich.table import Table
 
+    from ppipe.cli.tables import print_fitted
     from ppipe.experiments.figures import PAPER
 
     scheds = list(data)
@@ -754,12 +763,13 @@ def _draw_fig10(data: dict, note: dict) -> None:
     for s in scheds:
         t.add_row(_label(s), _f(data[s]["mean"]), _f(data[s]["std"]), str(data[s]["n"]), _f(paper.get(s)),
                   _f(note.get(s)))
-    out_console.print(t)
+    print_fitted(out_console, t)
 
 
 def _table_fig13(data: dict) -> None:
     from rich.table import Table
 
+    from ppipe.cli.tables import print_fitted
     from ppipe.experiments.figures import SENSITIVITY_LABELS
 
     for study, rows in data.items():
@@ -773,7 +783,7 @@ def _table_fig13(data: dict) -> None:
             t.add_row(r["label"], _f(r["ppipe"]), _f(r["base"]), _f(r["gain"], "+.1f"), _f(r["mean_gain"], "+.1f"),
                       str(r["models"]), str(r.get("no_plan", 0)),
                       "-" if paper is None else (f"{paper:+.2f}" if isinstance(paper, (int, float)) else str(paper)))
-        out_console.print(t)
+        print_fitted(out_console, t)
     if data:
         out_console.print("gain % = mean PPipe lf99 / mean NP lf99 - 1; mean gain % = mean over models of the "
                           "per-model ratio (models where NP serves nothing left out)", markup=False, soft_wrap=True)
@@ -807,6 +817,8 @@ def _draw_fig13(data: dict) -> None:
 def _table_fig14(data: dict) -> None:
     from rich.table import Table
 
+    from ppipe.cli.tables import print_fitted
+
     titles = {"size": "(a) HC1 size, 1 L4 : 3 P4", "types": "(b) GPU types: L4+P4, +T4, +V100"}
     for st, rows in data.items():
         t = Table(title=f"Fig. 14 {titles.get(st, st)}: PPipe solve seconds, one HiGHS thread, mean over "
@@ -819,7 +831,7 @@ def _table_fig14(data: dict) -> None:
             t.add_row(r["label"], _f(r.get("mean_cpu"), ".2f"), _f(r.get("max_cpu"), ".2f"), _f(r["mean"], ".2f"),
                       ", ".join(f"{k} {v}" for k, v in r["statuses"].items()),
                       "-" if paper is None else _f(paper, ".1f"))
-        out_console.print(t)
+        print_fitted(out_console, t)
     if "size" in data:
         out_console.print("paper (a): nearly flat from 100 to 100,000 GPUs", markup=False)
 
@@ -865,7 +877,7 @@ def figures_cmd(
     accounting: str = AccountingOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Fig. 6, 7, 8 (main sets), 10 (ablation), 13 (sensitivity) and 14 (scalability) as terminal charts
+    """Figures 6, 7, 8 (main sets), 10 (ablation), 13 (sensitivity) and 14 (scalability) as terminal charts
     and tables, with the paper's numbers."""
     import pandas as pd
 

@@ -96,18 +96,17 @@ def _check_limits(gpus: str) -> dict[str, int]:
 
 @app.command("check")
 def check_cmd(plan_path: Path = typer.Argument(..., metavar="PLAN", help="Plan file to verify."),
-              gpus: Optional[str] = typer.Option(None, "--gpus", help="GPU limits, e.g. L4:25,T4:75 (default: from the file name)."),
+              gpus: Optional[str] = typer.Option(None, "--gpus", help="GPU limits, e.g. L4:25,T4:75 (default: from the file name, else the plan's record)."),
               data: Optional[Path] = DataOption, as_json: bool = JsonOption) -> None:
     """Recompute every partition from the profiles; verify SLOs, GPU limits and throughput claims."""
-    from ppipe.planfile.naming import parse_plan_file_name
     from ppipe.planning.check import check_plan
+    from ppipe.planning.record import plan_limits
 
-    limits = _check_limits(gpus) if gpus else None
+    limits = _check_limits(gpus) if gpus is not None else None
     plan = read_plan_checked(plan_path)
     store = open_store(data)
     if limits is None:
-        name = parse_plan_file_name(plan_path)
-        limits = name.limits() if name else None
+        limits = plan_limits(plan, plan_path)  # the file name's, else the plan's own record (as `show`)
         if limits is None:
             note("GPU limits unknown (give --gpus); limits not checked")
     rep = check_plan(plan, store, limits)

@@ -68,6 +68,10 @@ def estimate_cmd(
     prof, result = estimate_profile(g, est, gpu_list, chunks=chunks, max_batch=max_batch, mps_levels=levels,
                                     name=name, graph_label=Path(graph).name)
     dest = output or (user_data_dir() / "profiles" / f"{prof.name}{PROFILE_SUFFIX}")
+    if dest.name.endswith(PROFILE_SUFFIX) and dest.name != f"{prof.name}{PROFILE_SUFFIX}":
+        # a profile folder is read by file name: another name would break `ppipe models --data` on it
+        raise InputError(f"{dest}: a profile of model {prof.name!r} must be named {prof.name}{PROFILE_SUFFIX} "
+                         "(or give --name)")
     if dest.exists() and not force:
         raise InputError(f"{dest} already exists; --force replaces it")
     write_profile_file(prof, dest)
@@ -105,7 +109,7 @@ def build_zoo_cmd(
         raise InputError(f"--gpus {gpus}: a GPU type is listed twice")
     est = Estimator.load(params, catalog)
     entries = build_zoo(graphs or ZOO_GRAPHS, out or (user_data_dir() / "profiles"), tuple(gpu_list), est,
-                        parse_csv_list(models, "model") if models else None, force=force)
+                        parse_csv_list(models, "model") if models is not None else None, force=force)
     rows = [{"model": e.model, "graph": str(e.graph), "profile": str(e.profile), "chunks": e.chunks,
              "ladder_step": e.tag, "runtime_us": e.runtime_us} for e in entries]
     if as_json:

@@ -169,7 +169,7 @@ def size_cmd(
                           gpus_per_server=parse_kv(gpus_per_server, "GPUs per server", int) if gpus_per_server else None,
                           catalog=cat)
     sp = make_sizing_problem(profiles, targets, offers, bw if bw is not None else default_bw(offers, cat),
-                             headroom=parse_headroom(headroom, len(names)), max_parts=max_parts or 2,
+                             headroom=parse_headroom(headroom, len(names)), max_parts=2 if max_parts is None else max_parts,
                              slo_multiplier=slo_multiplier, slo_discount=slo_discount)
     prices_all = {g.name: g.price_per_hour for g in cat}
     live = LiveStatus("sizing", digits=4, show_gap=False)

@@ -231,7 +231,7 @@ def fig10(df, accounting: str = "true") -> dict:
             for s in _ordered(t["scheduler"], V.order())}
 
 
-SENSITIVITY_LABELS = {"slo": "(a) SLO multiplier", "mix": "(b) L4:P4 split of 16 GPUs",
+SENSITIVITY_LABELS = {"slo": "(a) SLO multiplier", "mix": "(b) L4:P4 split (GPU counts)",
                       "discount": "(c) SLO discount"}
 
 

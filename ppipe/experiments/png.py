@@ -7,8 +7,10 @@ is imported here only, with the headless Agg backend.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from ppipe.atomic import write_bytes_atomic
 from ppipe.errors import InputError
 from ppipe.experiments.variants import label as variant_label
 
@@ -149,6 +151,8 @@ def write_png(fig: str, data: dict, path: str | Path) -> Path:
         raise InputError(f"unknown figure {fig!r}")
     f.tight_layout(rect={"6": (0, 0, 1, 0.9), "7": (0, 0, 1, 0.88), "8": (0, 0, 1, 0.8), "13": (0, 0, 1, 0.85),
                          "14": (0, 0, 1, 0.85)}.get(fig))
-    f.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    f.savefig(buf, dpi=120, format="png")
     plt.close(f)
+    write_bytes_atomic(path, buf.getvalue())  # a crash never leaves half a picture
     return path

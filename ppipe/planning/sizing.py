@@ -61,7 +61,7 @@ from ppipe.planfile.plan import ModelPlan, Plan
 from ppipe.planning.configs import EnumerationStopped, PipelineConfig, enumerate_configs
 from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions
 from ppipe.planning.planner import config_doc, mps_levels_of, objective_of, pipeline_from_config, solve_milp
-from ppipe.planning.problem import ClusterSpec, PlanningProblem, build_problem
+from ppipe.planning.problem import MAX_WEIGHT_RATIO, WEIGHT_RANGE, ClusterSpec, PlanningProblem, build_problem
 from ppipe.planning.results import SolveResult
 from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
 from ppipe.planning.solvers import DEFAULT_SOLVER, solve_model
@@ -177,6 +177,9 @@ class SizingProblem:
                 "slo_discount": self.slo_discount}
 
 
+#: The one-line error for a sizing with nothing to buy or own.
+NO_OFFERS = "no GPU types offered: give owned GPUs (--own) or types to buy (--buy)"
+
 def _finite(x: float) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
@@ -202,9 +205,19 @@ def make_sizing_problem(profiles: list[ModelProfile], targets: Sequence[float], 
     for name, h in zip(names, hs):
         if not _finite(h) or h < 0:
             raise InputError(f"the headroom of model {name} must be >= 0, got {h!r}")
+    # the planner takes the demands as weights: say what is wrong in the user's terms
+    demands = [t * (1 + h) for t, h in zip(targets, hs)]
+    lo, hi = WEIGHT_RANGE
+    for name, d, h in zip(names, demands, hs):
+        if not lo <= d <= hi:
+            raise InputError(f"the target rate of model {name} ({d:g} req/s{' with headroom' if h else ''}) "
+                             f"must be between {lo:g} and {hi:g} req/s")
+    if max(demands) / min(demands) > MAX_WEIGHT_RATIO:
+        raise InputError(f"the target rates span a ratio of {max(demands) / min(demands):.3g}; at most "
+                         f"{MAX_WEIGHT_RATIO:g} (the solver loses precision beyond)")
     offers = list(offers)
     if not offers:
-        raise InputError("no GPU types offered: give owned GPUs (--own) or types to buy (--buy)")
+        raise InputError(NO_OFFERS)
     gpus = [o.gpu for o in offers]
     if len(set(gpus)) != len(gpus):
         raise InputError(f"GPU types repeat in {','.join(gpus)}")
@@ -228,7 +241,11 @@ def make_sizing_problem(profiles: list[ModelProfile], targets: Sequence[float], 
         if missing:
             raise InputError(f"model {p.name} has no profile for GPU type(s) {', '.join(missing)}")
     if max_parts < 1:
-        raise InputError("--max-parts must be >= 1")
+        raise InputError(f"--max-parts must be at least 1, got {max_parts}")
+    most = max(p.num_chunks for p in profiles)
+    if max_parts > most:
+        raise InputError(f"--max-parts {max_parts}: the models have at most {most} chunks, so at most {most} "
+                         "partitions")
     if not slo_multiplier > 0 or not 0 <= slo_discount < 1:
         raise InputError("the SLO multiplier must be > 0 and the discount in [0, 1)")
     return SizingProblem(tuple(profiles), tuple(float(t) for t in targets), tuple(float(h) for h in hs),
@@ -298,6 +315,8 @@ def build_offers(own: dict[str, int] | None = None, buy: dict[str, int | None] |
 
 def default_bw(offers: Sequence[GpuOffer], catalog: GpuCatalog | None = None) -> float:
     """The planner's default bandwidth: the slowest offered type's network."""
+    if not offers:
+        raise InputError(NO_OFFERS)
     catalog = catalog or GpuCatalog.load()
     return float(min(catalog.get(o.gpu).network_gbps for o in offers))
 

@@ -26,6 +26,7 @@ arrival.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,27 @@ def read_trace_seconds(path: str | Path) -> np.ndarray:
     import pandas as pd
 
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a trace file")
     if not path.is_file():
         raise DataError(f"{path}: trace file not found")
+    with warnings.catch_warnings():  # pandas' and numpy's warnings on bad values: our error says it in one line
+        warnings.simplefilter("ignore")
+        t = _parse(path, pd)
+    finite = np.isfinite(t)
+    if finite.sum() < 2:
+        bad = len(t) - int(finite.sum())
+        raise DataError(f"{path}: a trace needs at least two arrivals"
+                        + (f" ({bad} of its {len(t)} times are not finite numbers)" if bad else ""))
+    t = np.sort(t[finite])
+    t -= t[0]
+    if not t[-1] > 0:
+        raise DataError(f"{path}: all arrivals share one timestamp")
+    return t
+
+
+def _parse(path: Path, pd) -> np.ndarray:
+    """The file's arrival times in seconds, in file order (non-finite ones kept)."""
     try:
         head = pd.read_csv(path, nrows=0)
     except Exception as exc:  # pandas raises many kinds on garbage
@@ -68,13 +88,6 @@ def read_trace_seconds(path: str | Path) -> np.ndarray:
         raise
     except (ValueError, TypeError) as exc:
         raise DataError(f"{path}: malformed trace values ({str(exc).splitlines()[0][:80]})") from None
-    t = t[np.isfinite(t)]
-    if len(t) < 2:
-        raise DataError(f"{path}: a trace needs at least two arrivals")
-    t = np.sort(t)
-    t -= t[0]
-    if not t[-1] > 0:
-        raise DataError(f"{path}: all arrivals share one timestamp")
     return t
 
 

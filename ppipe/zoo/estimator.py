@@ -45,6 +45,7 @@ the artifact did not profile inherit them from the most similar calibrated GPU
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -145,6 +146,19 @@ class GpuParams:
     def to_json(self) -> dict:
         d = asdict(self)
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+#: Each numeric parameter's lower limit and whether it is strict (an estimate divides by
+#: the efficiencies and the tile size; times and contention cannot be negative).
+PARAM_RANGES = {"eta_c": (0.0, True), "eta_m": (0.0, True), "tau_us": (0.0, False), "chunk_us": (0.0, False),
+                "gamma": (0.0, False), "e_w3": (0.0, True), "e_group": (0.0, True), "e_dw": (0.0, True),
+                "m_norm": (0.0, False), "tile": (0.0, True)}
+
+
+def _in_range(v, lo: float, strict: bool) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return False
+    return v > lo if strict else v >= lo
 
 
 @dataclass
@@ -347,7 +361,17 @@ class Estimator:
                 bad[n] = exc
         params: dict[str, GpuParams] = {}
         known = set(GpuParams.__dataclass_fields__)
-        for n, d in (doc.get("gpus") or {}).items():
+        gpus = doc.get("gpus") or {}
+        if not isinstance(gpus, dict):
+            raise DataError(f"{path}: 'gpus' must map GPU names to parameters")
+        for n, d in gpus.items():
+            if not isinstance(d, dict):
+                raise DataError(f"{path}: GPU {n}: parameters must be an object")
+            for k, v in d.items():
+                if k in PARAM_RANGES and not _in_range(v, *PARAM_RANGES[k]):
+                    lo, strict = PARAM_RANGES[k]
+                    raise DataError(f"{path}: GPU {n}: {k} must be a finite number {'>' if strict else '>='} "
+                                    f"{lo:g}, got {v!r}")
             try:
                 params[n] = GpuParams(**{k: v for k, v in d.items() if k in known})
             except TypeError as exc:
