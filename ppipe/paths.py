@@ -45,6 +45,17 @@ SHIPPED_GPU_CATALOG = SHIPPED_DATA / "gpus.json"
 DEFAULT_PLAN_DIR = Path("saved_plans")
 
 
+def expand_user(value: str | os.PathLike) -> Path:
+    """``Path(value).expanduser()``, failing with one line where ``~name`` names no user
+    (pathlib raises a bare RuntimeError there)."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        from ppipe.errors import InputError
+
+        raise InputError(f"{value}: cannot expand '~' (no such user, or no home folder)") from None
+
+
 def user_data_dir() -> Path:
     """The user's own profile/catalog folder (``$PPIPE_HOME`` or XDG data home)."""
     if os.environ.get("PPIPE_HOME"):

@@ -58,10 +58,12 @@ from ppipe_tui.state import (
     Session,
     SolveRequest,
     SolveRun,
+    check_field,
     compare_schedulers,
     load_model_info,
     load_plan,
     plan_warnings,
+    save_path,
     scheduler_label,
     validate,
 )
@@ -332,10 +334,11 @@ class PPipeApp(App):
                         severity="warning")
             return
         form = s.form
-        try:
-            tl = float(form.time_limit) if form.time_limit.strip() else None
-        except ValueError:
-            tl = None
+        problem_text = check_field(form, "time_limit")
+        if problem_text:  # Fill solves with the set-up's time limit: refuse a bad one, as Solve does
+            self.notify(f"Fix the set-up (F2) first: {problem_text}", severity="error")
+            return
+        tl = float(form.time_limit) if form.time_limit.strip() else None
         problem = replace(entry.problem, fill_leftover=True)
         await self._run_request(SolveRequest(problem, (sched,), form.solver, tl))
 
@@ -422,9 +425,11 @@ class PPipeApp(App):
         def chosen(name: str | None) -> None:
             if not name:
                 return
-            path = Path(name).expanduser()
-            if path.suffix != ".json":
-                path = path.with_name(path.name + ".json")
+            try:
+                path = save_path(name)
+            except PPipeError as exc:
+                self.show_error("Cannot save plan", str(exc))
+                return
             if path.exists() and path != entry.path:
                 self.push_screen(ConfirmDialog("Overwrite?", f"{path} exists. Replace it?", "Replace"),
                                  lambda yes: write(path) if yes else None)

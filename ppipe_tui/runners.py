@@ -309,15 +309,18 @@ def run_sweep(plans: dict[str, ModelPlan], profile: ModelProfile, x_ppipe: float
               duration_s: float, on_point: Callable[[str, object], None], cancelled: Callable[[], bool]) -> None:
     """Run every grid point of every plan (ascending), reporting each as it is done."""
     from ppipe.sim.layout import build_layout
-    from ppipe.sim.lfsearch import run_point
+    from ppipe.sim.lfsearch import RunStopped, run_point
 
     for sched, mp in plans.items():
         layout = build_layout(mp, profile, "reservation")
         for lf in grid:
             if cancelled():
                 raise SweepCancelled()
-            pt = run_point(mp, profile, lf, x_ppipe, seeds=(seed,), duration_s=duration_s, abort=False,
-                           layout=layout)
+            try:  # checked within a point too: one point can take many seconds
+                pt = run_point(mp, profile, lf, x_ppipe, seeds=(seed,), duration_s=duration_s, abort=False,
+                               layout=layout, should_stop=cancelled)
+            except RunStopped:
+                raise SweepCancelled() from None
             on_point(sched, pt)
 
 

@@ -38,7 +38,7 @@ from ppipe.planning.sizing import (
 )
 from ppipe.profiles.store import ProfileStore
 from ppipe.textparse import parse_csv_list
-from ppipe_tui.state import KeyedForm, PlanEntry, SetupForm, check_field, format_number, stamp_plan
+from ppipe_tui.state import KeyedForm, PlanEntry, SetupForm, check_field, format_number, gpu_key_parts, stamp_plan
 
 #: The sizing schedulers, in the order the screen lists them (PPipe first, then its baselines).
 SIZE_SCHEDULERS: tuple[str, ...] = ("ppipe", "np", "np-cheapest")
@@ -258,7 +258,7 @@ def validate_size(form: SizeForm, setup: SetupForm, store: ProfileStore, catalog
             msg = check_gpu_field(form, g, what)
             if msg:
                 errors[f"gpu.{g}.{what}"] = msg
-        if any(k.startswith(f"gpu.{g}.") for k in errors):
+        if any(k.startswith("gpu.") and gpu_key_parts(k)[0] == g for k in errors):
             continue
         row = form.gpus[g]
         n_own = int(row.own.strip() or 0)

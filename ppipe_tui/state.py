@@ -20,7 +20,7 @@ from pathlib import Path
 from ppipe import schedulers
 from ppipe.catalog.gpus import GpuCatalog
 from ppipe.errors import DataError, InputError, PPipeError
-from ppipe.paths import DEFAULT_PLAN_DIR
+from ppipe.paths import DEFAULT_PLAN_DIR, expand_user
 from ppipe.planfile.naming import parse_plan_file_name, partial_path, plan_file_name, settings_items
 from ppipe.planfile.plan import Plan, read_plan
 from ppipe.planfile.provenance import (
@@ -102,16 +102,22 @@ class KeyedForm:
 
     def field_value(self, key: str) -> str:
         if key.startswith("gpu."):
-            _, g, what = key.split(".", 2)
+            g, what = gpu_key_parts(key)
             return getattr(self.gpus[g], what)
         return getattr(self, key)
 
     def set_field(self, key: str, value: str) -> None:
         if key.startswith("gpu."):
-            _, g, what = key.split(".", 2)
+            g, what = gpu_key_parts(key)
             setattr(self.gpus.setdefault(g, self.row_type()), what, value)
         else:
             setattr(self, key, value)
+
+
+def gpu_key_parts(key: str) -> tuple[str, str]:
+    """``gpu.TYPE.column`` -> (TYPE, column); a type's name may hold dots (``A100.80GB``)."""
+    g, _, what = key[len("gpu."):].rpartition(".")
+    return g, what
 
 
 def format_number(v: float | None) -> str:
@@ -207,7 +213,7 @@ def check_field(form: SetupForm, key: str) -> str | None:
     """The problem with one field, or None; used to flag fields in place as they change."""
     v = form.field_value(key) if key != "models" else None
     if key.startswith("gpu."):
-        what = key.split(".")[2]
+        what = gpu_key_parts(key)[1]
         if what == "count":
             return _int(v, 0, 100_000, "count")[1]
         if what == "mps":
@@ -272,7 +278,7 @@ def validate(form: SetupForm, store: ProfileStore, catalog: GpuCatalog,
             msg = check_field(form, f"gpu.{g}.{what}")
             if msg:
                 errors[f"gpu.{g}.{what}"] = msg
-        if not any(k.startswith(f"gpu.{g}.") for k in errors):
+        if not any(k.startswith("gpu.") and gpu_key_parts(k)[0] == g for k in errors):
             c = int(row.count)
             if c > 0:
                 rows.append(GpuRow(g, c, int(row.mps), int(row.server)))
@@ -611,6 +617,18 @@ def idle_reason(entry: "PlanEntry", store: ProfileStore) -> str | None:
     return "idle: " + "; ".join(parts)
 
 
+def save_path(name: str) -> Path:
+    """Where Save writes a plan the user named: ``~`` expanded, ``.json`` added. A name that
+    is no file (``.``, ``/``, a folder, an unknown ``~user``) is an :class:`InputError`."""
+    text = name.strip()
+    path = expand_user(text)
+    if not path.name or path.name in (".", "..") or text.endswith("/") or path.is_dir():
+        raise InputError(f"{text or name!r} is a folder: give a file name for the plan")
+    if "\x00" in text:
+        raise InputError("a file name has no NUL characters")
+    return path if path.suffix == ".json" else path.with_name(path.name + ".json")
+
+
 def rename_problem(name: str) -> str | None:
     """Why ``name`` cannot be a plan's new file name (it stays in the plan's folder), or None."""
     n = name.strip()
@@ -711,7 +729,7 @@ class Session:
                                network_gbps=(fields.get("network") or "").strip() or None,
                                price_per_hour=(fields.get("price") or "").strip() or None,
                                price_source="given in ppipe-tui")
-        source = open_source(Path(folder).expanduser())
+        source = open_source(expand_user(folder))
         # the first model with its latencies is proof enough (this runs on the UI thread:
         # loading every profile of a large folder would stall it)
         have = []

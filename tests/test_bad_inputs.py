@@ -885,6 +885,10 @@ CASES: list = [
     Case("time-limit-negative", UNCLEAR, SOLVE1 + ["--no-save", "--time-limit", "-3"], needles=("--time-limit",)),
     # (session 20's audit)
     Case("size-nothing-offered", TRACEBACK, SIZE1 + ["--buy", "none"], needles=("no GPU types offered",)),
+    Case("size-sweep-infinite", TRACEBACK, SIZE1 + ["--buy", "L4", "--sweep", "0.5:inf:1"],
+         needles=("--sweep", "finite")),
+    Case("slo-multiplier-overflows", TRACEBACK, SOLVE1 + ["--no-save", "--slo-multiplier", "1e308"],
+         needles=("SLO multiplier", "at most 3600 s")),
     Case("size-max-parts-zero", UNCLEAR, SIZE1 + ["--buy", "L4", "-P", "0"], needles=("--max-parts", "0")),
     Case("size-max-parts-above-chunks", RUNAWAY, SIZE1 + ["--buy", "L4", "-P", "100"], sub={},
          needles=("--max-parts 100", "chunks")),

@@ -84,3 +84,11 @@ def test_bursty_mean_rate_and_dispersion():
         BurstyArrivals(100, ratio=0.5)
     with pytest.raises(InputError):
         BurstyArrivals(100, burst_fraction=1.0)
+
+
+@pytest.mark.parametrize("load", [1e-100, 1e-13, 1e-6])
+def test_a_tiny_load_ends_at_once(load):
+    """A gap longer than the run ends the stream: at a tiny load an uncapped gap overflowed
+    int64 and the generator never returned (the TUI's F5 with 1e-100 req/s)."""
+    arr = poisson_arrivals_us(load, 30_000_000, np.random.default_rng(0))
+    assert arr.tolist() == [0]

@@ -64,3 +64,19 @@ def test_compiled_and_plain_python_agree():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.stdout.split() == [_digest(21, "reservation"), _digest(22, "nexus")]
+
+
+def test_a_point_that_can_be_stopped_runs_the_same_and_stops_when_asked():
+    """``run_point(should_stop=...)`` runs in slices of simulated time: the same result as
+    one run when never stopped, and :class:`RunStopped` at the first check when asked."""
+    from ppipe.sim.lfsearch import STOP_CHECK_US, RunStopped, run_point
+
+    mp, prof = synthetic_case(3)
+    duration = 3 * STOP_CHECK_US / 1e6 + 0.5  # several slices
+    whole = run_point(mp, prof, 90, mp.xput, seeds=(0, 1), duration_s=duration, abort=False)
+    checks = []
+    sliced = run_point(mp, prof, 90, mp.xput, seeds=(0, 1), duration_s=duration, abort=False,
+                       should_stop=lambda: checks.append(1) and False)
+    assert sliced == whole and len(checks) >= 6  # two seeds, at least three slices each
+    with pytest.raises(RunStopped):
+        run_point(mp, prof, 90, mp.xput, seeds=(0,), duration_s=duration, should_stop=lambda: True)

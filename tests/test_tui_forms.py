@@ -222,3 +222,82 @@ async def test_fill_hands_idle_gpus_to_the_models(demo_data, tmp_path):
         assert filled.plan.gpus_used()["T4"] > used
         assert filled.objective == pytest.approx(entry.objective, rel=1e-6)  # the max-min optimum is kept
         assert await wait_for(pilot, lambda: "stay idle after Fill" in screen_text(app), 10), screen_text(app)
+
+
+# ------------------------------------------------- odd input (the session-20 audit): never a crash
+
+def _notes(app) -> list[str]:
+    """Every notification the app shows from now on (they are toasts, not in the screen text)."""
+    notes: list[str] = []
+    shown = app.notify
+
+    def notify(message, *args, **kwargs):
+        notes.append(str(message))
+        return shown(message, *args, **kwargs)
+
+    app.notify = notify
+    return notes
+
+
+async def test_fill_refuses_a_bad_time_limit(demo_data, tmp_path):
+    app = make_app(demo_data, tmp_path)
+    entry = _solved(app.session.store, 4.0, 40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_mode(pilot, app, "setup", 20)
+        app.session.form.time_limit = "-5"
+        app.session.set_current(entry)
+        await press(pilot, "f4")
+        assert await wait_mode(pilot, app, "plan", 20)
+        runs, notes = len(app.session.runs), _notes(app)
+        await press(pilot, "f")
+        assert await wait_for(pilot, lambda: any("Fix the set-up" in n for n in notes), 10), notes
+        assert len(app.session.runs) == runs and not app.session.solving
+
+
+@pytest.mark.parametrize("name", [".", "/", "~ppipe_no_such_user_x/p.json"])
+async def test_save_as_a_name_that_is_no_file_is_an_error_dialog(demo_data, tmp_path, name):
+    from textual.widgets import Input
+
+    plans = write_demo_plans(tmp_path / "plans")
+    app = make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_mode(pilot, app, "plan", 20)
+        await press(pilot, "ctrl+s")
+        assert await wait_screen(pilot, app, InputDialog, 10)
+        app.screen.query_one(Input).value = name
+        await press(pilot, "enter")
+        assert await wait_screen(pilot, app, ErrorDialog, 10)
+        assert "Cannot save plan" in screen_text(app)
+        assert app.is_running
+
+
+async def test_f7_folder_of_an_unknown_user_is_an_error_dialog(demo_data, tmp_path):
+    from textual.widgets import Input
+
+    write_demo_plans(tmp_path / "plans")
+    app = make_app(demo_data, tmp_path / "plans")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "f7")
+        assert await wait_mode(pilot, app, "files", 20)
+        await press(pilot, "ctrl+o")
+        app.screen.query_one("#files-dir", Input).value = "~ppipe_no_such_user_x/plans"
+        await press(pilot, "enter")
+        assert await wait_screen(pilot, app, ErrorDialog, 10)
+        assert "cannot expand" in screen_text(app) and app.is_running
+
+
+@pytest.mark.parametrize("screen_key,field", [("f5", "#sim-seed"), ("f6", "#sweep-seed")])
+async def test_a_negative_seed_is_refused_before_the_run(demo_data, tmp_path, screen_key, field):
+    from textual.widgets import Input
+
+    plans = write_demo_plans(tmp_path / "plans")
+    app = make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_mode(pilot, app, "plan", 20)
+        await press(pilot, screen_key)
+        assert await wait_mode(pilot, app, "sim" if screen_key == "f5" else "sweep", 20)
+        app.screen.query_one(field, Input).value = "-1"
+        notes = _notes(app)
+        await press(pilot, "ctrl+r")
+        assert await wait_for(pilot, lambda: any("seed: a whole number >= 0" in n for n in notes), 10), notes
+        assert app.screen.state not in ("running",)

@@ -303,8 +303,8 @@ async def test_each_sim_chart_has_its_own_legend(demo_data, plans_dir):
         assert await wait_for(pilot, lambda: app.screen.state in ("running", "finished"), 60)
         await press(pilot, "escape")
         text = screen_text(app)
-        assert "line: requests at the balancer" in text, text
-        assert "line: p99" in text and "line: last 1 s" in text
+        assert "line: balancer · dots: workers" in text, text
+        assert "line: p99" in text and "line: 1 s" in text
         assert "last second / p99" not in text  # the old shared legend, wrong for the queue chart
 
 

@@ -118,3 +118,71 @@ def test_small_helpers():
     assert len(xs) <= 21 and None not in ys and xs[-1] == 99
     assert bar(0.5, 10) == "#####....."
     assert shorten("abcdefghij", 5) == "ab~ij"
+
+
+# ------------------------------------------------- odd input found by the session-20 audit
+
+@pytest.mark.parametrize("name", [".", "/", "..", "~ppipe_no_such_user_x/plan.json"])
+def test_save_path_refuses_what_is_no_file(name):
+    from ppipe_tui.state import save_path
+
+    with pytest.raises(InputError):
+        save_path(name)
+
+
+def test_save_path_adds_json_and_refuses_a_folder(tmp_path):
+    from ppipe_tui.state import save_path
+
+    assert save_path(str(tmp_path / "mine")) == tmp_path / "mine.json"
+    assert save_path(str(tmp_path / "mine.json")) == tmp_path / "mine.json"
+    with pytest.raises(InputError, match="folder"):
+        save_path(str(tmp_path))
+
+
+def test_a_gpu_type_with_a_dot_in_its_name_is_one_form_row(catalog):
+    from ppipe_tui.state import gpu_key_parts
+
+    assert gpu_key_parts("gpu.A100.80GB.count") == ("A100.80GB", "count")
+    form = SetupForm.default(catalog)
+    form.set_field("gpu.A100.80GB.count", "4")
+    assert form.field_value("gpu.A100.80GB.count") == "4" and form.gpus["A100.80GB"].count == "4"
+    assert check_field(form, "gpu.A100.80GB.count") is None
+    form.set_field("gpu.A100.80GB.mps", "0")
+    assert "MPS" in check_field(form, "gpu.A100.80GB.mps")
+
+
+def test_an_slo_multiplier_too_big_for_the_arithmetic_is_a_field_error(store, catalog):
+    form = SetupForm.default(catalog)
+    form.models = ["alpha-net"]
+    form.slo_multiplier = "1e308"
+    req, errors = validate(form, store, catalog)  # used to raise OverflowError
+    assert req is None and any("SLO" in m for m in errors.values()), errors
+
+
+@pytest.mark.parametrize("sweep", ["0.5:inf:1", "1e-320:1:1e-320", "nan:1:1"])
+def test_a_sweep_that_cannot_be_counted_is_a_field_error(store, catalog, sweep):
+    from ppipe_tui.sizing import SizeForm, validate_size
+
+    setup = SetupForm.default(catalog)
+    setup.models = ["alpha-net"]
+    form = SizeForm.default(catalog)
+    form.sweep = sweep
+    _, errors, _ = validate_size(form, setup, store, catalog)
+    assert "sweep" in errors, errors
+
+
+def test_a_sweep_is_cancelled_inside_a_point():
+    """The F6 sweep checks its cancel while a point runs, not only between points."""
+    from ppipe.sim.synthetic import synthetic_case
+    from ppipe_tui.runners import SweepCancelled, run_sweep
+
+    mp, prof = synthetic_case(3)
+    calls, points = [], []
+
+    def cancelled() -> bool:  # False before the first point, True at the first check inside it
+        calls.append(1)
+        return len(calls) > 1
+
+    with pytest.raises(SweepCancelled):
+        run_sweep({"ppipe": mp}, prof, mp.xput, [50, 90], 0, 5.0, lambda s, p: points.append(p), cancelled)
+    assert points == [] and len(calls) == 2

@@ -139,6 +139,10 @@ class PlanningProblem:
         return replace(self, models=models)
 
 
+#: The longest SLO a plan may have (an hour): beyond it the latency arithmetic overflows.
+MAX_SLA_US = 3600e6
+
+
 def check_weights(weights: list[float]) -> None:
     """Weights must be finite, > 0, within :data:`WEIGHT_RANGE` and at most
     :data:`MAX_WEIGHT_RATIO` apart (one line naming the weight otherwise)."""
@@ -181,6 +185,9 @@ def build_problem(profiles: list[ModelProfile], cluster: ClusterSpec, weights: l
     models = []
     for p, w, e in zip(profiles, weights, est):
         sla = p.sla_us(slo_multiplier)
+        if not (math.isfinite(sla) and sla <= MAX_SLA_US):
+            raise InputError(f"the SLO multiplier {slo_multiplier:g} gives model {p.name} an SLO of "
+                             f"{sla / 1e6:.3g} s; at most {MAX_SLA_US / 1e6:g} s")
         models.append(ModelSpec(profile=p, weight=float(w), sla=sla, hist_adjustment=round(slo_discount * sla),
                                 est_xput=e, transmit_us=p.transmit_times_us(cluster.bw_gbps)))
     return PlanningProblem(models=models, cluster=cluster, max_parts=max_parts, slo_multiplier=slo_multiplier,

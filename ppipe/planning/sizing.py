@@ -836,9 +836,12 @@ def parse_sweep(text: str) -> list[float]:
             if len(parts) != 3:
                 raise ValueError
             a, b, s = parts
-            if not (a > 0 and b >= a and s > 0):
-                raise InputError(f"--sweep {text}: need 0 < START <= STOP and STEP > 0")
-            n = int(math.floor((b - a) / s + 1e-9))
+            if not (a > 0 and b >= a and s > 0) or not all(map(math.isfinite, parts)):
+                raise InputError(f"--sweep {text}: need 0 < START <= STOP and STEP > 0, all finite")
+            steps = (b - a) / s
+            if not steps < 1e6:  # a step so small that the count would overflow
+                raise InputError(f"--sweep {text}: far more than 201 points; at most 201")
+            n = int(math.floor(steps + 1e-9))
             if n > 200:
                 raise InputError(f"--sweep {text}: {n + 1} points; at most 201")
             return [round(a + i * s, 10) for i in range(n + 1)]

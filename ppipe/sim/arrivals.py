@@ -52,7 +52,9 @@ def poisson_arrivals_us(load: float, duration_us: int, rng: np.random.Generator)
     gaps = [np.zeros(1, dtype=np.int64)]
     total = 0
     while True:
-        g = np.floor(1e6 * rng.standard_exponential(chunk) / load).astype(np.int64)
+        # a gap is capped at the duration (it ends the stream either way): at a tiny load an
+        # uncapped one overflows int64 and the loop would never end
+        g = np.floor(np.minimum(1e6 * rng.standard_exponential(chunk) / load, duration_us)).astype(np.int64)
         gaps.append(g)
         total += int(g.sum())
         if total >= duration_us:

@@ -96,11 +96,34 @@ class Lf99Result:
 ArrivalFactory = Callable[[float], ArrivalProcess]
 
 
+class RunStopped(Exception):
+    """A grid point stopped by its ``should_stop`` (a user's cancel)."""
+
+
+#: With ``should_stop``, a simulation runs this much simulated time between checks.
+STOP_CHECK_US = 1_000_000
+
+
+def _run(sim: Simulation, should_stop: Callable[[], bool] | None) -> None:
+    """``sim.run()``; with ``should_stop``, in slices of simulated time, checked between
+    them (the same events in the same order: stepping does not change a run)."""
+    if should_stop is None:
+        sim.run()
+        return
+    while not sim.done:
+        if should_stop():
+            raise RunStopped()
+        sim.run(until=sim.now + STOP_CHECK_US)
+
+
 def run_point(mp: ModelPlan, profile: ModelProfile, lf: int, x_ppipe: float, *, seeds: Sequence[int] = (0,),
               duration_s: float = DEFAULT_DURATION_S, balancer: str = "reservation",
               accountings: Sequence[str] = ACCOUNTINGS, abort: bool = True,
-              arrivals: ArrivalFactory | None = None, layout=None) -> LfPoint:
-    """Run one grid point (all seeds), pooled; with ``abort``, stop once it has failed."""
+              arrivals: ArrivalFactory | None = None, layout=None,
+              should_stop: Callable[[], bool] | None = None) -> LfPoint:
+    """Run one grid point (all seeds), pooled; with ``abort``, stop once it has failed.
+    ``should_stop`` is checked every :data:`STOP_CHECK_US` of simulated time (raises
+    :class:`RunStopped`), so a user's cancel lands within about a second."""
     load = lf_load(lf, x_ppipe)
     layout = layout or build_layout(mp, profile, balancer)
     if load <= 0:
@@ -116,7 +139,7 @@ def run_point(mp: ModelPlan, profile: ModelProfile, lf: int, x_ppipe: float, *, 
     for sim in sims:
         if abort:
             sim.G[K.G_FAIL_LIMIT] = budget - fails
-        sim.run()
+        _run(sim, should_stop)
         if sim.aborted:
             aborted = True
             break

@@ -22,6 +22,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from ppipe.atomic import write_text_atomic
 from ppipe.errors import PPipeError
+from ppipe.paths import expand_user
 from ppipe.planfile.plan import Plan, summary_rows, write_plan
 from ppipe_tui.formatting import chunk_range, plain_number, rate, shorten
 from ppipe_tui.messages import OpenPlan, ShowError
@@ -114,6 +115,8 @@ class FilesScreen(PPipeScreen):
     BINDINGS = [*COMMAND_BINDINGS, Binding("ctrl+o", "focus_folder", "Folder")]
     PALETTE = (
         Command("Open plan file", "Read a plan (ppipe or PPipe-artifact JSON) from a path", "open_path"),
+        Command("Open the highlighted plan file (Enter on F7)", "", "open_plan"),
+        Command("Change the plan folder (Ctrl+O on F7)", "List the plans of another folder", "focus_folder"),
         Command("Rename plan file (Ctrl+R on F7)", "", "rename"),
         Command("Delete plan file (Ctrl+D on F7)", "", "delete"),
         Command("Export plan file (Ctrl+E on F7)", "", "export"),
@@ -242,7 +245,11 @@ class FilesScreen(PPipeScreen):
 
     @on(Input.Submitted, "#files-dir")
     def _folder(self, event: Input.Submitted) -> None:
-        self.folder = Path(event.value).expanduser()
+        try:
+            self.folder = expand_user(event.value)
+        except PPipeError as exc:
+            self.post_message(ShowError("Folder", str(exc)))
+            return
         self.reload()
         self.query_one(FilterInput).focus()
 
@@ -266,8 +273,12 @@ class FilesScreen(PPipeScreen):
         """Open a plan file by its path (any folder)."""
 
         def done(path: str | None) -> None:
-            if path:
-                self.post_message(OpenPlan(Path(path).expanduser()))
+            if not path:
+                return
+            try:
+                self.post_message(OpenPlan(expand_user(path)))
+            except PPipeError as exc:
+                self.post_message(ShowError("Open plan", str(exc)))
 
         self.app.push_screen(InputDialog("Open plan", "Plan file (ppipe or PPipe-artifact JSON):",
                                          str(self.session.plan_dir) + "/"), done)
@@ -326,7 +337,7 @@ class FilesScreen(PPipeScreen):
             if not dest:
                 return
             try:
-                out = export_plan(p, Path(dest).expanduser())
+                out = export_plan(p, expand_user(dest))
             except (OSError, PPipeError) as exc:
                 self.post_message(ShowError("Export", str(exc)))
                 return

@@ -12,7 +12,7 @@ from ppipe import schedulers
 from ppipe.planning.request import default_weights, parse_weights
 from ppipe_tui.messages import StartSolve
 from ppipe_tui.screens.base import Command, PPipeScreen
-from ppipe_tui.state import solver_names, validate
+from ppipe_tui.state import gpu_key_parts, solver_names, validate
 from ppipe_tui.widgets.common import Field
 from ppipe_tui.widgets.setup import GpuMix, ModelPicker, gpu_input_id, preset_select
 
@@ -215,7 +215,7 @@ class SetupScreen(PPipeScreen):
                 elif key == "gpus":
                     self.query_one("#preset").focus()
                 elif key.startswith("gpu."):
-                    _, g, what = key.split(".", 2)
+                    g, what = gpu_key_parts(key)
                     self.query_one(f"#{gpu_input_id(g, what)}").focus()
                 else:
                     self.query_one(f"#field-{key}", Field).input.focus()

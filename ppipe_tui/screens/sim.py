@@ -119,8 +119,10 @@ class SimScreen(PPipeScreen):
         load_text = self.query_one("#sim-load", Input).value.strip()
         try:
             seed = int(self.query_one("#sim-seed", Input).value.strip() or "0")
+            if seed < 0:
+                raise ValueError
         except ValueError:
-            return None, "seed: a whole number", None
+            return None, "seed: a whole number >= 0", None
         try:
             duration = float(self.query_one("#sim-duration", Input).value.strip() or "30")
             if not 0 < duration <= 600:

@@ -33,6 +33,7 @@ from ppipe_tui.sizing import (
     sized_entry,
     validate_size,
 )
+from ppipe_tui.state import gpu_key_parts
 from ppipe_tui.widgets.common import Field, set_text
 from ppipe_tui.widgets.size import SizeChart, SizeGpuGrid, chart_key
 
@@ -66,6 +67,7 @@ class SizeScreen(PPipeScreen):
                 "sweep"),
         Command("Cancel sizing (Escape on F8)", "", "cancel"),
         Command("Open the sized plan (Enter on F8)", "Show the highlighted scheduler's plan on F4", "open_plan"),
+        Command("Form or results (Ctrl+O on F8)", "On a small terminal the results replace the form", "toggle_view"),
     )
 
     @property
@@ -138,7 +140,7 @@ class SizeScreen(PPipeScreen):
             return
         self.form.set_field(key, event.value)
         if key.startswith("gpu.") and key.endswith(".price"):
-            self.query_one(SizeGpuGrid).refresh_source(key.split(".")[1])
+            self.query_one(SizeGpuGrid).refresh_source(gpu_key_parts(key)[0])
         self.revalidate()
 
     @on(Select.Changed, "#size-cost-of")
@@ -152,7 +154,7 @@ class SizeScreen(PPipeScreen):
         key = getattr(event.widget, "field_key", None) or ""
         src = self.query_one("#size-source", Static)
         if key.startswith("gpu."):
-            g = key.split(".")[1]
+            g = gpu_key_parts(key)[0]
             grid = self.query_one(SizeGpuGrid)
             price = self.form.gpus[g].price.strip()
             set_text(src, f"{g}: " + (f"${price}/h, {grid.source(g)}" if price else grid.source(g)))

@@ -22,7 +22,8 @@ class ResultTable(DataTable):
 
 class SolveScreen(PPipeScreen):
     BINDINGS = [Binding("escape", "cancel_solve", "Cancel")]
-    PALETTE = (Command("Cancel solve (Escape on F3)", "Stop solving, keep the best plan so far", "cancel_solve"),)
+    PALETTE = (Command("Cancel solve (Escape on F3)", "Stop solving, keep the best plan so far", "cancel_solve"),
+               Command("Open the highlighted result (Enter on F3)", "Show its plan on F4", "open_result"))
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="solve-title", markup=False)
@@ -123,3 +124,11 @@ class SolveScreen(PPipeScreen):
     @on(DataTable.RowSelected, "#solve-results")
     def _open(self, event: DataTable.RowSelected) -> None:
         self.post_message(OpenRun(int(event.row_key.value)))
+
+    def action_open_result(self) -> None:
+        t = self.query_one(ResultTable)
+        if t.row_count == 0:
+            self.notify("No results yet: solve on F2.")
+            return
+        key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key
+        self.post_message(OpenRun(int(key.value)))

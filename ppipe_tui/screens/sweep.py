@@ -163,10 +163,10 @@ class SweepScreen(PPipeScreen):
         try:
             duration = float(self.query_one("#sweep-duration", Input).value)
             seed = int(self.query_one("#sweep-seed", Input).value)
-            if not 0 < duration <= 600:
+            if not 0 < duration <= 600 or seed < 0:
                 raise ValueError
         except ValueError:
-            self.notify("duration: seconds in (0, 600]; seed: a whole number", severity="error")
+            self.notify("duration: seconds in (0, 600]; seed: a whole number >= 0", severity="error")
             return
         name, plans, x, _ = self._plans()
         if x * max(grid) / 100 * duration > 20_000_000:

@@ -43,7 +43,9 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec(
         "sim", "f5", "Simulate", SimScreen,
         "choose model, load factor (% of the plan's throughput) or a load in req/s, seed. **Ctrl+R** starts, "
-        "**Space** pauses, **+** / **-** change speed, **Escape** stops.",
+        "**Space** pauses, **+** / **-** change speed, **Escape** stops. The charts: SLO attainment over the "
+        "last second (line) and over the whole run so far (dots) against the 99% target; latency p99 (line) and p50 (dots) "
+        "against the SLO; requests queued at the balancer (line) and batches queued at the workers (dots).",
         short="Sim", summary="Run a model of the plan under load"),
     ScreenSpec(
         "sweep", "f6", "Sweep", SweepScreen,
@@ -63,7 +65,8 @@ SCREENS: tuple[ScreenSpec, ...] = (
         "the cheapest GPUs to add (or fleet to build) so every model serves its target: rates per model "
         "(or weights and a total), GPUs owned, types to buy (`no`, `any` or the most) at catalog or typed "
         "$/h, a headroom. **Ctrl+R** sizes with PPipe, NP and NP on the cheapest single type side by side; "
-        "**Ctrl+T** draws $/h against load; **Escape** cancels; **Enter** opens a fleet's plan on F4. "
+        "**Ctrl+T** draws $/h against load; **Escape** cancels; **Enter** opens a fleet's plan on F4; on a "
+        "small terminal **Ctrl+O** switches between the form and the results. "
         "Partitions, SLO and network come from the set-up.",
         summary="Cheapest fleet for target rates, with the GPUs you own"),
 )

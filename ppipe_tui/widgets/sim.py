@@ -10,9 +10,10 @@ from ppipe_tui.widgets.common import Chart, slo_line
 
 LEGEND = "x axis: simulated time (s); each chart's key is on its lower edge"
 #: (title with units, key of the series) per chart
-ATTAINMENT_KEY = ("SLO attainment %", "line: last 1 s · dots: so far · flat: 99% target")
+#: Keys fit a chart's lower edge at 80x24 (34 columns): without colour they tell the series apart.
+ATTAINMENT_KEY = ("SLO attainment %", "line: 1 s · dots: all · flat: 99%")
 LATENCY_KEY = ("latency ms", "line: p99 · dots: p50 · flat: SLO")
-QUEUE_KEY = ("queued", "line: requests at the balancer · dots: batches at workers")
+QUEUE_KEY = ("queued requests/batches", "line: balancer · dots: workers")
 
 
 class AttainmentChart(Chart):
