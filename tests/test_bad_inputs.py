@@ -889,7 +889,7 @@ CASES: list = [
          needles=("--sweep", "finite")),
     Case("slo-multiplier-overflows", TRACEBACK, SOLVE1 + ["--no-save", "--slo-multiplier", "1e308"],
          needles=("SLO multiplier", "at most 3600 s")),
-    Case("size-max-parts-zero", UNCLEAR, SIZE1 + ["--buy", "L4", "-P", "0"], needles=("--max-parts", "0")),
+    Case("size-max-parts-zero", UNCLEAR, SIZE1 + ["--buy", "L4", "-P", "0"], needles=("--max-parts", "got 0")),
     Case("size-max-parts-above-chunks", RUNAWAY, SIZE1 + ["--buy", "L4", "-P", "100"], sub={},
          needles=("--max-parts 100", "chunks")),
     Case("size-rate-too-high", UNCLEAR, ["size", "--data", "{zoo}", "-m", "resnet50", "-r", "2000000", "--buy", "L4",

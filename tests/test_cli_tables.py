@@ -58,3 +58,36 @@ def test_chunks_and_spread():
     assert column_chunks([11, 50, 6], 40) == [[1], [2]]  # a column wider than the room still gets a part
     # room left after the compact widths goes to the leftmost headers first
     assert spread([11, 10, 10], [11, 6, 6], 11 + 6 + 6 + 10 + 5) == [11, 10, 7]
+
+
+@pytest.mark.parametrize("kw", [{}, {"box": None}, {"pad_edge": False}, {"show_edge": False}])
+def test_the_frame_is_what_rich_draws(kw):
+    from rich import box as boxes
+
+    from ppipe.cli.tables import frame, span
+
+    for style in ({}, {"box": boxes.SIMPLE_HEAD}):
+        t = Table(**{**style, **kw})
+        for head in ("a", "bb", "c"):
+            t.add_column(head, no_wrap=True)
+        t.add_row("1234", "5", "678")
+        console = Console(width=200, record=True, color_system=None)
+        console.print(t)
+        drawn = max(len(ln) for ln in console.export_text().splitlines())
+        assert span([4, 2, 3], frame(t)) == drawn, (style, kw)
+
+
+def test_a_cell_wider_than_the_console_folds_and_hidden_headers_do_not_count():
+    t = Table(show_header=False)
+    t.add_column("a very long header that is hidden")
+    t.add_column("x")
+    t.add_row("k", "1" * 100)
+    lines = _printed(t, 40)
+    assert all(len(ln) <= 40 for ln in lines)
+    assert "…" not in "\n".join(lines) and "".join(lines).count("1") == 100
+    small = Table(show_header=False)
+    small.add_column("a very long header that is hidden")
+    small.add_row("k")
+    console = Console(width=20, record=True, color_system=None)
+    console.print(small)
+    assert _printed(small, 20) == console.export_text().splitlines()  # fits: printed as it is

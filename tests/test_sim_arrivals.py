@@ -92,3 +92,26 @@ def test_a_tiny_load_ends_at_once(load):
     int64 and the generator never returned (the TUI's F5 with 1e-100 req/s)."""
     arr = poisson_arrivals_us(load, 30_000_000, np.random.default_rng(0))
     assert arr.tolist() == [0]
+
+
+def test_a_numeric_timestamp_column_with_an_empty_cell_stays_in_seconds(tmp_path):
+    """One empty cell used to send the whole column to the date parser, which read the
+    seconds as nanoseconds (a 30 s trace became 3e-8 s)."""
+    p = tmp_path / "t.csv"
+    p.write_text("TIMESTAMP,func\n10.5,a\n20.25,b\n,c\n30,d\n40,e\n")
+    assert read_trace_seconds(p).tolist() == [0.0, 9.75, 19.5, 29.5]
+
+
+@pytest.mark.parametrize("stamps,expected", [
+    (["2023-11-16 18:15:46.6805900", "2023-11-16 18:15:50.9951690"], 4.314579),  # the Azure traces: ISO 8601
+    (["11/16/2023 18:15:46", "11/16/2023 18:15:50"], 4.0),  # any other date format, value by value
+])
+def test_date_times_parse_without_warnings(tmp_path, stamps, expected):
+    import warnings
+
+    p = tmp_path / "t.csv"
+    p.write_text("TIMESTAMP\n" + "\n".join(stamps) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = read_trace_seconds(p)
+    assert t.tolist() == pytest.approx([0.0, expected])

@@ -347,3 +347,19 @@ def test_owned_gpus_dearer_than_new_ones_may_stay_idle():
     res = size_fleet(sp, "ppipe", replan=False)
     assert res.status == "optimal" and sum(res.own_used.values()) < 6
     brute_force_check(sp, "ppipe", res)
+
+
+def test_max_parts_is_checked_only_where_the_user_gave_it():
+    """The default (2) is capped by the enumeration, so a one-chunk model sizes as before;
+    a -P the user gave must be between 1 and the models' chunks (as `ppipe solve`)."""
+    from types import SimpleNamespace
+
+    from ppipe.planning.problem import check_max_parts
+
+    one = [SimpleNamespace(num_chunks=1)]
+    check_max_parts(None, one)
+    check_max_parts(1, one)
+    with pytest.raises(InputError, match="at most 1 chunks"):
+        check_max_parts(2, one)
+    with pytest.raises(InputError, match="got 0"):
+        check_max_parts(0, one)

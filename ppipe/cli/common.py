@@ -505,5 +505,5 @@ class PPipeGroup(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise Interrupted() from None
+        except KeyboardInterrupt as exc:
+            raise Interrupted() from exc  # --debug shows where it landed

@@ -121,6 +121,7 @@ def size_cmd(
     """The cheapest GPUs to add (or fleet to build) so every model serves its target rate."""
     from ppipe.catalog.gpus import GpuCatalog
     from ppipe.planning.milp import SolveOptions
+    from ppipe.planning.problem import check_max_parts
     from ppipe.planning.request import default_weights, group_models, parse_weights
     from ppipe.planning.sizing import build_offers, default_bw, make_sizing_problem, parse_sweep, priced_types
     from ppipe.planning.solvers import SOLVERS
@@ -168,6 +169,7 @@ def size_cmd(
                           mps=parse_kv(mps, "MPS level", int) if mps else None,
                           gpus_per_server=parse_kv(gpus_per_server, "GPUs per server", int) if gpus_per_server else None,
                           catalog=cat)
+    check_max_parts(max_parts, profiles)
     sp = make_sizing_problem(profiles, targets, offers, bw if bw is not None else default_bw(offers, cat),
                              headroom=parse_headroom(headroom, len(names)), max_parts=2 if max_parts is None else max_parts,
                              slo_multiplier=slo_multiplier, slo_discount=slo_discount)

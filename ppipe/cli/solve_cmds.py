@@ -169,7 +169,7 @@ def solve_cmd(
     from ppipe.planfile.naming import plan_file_name, settings_items
     from ppipe.planfile.plan import write_plan
     from ppipe.planning.milp import SolveOptions
-    from ppipe.planning.problem import build_problem
+    from ppipe.planning.problem import build_problem, check_max_parts
     from ppipe.planning.record import stamp_plan
     from ppipe.planning.request import default_weights, group_models, parse_weights
     from ppipe.planning.solve import solve
@@ -223,10 +223,7 @@ def solve_cmd(
         spec = _cluster_from_flags(gpus, cluster, mps, gpus_per_server, bw)
         profiles = [store.get(n) for n in names]
         _check_mps(spec, profiles, mps)
-        most = max(p.num_chunks for p in profiles)
-        if max_parts is not None and max_parts > most:
-            raise InputError(f"--max-parts {max_parts}: the models have at most {most} chunks, so at most {most} "
-                             "partitions")
+        check_max_parts(max_parts, profiles)
         problem = build_problem(profiles, spec, parse_weights(weights, len(names)),
                                 max_parts=max_parts or 2, slo_multiplier=slo_multiplier, slo_discount=slo_discount)
         _note_mixed_sources(profiles)
@@ -378,37 +375,45 @@ def time_report(res, names: list[str]) -> list[str]:
 
 
 def _model_tables(header: list[str], rows: list[list[str]], total: list[str], width: int, split: int) -> list:
-    """The per-model result table for a terminal ``width`` columns wide. Figures are never
-    cut: each figure column is as wide as its widest cell and the model name gives way
-    (ellipsis), so on 80 columns over SSH the numbers do not turn into "2,1…". Where even
-    then the names would not show (many GPU types), the columns from ``split`` on (the GPU
-    types) go to a second table."""
+    """The per-model result table for a terminal ``width`` columns wide: the model names are
+    shortened (ellipsis) so that the figures fit beside them; where even then the names would
+    be cut below 16 characters (many GPU types), the columns from ``split`` on (the GPU types)
+    go to a second table. Print each with :func:`ppipe.cli.tables.print_fitted`, which splits a
+    table that is still too wide, so no figure is ever cut."""
     from rich import box
     from rich.table import Table
 
-    def table(cols: list[int]) -> Table:
+    longest = max(len(header[0]), len(total[0]), *(len(r[0]) for r in rows))
+
+    def room(cols: list[int]) -> int:
+        """Columns left for the names beside ``cols`` (SIMPLE_HEAD: an edge each side, three between)."""
         figures = [max(len(header[i]), *(len(r[i]) for r in [*rows, total])) for i in cols]
-        names = max(len(header[0]), len(total[0]), *(len(r[0]) for r in rows))
-        # SIMPLE_HEAD without edge padding: one space at each edge, three between columns
-        room = width - 2 - 3 * len(figures) - sum(figures)
+        return width - 2 - 3 * len(figures) - sum(figures)
+
+    def shortened(name: str, n: int) -> str:
+        return name if len(name) <= n else name[: n - 1] + "…"
+
+    def table(cols: list[int]) -> Table:
+        n = max(8, min(longest, 34, room(cols)))
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        t.add_column(header[0], no_wrap=True, overflow="ellipsis", width=max(8, min(names, 34, room)))
-        for i, w in zip(cols, figures):
-            t.add_column(header[i], justify="right", no_wrap=True, min_width=w)
+        t.add_column(header[0], no_wrap=True)
+        for i in cols:
+            t.add_column(header[i], justify="right", no_wrap=True)
         for r in rows:
-            t.add_row(*(r[i] for i in [0, *cols]))
+            t.add_row(shortened(r[0], n), *(r[i] for i in cols))
         if any(total[i] for i in cols):
             t.add_row(f"[dim]{total[0]}[/]", *(total[i] for i in cols))
-        t.room = room  # type: ignore[attr-defined]
         return t
 
-    whole = table(list(range(1, len(header))))
-    if whole.room >= min(16, max(len(r[0]) for r in rows)) or split >= len(header):  # type: ignore[attr-defined]
-        return [whole]
+    every = list(range(1, len(header)))
+    if room(every) >= min(16, max(len(r[0]) for r in rows)) or split >= len(header):
+        return [table(every)]
     return [table(list(range(1, split))), table(list(range(split, len(header))))]
 
 
 def _print_human(res, problem, reference_objective, plan_file, console=None) -> None:
+    from ppipe.cli.tables import print_fitted
+
     console = console or out_console
 
     gap = f"{100 * res.gap:.4f}%" if res.gap is not None else "n/a"
@@ -429,7 +434,7 @@ def _print_human(res, problem, reference_objective, plan_file, console=None) -> 
              *[f"{used.get(g, 0):g}/{n}" for g, n in zip(problem.cluster.gpus, problem.cluster.limits)]]
     for table in _model_tables(["model", "req/s", "weight", "req/s/w", "pipes", *problem.cluster.gpus], rows, total,
                                console.width, split=5):
-        console.print(table)
+        print_fitted(console, table)
     idle = {g: n - used.get(g, 0) for g, n in zip(problem.cluster.gpus, problem.cluster.limits) if n - used.get(g, 0) > 0}
     if idle and not problem.fill_leftover and len(problem.models) > 1:
         err_console.print(f"note: {', '.join(f'{v:g} {g}' for g, v in idle.items())} left idle by the max-min optimum;"

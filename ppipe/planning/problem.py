@@ -139,6 +139,19 @@ class PlanningProblem:
         return replace(self, models=models)
 
 
+def check_max_parts(max_parts: int | None, profiles) -> None:
+    """A ``--max-parts`` the user gave (None: the default, capped by the enumeration) must be
+    at least 1 and at most the models' chunks (one line otherwise)."""
+    if max_parts is None:
+        return
+    if max_parts < 1:
+        raise InputError(f"--max-parts must be at least 1, got {max_parts}")
+    most = max(p.num_chunks for p in profiles)
+    if max_parts > most:
+        raise InputError(f"--max-parts {max_parts}: the models have at most {most} chunks, so at most {most} "
+                         "partitions")
+
+
 #: The longest SLO a plan may have (an hour): beyond it the latency arithmetic overflows.
 MAX_SLA_US = 3600e6
 

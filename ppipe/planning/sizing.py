@@ -242,10 +242,6 @@ def make_sizing_problem(profiles: list[ModelProfile], targets: Sequence[float], 
             raise InputError(f"model {p.name} has no profile for GPU type(s) {', '.join(missing)}")
     if max_parts < 1:
         raise InputError(f"--max-parts must be at least 1, got {max_parts}")
-    most = max(p.num_chunks for p in profiles)
-    if max_parts > most:
-        raise InputError(f"--max-parts {max_parts}: the models have at most {most} chunks, so at most {most} "
-                         "partitions")
     if not slo_multiplier > 0 or not 0 <= slo_discount < 1:
         raise InputError("the SLO multiplier must be > 0 and the discount in [0, 1)")
     return SizingProblem(tuple(profiles), tuple(float(t) for t in targets), tuple(float(h) for h in hs),

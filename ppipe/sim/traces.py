@@ -26,7 +26,6 @@ arrival.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +42,7 @@ def read_trace_seconds(path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: a folder, not a trace file")
     if not path.is_file():
         raise DataError(f"{path}: trace file not found")
-    with warnings.catch_warnings():  # pandas' and numpy's warnings on bad values: our error says it in one line
-        warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):  # arithmetic on nan/inf: the error below says it in one line
         t = _parse(path, pd)
     finite = np.isfinite(t)
     if finite.sum() < 2:
@@ -56,6 +54,16 @@ def read_trace_seconds(path: str | Path) -> np.ndarray:
     if not t[-1] > 0:
         raise DataError(f"{path}: all arrivals share one timestamp")
     return t
+
+
+def _date_seconds(s, pd) -> np.ndarray:
+    """Date-times as seconds since the earliest: ISO 8601 (the Azure traces) parsed at once,
+    anything else one value at a time (no format guessing, so no pandas warning)."""
+    try:
+        dt = pd.to_datetime(s, errors="raise", format="ISO8601")
+    except ValueError:
+        dt = pd.to_datetime(s, errors="raise", format="mixed")
+    return (dt - dt.min()).dt.total_seconds().to_numpy(dtype=float)
 
 
 def _parse(path: Path, pd) -> np.ndarray:
@@ -73,11 +81,10 @@ def _parse(path: Path, pd) -> np.ndarray:
         elif "timestamp" in cols:
             s = pd.read_csv(path, usecols=[cols["timestamp"]])[cols["timestamp"]]
             num = pd.to_numeric(s, errors="coerce")
-            if num.notna().all():
+            if (num.notna() | s.isna()).all():  # seconds (an empty cell is a missing time, not a date)
                 t = num.to_numpy(dtype=float)
             else:
-                dt = pd.to_datetime(s, errors="raise")
-                t = (dt - dt.min()).dt.total_seconds().to_numpy(dtype=float)
+                t = _date_seconds(s, pd)
         else:
             name = next((cols[c] for c in ("arrival", "arrival_time", "time", "start") if c in cols), None)
             if name is None:
