@@ -153,11 +153,16 @@ async def test_keys_typed_before_the_models_load_are_kept(demo_data, tmp_path, m
 
 # ------------------------------------------------------------- palette
 
+def _app_on_a_plan(demo_data, tmp_path):
+    """The app opened on a saved demo PPipe plan (it starts on F4)."""
+    plans = write_demo_plans(tmp_path / "plans")
+    return make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+
+
 async def test_palette_never_opens_over_a_dialog_and_save_never_stacks(demo_data, tmp_path):
     from textual.command import CommandPalette
 
-    plans = write_demo_plans(tmp_path / "plans")
-    app = make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+    app = _app_on_a_plan(demo_data, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait_mode(pilot, app, "plan", 20)
         await press(pilot, "ctrl+s")
@@ -258,8 +263,7 @@ async def test_fill_refuses_a_bad_time_limit(demo_data, tmp_path):
 async def test_save_as_a_name_that_is_no_file_is_an_error_dialog(demo_data, tmp_path, name):
     from textual.widgets import Input
 
-    plans = write_demo_plans(tmp_path / "plans")
-    app = make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+    app = _app_on_a_plan(demo_data, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_mode(pilot, app, "plan", 20)
         await press(pilot, "ctrl+s")
@@ -290,8 +294,7 @@ async def test_f7_folder_of_an_unknown_user_is_an_error_dialog(demo_data, tmp_pa
 async def test_a_negative_seed_is_refused_before_the_run(demo_data, tmp_path, screen_key, field):
     from textual.widgets import Input
 
-    plans = write_demo_plans(tmp_path / "plans")
-    app = make_app(demo_data, tmp_path / "plans", plan=plans["ppipe"])
+    app = _app_on_a_plan(demo_data, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait_mode(pilot, app, "plan", 20)
         await press(pilot, screen_key)

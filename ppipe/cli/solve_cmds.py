@@ -383,12 +383,15 @@ def _model_tables(header: list[str], rows: list[list[str]], total: list[str], wi
     from rich import box
     from rich.table import Table
 
+    from ppipe.cli.tables import frame, span
+
     longest = max(len(header[0]), len(total[0]), *(len(r[0]) for r in rows))
+    cost = frame(Table(box=box.SIMPLE_HEAD, pad_edge=False))
 
     def room(cols: list[int]) -> int:
-        """Columns left for the names beside ``cols`` (SIMPLE_HEAD: an edge each side, three between)."""
+        """Columns left for the names beside ``cols``."""
         figures = [max(len(header[i]), *(len(r[i]) for r in [*rows, total])) for i in cols]
-        return width - 2 - 3 * len(figures) - sum(figures)
+        return width - span([0, *figures], cost)
 
     def shortened(name: str, n: int) -> str:
         return name if len(name) <= n else name[: n - 1] + "…"

@@ -156,17 +156,21 @@ def check_max_parts(max_parts: int | None, profiles) -> None:
 MAX_SLA_US = 3600e6
 
 
-def check_weights(weights: list[float]) -> None:
+def check_weights(weights: list[float], labels: list[str] | None = None, what: str = "weights",
+                  unit: str = "") -> None:
     """Weights must be finite, > 0, within :data:`WEIGHT_RANGE` and at most
-    :data:`MAX_WEIGHT_RATIO` apart (one line naming the weight otherwise)."""
+    :data:`MAX_WEIGHT_RATIO` apart (one line naming the weight otherwise). ``labels`` name
+    each value and ``what`` all of them in the user's terms (sizing's target rates, which
+    the planner takes as weights); ``unit`` follows each number."""
     lo, hi = WEIGHT_RANGE
-    for i, w in enumerate(weights):
+    labels = labels or [f"weight {i + 1}" for i in range(len(weights))]
+    for label, w in zip(labels, weights):
         if not (isinstance(w, (int, float)) and math.isfinite(w) and w > 0):
-            raise InputError(f"weight {i + 1} ({w!r}) must be a finite number > 0")
+            raise InputError(f"{label} ({w!r}) must be a finite number > 0")
         if not lo <= w <= hi:
-            raise InputError(f"weight {i + 1} ({w:g}) must be between {lo:g} and {hi:g}")
+            raise InputError(f"{label} ({w:g}{unit}) must be between {lo:g} and {hi:g}{unit}")
     if weights and max(weights) / min(weights) > MAX_WEIGHT_RATIO:
-        raise InputError(f"weights {','.join(f'{w:g}' for w in weights)} span a ratio of "
+        raise InputError(f"{what} {','.join(f'{w:g}' for w in weights)} span a ratio of "
                          f"{max(weights) / min(weights):.3g}; at most {MAX_WEIGHT_RATIO:g} (the solver loses "
                          "precision beyond)")
 

@@ -61,7 +61,7 @@ from ppipe.planfile.plan import ModelPlan, Plan
 from ppipe.planning.configs import EnumerationStopped, PipelineConfig, enumerate_configs
 from ppipe.planning.milp import MilpModel, MilpResult, Progress, SolveOptions
 from ppipe.planning.planner import config_doc, mps_levels_of, objective_of, pipeline_from_config, solve_milp
-from ppipe.planning.problem import MAX_WEIGHT_RATIO, WEIGHT_RANGE, ClusterSpec, PlanningProblem, build_problem
+from ppipe.planning.problem import ClusterSpec, PlanningProblem, build_problem, check_weights
 from ppipe.planning.results import SolveResult
 from ppipe.planning.rows import add_pool_rows, add_slot_rows, gpu_unit
 from ppipe.planning.solvers import DEFAULT_SOLVER, solve_model
@@ -180,6 +180,7 @@ class SizingProblem:
 #: The one-line error for a sizing with nothing to buy or own.
 NO_OFFERS = "no GPU types offered: give owned GPUs (--own) or types to buy (--buy)"
 
+
 def _finite(x: float) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
@@ -206,15 +207,9 @@ def make_sizing_problem(profiles: list[ModelProfile], targets: Sequence[float], 
         if not _finite(h) or h < 0:
             raise InputError(f"the headroom of model {name} must be >= 0, got {h!r}")
     # the planner takes the demands as weights: say what is wrong in the user's terms
-    demands = [t * (1 + h) for t, h in zip(targets, hs)]
-    lo, hi = WEIGHT_RANGE
-    for name, d, h in zip(names, demands, hs):
-        if not lo <= d <= hi:
-            raise InputError(f"the target rate of model {name} ({d:g} req/s{' with headroom' if h else ''}) "
-                             f"must be between {lo:g} and {hi:g} req/s")
-    if max(demands) / min(demands) > MAX_WEIGHT_RATIO:
-        raise InputError(f"the target rates span a ratio of {max(demands) / min(demands):.3g}; at most "
-                         f"{MAX_WEIGHT_RATIO:g} (the solver loses precision beyond)")
+    check_weights([t * (1 + h) for t, h in zip(targets, hs)],
+                  [f"the target rate of model {n}{' with headroom' if h else ''}" for n, h in zip(names, hs)],
+                  "the target rates", " req/s")
     offers = list(offers)
     if not offers:
         raise InputError(NO_OFFERS)

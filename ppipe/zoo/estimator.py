@@ -148,17 +148,16 @@ class GpuParams:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
 
 
-#: Each numeric parameter's lower limit and whether it is strict (an estimate divides by
-#: the efficiencies and the tile size; times and contention cannot be negative).
-PARAM_RANGES = {"eta_c": (0.0, True), "eta_m": (0.0, True), "tau_us": (0.0, False), "chunk_us": (0.0, False),
-                "gamma": (0.0, False), "e_w3": (0.0, True), "e_group": (0.0, True), "e_dw": (0.0, True),
-                "m_norm": (0.0, False), "tile": (0.0, True)}
+#: The numeric parameters, each True where it must be > 0 (an estimate divides by the
+#: efficiencies and the tile size), False where >= 0 (times, contention, passes).
+PARAM_POSITIVE = {"eta_c": True, "eta_m": True, "tau_us": False, "chunk_us": False, "gamma": False,
+                  "e_w3": True, "e_group": True, "e_dw": True, "m_norm": False, "tile": True}
 
 
-def _in_range(v, lo: float, strict: bool) -> bool:
+def _param_ok(v, positive: bool) -> bool:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         return False
-    return v > lo if strict else v >= lo
+    return v > 0 if positive else v >= 0
 
 
 @dataclass
@@ -368,10 +367,9 @@ class Estimator:
             if not isinstance(d, dict):
                 raise DataError(f"{path}: GPU {n}: parameters must be an object")
             for k, v in d.items():
-                if k in PARAM_RANGES and not _in_range(v, *PARAM_RANGES[k]):
-                    lo, strict = PARAM_RANGES[k]
-                    raise DataError(f"{path}: GPU {n}: {k} must be a finite number {'>' if strict else '>='} "
-                                    f"{lo:g}, got {v!r}")
+                if k in PARAM_POSITIVE and not _param_ok(v, PARAM_POSITIVE[k]):
+                    raise DataError(f"{path}: GPU {n}: {k} must be a finite number "
+                                    f"{'> 0' if PARAM_POSITIVE[k] else '>= 0'}, got {v!r}")
             try:
                 params[n] = GpuParams(**{k: v for k, v in d.items() if k in known})
             except TypeError as exc:
