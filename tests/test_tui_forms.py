@@ -18,6 +18,7 @@ from tui_helpers import (  # noqa: E402
     make_app,
     press,
     screen_text,
+    settle,
     type_text,
     wait_for,
     wait_mode,
@@ -304,3 +305,24 @@ async def test_a_negative_seed_is_refused_before_the_run(demo_data, tmp_path, sc
         await press(pilot, "ctrl+r")
         assert await wait_for(pilot, lambda: any("seed: a whole number >= 0" in n for n in notes), 10), notes
         assert app.screen.state not in ("running",)
+
+
+async def test_gpu_use_box_shows_every_figure_whole_at_80_columns(demo_data, tmp_path):
+    """At 80x24 the GPU-use box widens to its figures: a 5-letter type name, a 4-digit
+    limit and a type used to 100% are shown whole, not behind a horizontal scroll."""
+    from types import SimpleNamespace
+
+    from ppipe_tui.widgets.plan import GpuUseTable
+
+    app = _app_on_a_plan(demo_data, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_mode(pilot, app, "plan", 20)
+        table = app.screen.query_one(GpuUseTable)
+        used = {"A100X": 250.0, "T4": 45.0, "L40S": 3.0}
+        limits = {"A100X": 1000, "T4": 45, "L40S": 12}
+        table.show(SimpleNamespace(plan=SimpleNamespace(gpus_used=lambda: used), limits=limits))
+        await settle(pilot)  # the table sizes itself on its own idle, which pinging it runs
+        figures = ("A100X", "250/1000", "45/45", "100%")
+        assert await wait_for(pilot, lambda: all(f in region_text(app, table) for f in figures), 10), (
+            region_text(app, table))
+        assert table.virtual_size.width <= table.size.width, (table.virtual_size, table.size)
