@@ -315,3 +315,35 @@ def test_ctrl_c_in_any_command_says_interrupted(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and out == ""
     assert err.strip() == "ppipe: interrupted", err
+
+
+_BLOCKED_IMPORT = RESTORE_SIGINT + """
+import importlib.abc, sys, threading
+blocked, entry = sys.argv[1], sys.argv[2]
+
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == blocked:  # the console script is still importing the CLI or the app
+            print("STARTED", file=sys.stderr, flush=True)
+            threading.Event().wait()
+        return None
+
+sys.meta_path.insert(0, Blocked())
+sys.argv[1:] = sys.argv[3:]
+__import__(entry, fromlist=["main"]).main()
+"""
+
+
+@pytest.mark.parametrize("module,entry,line", [("ppipe.cli", "ppipe.console", "ppipe: interrupted"),
+                                               ("ppipe_tui.app", "ppipe_tui.console", "ppipe-tui: interrupted")])
+def test_ctrl_c_while_the_console_script_imports_is_one_line(tmp_path, module, entry, line):
+    """A Ctrl-C in the first tenth of a second, while the entry point still imports typer or
+    Textual, ends like one during a command: one line and exit 130, no traceback."""
+    proc = subprocess.Popen([sys.executable, "-c", _BLOCKED_IMPORT, module, entry, "gpus"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().startswith("STARTED")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and out == ""
+    assert err.strip() == line, err
+

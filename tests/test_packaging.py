@@ -27,6 +27,16 @@ def _data_files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
 
+def test_console_scripts_run_through_the_entry_modules():
+    """The installed ``ppipe`` and ``ppipe-tui`` start at the modules that catch a Ctrl-C
+    while the CLI or the app is still importing (tests/test_cli_solve.py interrupts them)."""
+    assert _pyproject()["project"]["scripts"] == {"ppipe": "ppipe.console:main",
+                                                  "ppipe-tui": "ppipe_tui.console:main"}
+    proc = subprocess.run([sys.executable, "-c", "from ppipe.console import main; main()", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("ppipe "), (proc.stdout, proc.stderr)
+
+
 def test_shipped_data_is_reachable():
     assert SHIPPED_DATA.is_dir()
     assert SHIPPED_GPU_CATALOG.is_file()
