@@ -705,7 +705,7 @@ CASES: list = [
          needles=("maximum batch size", "100000000")),
     # ---- output paths
     Case("solve-output-folder", TRACEBACK, SOLVE + ["-o", "{w}"], needles=("--output", "folder")),
-    Case("solve-output-empty", TRACEBACK, SOLVE + ["-o", ""], needles=("--output",)),
+    Case("solve-output-empty", TRACEBACK, SOLVE + ["-o", ""], needles=("--output is empty",)),
     Case("solve-output-under-a-file", TRACEBACK, SOLVE + ["-o", "{plan}/x.json"], needles=("is a file",)),
     Case("simulate-log-folder", TRACEBACK, SIM + ["--lf", "50", "--log", "{w}"], needles=("--log", "folder")),
     Case("prepartition-out-file", TRACEBACK, ["prepartition", ART_MODEL, "--data", "{art}", "--out", "{plan}"],
@@ -909,8 +909,13 @@ CASES: list = [
     Case("estimate-o-other-name", UNCLEAR, EST + ["-o", "{w}/other.profile.json"],
          needles=("other.profile.json", "vgg16.profile.json")),
     Case("build-zoo-models-empty", UNCLEAR, ["profile", "build-zoo", "--models", "", "--out", "{w}/bz"],
-         needles=("model list",)),
-    Case("check-gpus-empty", UNCLEAR, ["check", "{plan}", "--data", "{zoo}", "--gpus", ""], needles=("GPU count",)),
+         needles=("--models is empty",)),
+    Case("check-gpus-empty", UNCLEAR, ["check", "{plan}", "--data", "{zoo}", "--gpus", ""],
+         needles=("--gpus is empty",)),
+    # an unset shell variable: ``--to "$DEST"`` was the current folder (28 profiles written there)
+    Case("data-import-to-empty", DATA_LOSS, ["data", "import", "{zoo}", "--to", ""], needles=("--to is empty",)),
+    Case("experiment-out-empty", DATA_LOSS, ["experiment", "ablation", "--out="], needles=("--out is empty",)),
+    Case("show-plan-empty", UNCLEAR, ["show", ""], needles=("an argument is empty",)),
     Case("check-recorded-limits", UNCLEAR, ["check", "{bad}/plan.json", "--data", "{zoo}"], rc=1, stderr_line=False,
          setup=_plan_edit(_scale_gpus(10)), needles=("limit",)),
     # ---- cosmetic: usage errors are one line without a terminal
@@ -1032,3 +1037,22 @@ def test_an_unexpected_error_is_one_line(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == ExitCode.INTERNAL and err.count("\n") == 1 and "Traceback" not in err
     assert "internal error" in err and "ZeroDivisionError" in err and "--debug" in err
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["solve", "--group", "G1", "-o", ""], "--output"),
+    (["solve", "--group="], "--group"),
+    (["data", "import", "src", "--to", ""], "--to"),
+    (["experiment", "ablation", "-o", ""], "--out"),
+    (["solve", "--json", ""], "an argument"),  # a flag takes no value: the "" is a positional
+    (["show", ""], "an argument"),
+    (["show", "--", ""], "an argument"),
+    (["solve", "--group", "G1", "--", "-x"], None),
+    (["solve", "--group", "G1", "-g", "L4:2"], None),
+    (["solve", "--weights", "1,1", "--no-save"], None),
+])
+def test_an_empty_argument_is_named(argv, expected):
+    """Which option an empty value belongs to, by its long name, as the error gives it."""
+    from ppipe.cli import _empty_argument
+
+    assert _empty_argument(argv) == expected

@@ -70,6 +70,49 @@ def _usage_line(exc) -> str:
     return f"ppipe: error: {_one_line(exc.format_message())} (see '{path} --help')"
 
 
+def _empty_argument(args: list[str]) -> str | None:
+    """The option given an empty value (its long name), or "an argument" for an empty
+    positional one; None when no argument is empty.
+
+    Why: ``--to "$DEST"`` with DEST unset reaches us as ``--to ""``, which typer turns into
+    the current folder (``data import`` then wrote its 28 profiles there), and an empty list
+    or name means nothing either. No option takes an empty value on purpose."""
+    command = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            args = args[:i] + [a for a in args[i + 1:] if a == ""]  # after --, positionals only
+            break
+    for i, arg in enumerate(args):
+        value_of = None
+        if arg.startswith("--") and arg.endswith("=") and len(arg) > 3:
+            value_of = arg[:-1]
+        elif arg == "" and i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]:
+            value_of = args[i - 1]
+        elif arg != "":
+            continue
+        if value_of is not None:
+            if command is None:
+                command = typer.main.get_command(app)
+            option = _find_option(command, args[:i], value_of)
+            if option is not None and not getattr(option, "is_flag", False):
+                return max(option.opts, key=len)
+        return "an argument"
+    return None
+
+
+def _find_option(command, before: list[str], name: str):
+    """The click option called ``name`` on the (sub)command the words ``before`` select."""
+    while True:
+        for param in command.params:
+            if name in getattr(param, "opts", ()) or name in getattr(param, "secondary_opts", ()):
+                return param
+        sub = next((a for a in before if a in getattr(command, "commands", {})), None)
+        if sub is None:
+            return None
+        before = before[before.index(sub) + 1:]
+        command = command.commands[sub]
+
+
 def os_error_line(exc: OSError) -> str:
     """``PATH: what went wrong`` for an OSError (full disk, read-only, permission, a loop of links)."""
     what = exc.strerror or exc.__class__.__name__
@@ -125,6 +168,10 @@ def run(argv: list[str] | None = None) -> int:
         err_console.print(_one_line(message), markup=False, soft_wrap=True, highlight=False)
         return code
 
+    empty = _empty_argument(args)
+    if empty is not None:
+        what = "an argument is empty" if empty == "an argument" else f"{empty} is empty"
+        return fail(f"ppipe: error: {what} (an unset shell variable?)", ExitCode.BAD_INPUT)
     try:
         rv = app(args=args, prog_name="ppipe", standalone_mode=False)
         return rv if isinstance(rv, int) else ExitCode.OK
