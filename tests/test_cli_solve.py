@@ -243,6 +243,10 @@ def test_time_report_names_the_seed_and_the_restart():
     res.stats["pool"]["priced"] = {"level": 1200.0, "bound": 1230.0, "seconds": 4.0}
     assert "with each model's rounding priced at 1,200.00: bound 1,230.00 in 4.00 s" in "\n".join(
         time_report(res, ["a", "b"]))
+    # stopped before any phase finished: where it stopped, not a word about the scheduler
+    stopped = SimpleNamespace(solve_seconds=0.4, scheduler="ppipe", stats={},
+                              message="cancelled while enumerating configurations")
+    assert time_report(stopped, ["a"])[1] == "  (cancelled while enumerating configurations)"
     res.stats["pool"]["priced"].update(rounds=7, cuts=9, plan=1230.0, proved=True)
     res.stats["pool"]["proved"] = True
     text = "\n".join(time_report(res, ["a", "b"]))

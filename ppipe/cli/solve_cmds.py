@@ -369,8 +369,9 @@ def time_report(res, names: list[str]) -> list[str]:
     if isinstance(rounds, list) and rounds:
         out.append(f"  loss-budget search: {len(rounds)} round(s), last budget {rounds[-1].get('budget', 0):,.3g}, "
                    f"{st.get('items', 0):,} items, fluid bound {st.get('fluid_bound', 0):,.2f}")
-    if len(out) == 1:
-        out.append("  (no breakdown recorded for this scheduler)")
+    if len(out) == 1:  # stopped before any phase finished (its message says where), or a baseline
+        message = getattr(res, "message", None)
+        out.append(f"  ({message})" if message else "  (no breakdown recorded for this scheduler)")
     return out
 
 
