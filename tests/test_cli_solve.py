@@ -351,3 +351,37 @@ def test_ctrl_c_while_the_console_script_imports_is_one_line(tmp_path, module, e
     assert proc.returncode == 130 and out == ""
     assert err.strip() == line, err
 
+
+
+def test_status_line_puts_the_figures_before_the_words():
+    """On 80 columns the status line is cut at the edge: the incumbent, bound and gap come
+    first, the stage's words after them."""
+    from ppipe.cli.background import LiveStatus
+    from ppipe.planning.milp import Progress
+
+    live = LiveStatus("building model")
+    assert live.read() == "building model"
+    live(Progress(None, None, None, 1.0, "pricing each model's rounding, then searching for a plan at the bound"))
+    assert live.read().startswith("pricing each model's rounding")
+    live(Progress(1794.46, 1802.05, 0.00423, 20.0, "proving that no plan is above 1,794.46 (or finding one)"))
+    assert live.read() == ("incumbent 1,794.46 | bound 1,802.05 | gap 0.423% | proving that no plan is above "
+                           "1,794.46 (or finding one)")
+
+
+def test_result_line_fits_80_columns():
+    """The result's first line keeps its figures on one line at 80 columns (the
+    "(min throughput/weight)" gloss gives way); wider terminals keep the gloss."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from ppipe.cli.solve_cmds import _print_human
+
+    res = SimpleNamespace(scheduler="ppipe", status="time_limit", objective=1794.46, gap=0.004218,
+                          solve_seconds=25.82, plan=None)
+    for width, gloss in ((80, False), (120, True)):
+        console = Console(width=width, record=True, color_system=None)
+        _print_human(res, None, None, None, console=console)
+        lines = console.export_text().splitlines()
+        assert lines[0].startswith("ppipe time_limit: objective 1,794.46") and lines[0].endswith("25.82 s"), lines
+        assert ("(min throughput/weight)" in lines[0]) == gloss and len(lines[0]) <= width

@@ -90,3 +90,45 @@ def test_a_time_limit_before_any_useful_plan_is_not_infeasible(monkeypatch):
     res = planner.solve_milp(problem, "ppipe", opts=SolveOptions(time_limit=1.0))
     assert res.status == Status.TIME_LIMIT and res.plan is None
     assert "before finding a plan" in res.message
+
+
+def test_progress_incumbent_never_falls_and_keeps_the_bound():
+    """Several MILPs report one after another; a later one's lower plan does not replace the
+    best plan shown, and the gap is measured to the best."""
+    from ppipe.planning.milp import Progress
+    from ppipe.planning.solve import rising_incumbent
+
+    seen = []
+    relay = rising_incumbent(seen.append)
+    relay(Progress(None, None, None, 0.1, "enumerating"))
+    relay(Progress(100.0, 120.0, 0.2, 0.2, "seed"))
+    relay(Progress(110.0, None, None, 0.3, ""))
+    relay(Progress(90.0, 115.0, 0.28, 0.4, "improved"))  # a later MILP, started lower
+    relay(Progress(None, 112.0, None, 0.5, "proving"))
+    assert [p.incumbent for p in seen] == [None, 100.0, 110.0, 110.0, None]
+    assert seen[3].bound == 115.0 and seen[3].gap == pytest.approx(5 / 110) and seen[3].message == "improved"
+    assert seen[4].bound == 112.0 and seen[4].message == "proving"
+
+
+def test_the_throughput_estimate_shows_nps_figures_in_its_words(monkeypatch):
+    """During the est_xput flow the status line moves with NP's MILP, its figures named as
+    NP's in the words (they are not the plan's, so not in the incumbent/bound fields)."""
+    from types import SimpleNamespace
+
+    from ppipe.planning import solve as S
+    from ppipe.planning.milp import Progress
+
+    def fake_np(problem, solver, opts, fallback):
+        opts.progress(Progress(None, None, None, 0.1, "configurations of m: 42 enumerated, 7 kept"))
+        opts.progress(Progress(1234.5, 1300.0, 0.05, 0.5, "improved"))
+        opts.progress(Progress(None, 1290.0, None, 0.6, ""))
+        return SimpleNamespace(plan=SimpleNamespace(models=[SimpleNamespace(xput=1234.5)]))
+
+    monkeypatch.setattr(S, "solve_np", fake_np)
+    seen = []
+    problem = SimpleNamespace(models=[SimpleNamespace(est_xput=None)], with_est_xput=lambda est: problem)
+    assert S.estimate_xput(problem, opts=SolveOptions(progress=seen.append)) == [1234.5]
+    assert [p.message for p in seen] == ["estimating throughputs: configurations of m: 42 enumerated, 7 kept",
+                                         "estimating throughputs: NP's MILP, plan 1,234.50, bound 1,300.00",
+                                         "estimating throughputs: NP's MILP, bound 1,290.00"]
+    assert all(p.incumbent is None and p.bound is None for p in seen)

@@ -26,13 +26,17 @@ class LiveStatus:
         self.lock = threading.Lock()
 
     def __call__(self, p) -> None:
-        parts = [p.message] if p.message else []
+        # The figures first: on 80 columns the status line is cut at the edge, and the
+        # stage's words can lose their end where the incumbent, bound and gap cannot.
+        parts = []
         if p.incumbent is not None:
             parts.append(f"incumbent {p.incumbent:,.{self.digits}f}")
         if p.bound is not None:
             parts.append(f"bound {p.bound:,.{self.digits}f}")
         if self.show_gap and p.gap is not None:
             parts.append(f"gap {100 * p.gap:.3f}%")
+        if p.message:
+            parts.append(p.message)
         with self.lock:
             self.text = " | ".join(parts) or self.text
 
