@@ -339,6 +339,8 @@ __import__(entry, fromlist=["main"]).main()
 
 
 @pytest.mark.parametrize("module,entry,line", [("ppipe.cli", "ppipe.console", "ppipe: interrupted"),
+                                               # click: imported by run() itself, before its try
+                                               ("click", "ppipe.console", "ppipe: interrupted"),
                                                ("ppipe_tui.app", "ppipe_tui.console", "ppipe-tui: interrupted")])
 def test_ctrl_c_while_the_console_script_imports_is_one_line(tmp_path, module, entry, line):
     """A Ctrl-C in the first tenth of a second, while the entry point still imports typer or

@@ -71,33 +71,49 @@ def _usage_line(exc) -> str:
 
 
 def _empty_argument(args: list[str]) -> str | None:
-    """The option given an empty value (its long name), or "an argument" for an empty
-    positional one; None when no argument is empty.
+    """The path option given an empty value (its long name), or "an argument" for an empty
+    positional one; None when neither.
 
     Why: ``--to "$DEST"`` with DEST unset reaches us as ``--to ""``, which typer turns into
-    the current folder (``data import`` then wrote its 28 profiles there), and an empty list
-    or name means nothing either. No option takes an empty value on purpose."""
+    ``Path(".")``, the current folder (``data import`` then wrote its 28 profiles there).
+    Only paths: an empty list or price (``--own ""``, ``--price ""``) means "none" on
+    purpose, and click names a flag given ``=`` or an unknown option better than we can."""
     command = None
     for i, arg in enumerate(args):
-        if arg == "--":
-            args = args[:i] + [a for a in args[i + 1:] if a == ""]  # after --, positionals only
-            break
-    for i, arg in enumerate(args):
-        value_of = None
+        if arg == "--":  # after it every word is a positional argument
+            return "an argument" if "" in args[i + 1:] else None
         if arg.startswith("--") and arg.endswith("=") and len(arg) > 3:
-            value_of = arg[:-1]
+            name = arg[:-1]
         elif arg == "" and i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]:
-            value_of = args[i - 1]
-        elif arg != "":
+            name = args[i - 1]
+        elif arg == "":
+            return "an argument"
+        else:
             continue
-        if value_of is not None:
-            if command is None:
-                command = typer.main.get_command(app)
-            option = _find_option(command, args[:i], value_of)
-            if option is not None and not getattr(option, "is_flag", False):
-                return max(option.opts, key=len)
-        return "an argument"
+        if command is None:
+            command = typer.main.get_command(app)
+        option = _find_option(command, args[:i], name)
+        if option is not None and getattr(option, "is_flag", False) and arg == "":
+            return "an argument"  # a flag takes no value: the "" is a positional one
+        if option is not None and _takes_path(option):
+            return max(option.opts, key=len)
     return None
+
+
+def _takes_path(param) -> bool:
+    """Whether a click parameter's value is a path (typer's annotation, or click's type)."""
+    import typing
+    from pathlib import PurePath
+
+    def mentions(annotation) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, PurePath):
+            return True
+        return any(mentions(a) for a in typing.get_args(annotation))
+
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if annotation is not None:
+        return mentions(annotation)
+    return type(getattr(param, "type", None)).__name__ == "Path"
 
 
 def _find_option(command, before: list[str], name: str):
@@ -157,22 +173,27 @@ def run(argv: list[str] | None = None) -> int:
     input nested too deeply or too big for memory (exit 2); anything else is a
     bug: one line saying so, exit 70.
     """
-    from ppipe.cli.common import err_console
-
-    usage_errors, click_errors, aborts = _click_exceptions()
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    try:  # a Ctrl-C while these import (click, rich) is still one line
+        from ppipe.cli.common import err_console
+
+        usage_errors, click_errors, aborts = _click_exceptions()
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("ppipe: interrupted", file=sys.stderr)
+        return ExitCode.CANCELLED
 
     def fail(message: str, code: int) -> int:
         err_console.print(_one_line(message), markup=False, soft_wrap=True, highlight=False)
         return code
 
-    empty = _empty_argument(args)
-    if empty is not None:
-        what = "an argument is empty" if empty == "an argument" else f"{empty} is empty"
-        return fail(f"ppipe: error: {what} (an unset shell variable?)", ExitCode.BAD_INPUT)
     try:
+        empty = _empty_argument(args)
+        if empty is not None:
+            what = "an argument is empty" if empty == "an argument" else f"{empty} is empty"
+            return fail(f"ppipe: error: {what} (an unset shell variable?)", ExitCode.BAD_INPUT)
         rv = app(args=args, prog_name="ppipe", standalone_mode=False)
         return rv if isinstance(rv, int) else ExitCode.OK
     except SystemExit as exc:  # sys.exit() somewhere below

@@ -107,13 +107,15 @@ def rising_incumbent(progress: ProgressCallback) -> ProgressCallback:
     best: list[float | None] = [None]
 
     def relay(p: Progress) -> None:
+        # reported under the lock too: a thread that read a lower best must not be shown after one
+        # that raised it (the callbacks only store text)
         with lock:
             if p.incumbent is not None:
                 if best[0] is not None and p.incumbent < best[0]:
                     p = replace(p, incumbent=best[0], gap=relative_gap(best[0], p.bound))
                 else:
                     best[0] = p.incumbent
-        progress(p)
+            progress(p)
 
     return relay
 
