@@ -416,19 +416,21 @@ def _model_tables(header: list[str], rows: list[list[str]], total: list[str], wi
 
 
 def _print_human(res, problem, reference_objective, plan_file, console=None) -> None:
+    from rich.text import Text
+
     from ppipe.cli.tables import print_fitted
 
     console = console or out_console
 
     gap = f"{100 * res.gap:.4f}%" if res.gap is not None else "n/a"
-    head = f"{res.status}"
+    head = f" {res.status}"
     if res.objective is not None:
-        what = " (min throughput/weight)"
-        tail = f", gap {gap}, {res.solve_seconds:.2f} s"
-        head += f": objective {res.objective:,.2f}"
-        # on 80 columns the line would wrap ("25.82" / "s"): the gloss gives way first
-        head += (what if len(f"{res.scheduler} {head}{what}{tail}") <= console.width else "") + tail
-    console.print(f"[bold]{res.scheduler}[/] {head}", markup=True)
+        gloss = " (min throughput/weight)"
+        body, tail = f": objective {res.objective:,.2f}", f", gap {gap}, {res.solve_seconds:.2f} s"
+        if len(res.scheduler + head + body + gloss + tail) > console.width:
+            gloss = ""  # on 80 columns the line would wrap ("25.82" / "s"): the gloss gives way
+        head += body + gloss + tail
+    console.print(Text.assemble((res.scheduler, "bold"), head))
     if reference_objective is not None and res.objective is not None:
         rel = abs(res.objective - reference_objective) / reference_objective
         console.print(f"reference objective {reference_objective:,.2f} (relative difference {rel:.2e})")
