@@ -75,14 +75,19 @@ class Watchdog:
 
 
 async def scenario(rounds: int, dog: Watchdog | None, cancel_s: list[float]) -> list[float]:
+    import ppipe.planning.planner as planner
+
+    planner.POOL_RELAXATION = False  # the solve keeps running (as in the test)
+    with tempfile.TemporaryDirectory(prefix="ppipe-latency-") as folder:
+        return await _keys(Path(folder), rounds, dog, cancel_s)
+
+
+async def _keys(tmp: Path, rounds: int, dog: Watchdog | None, cancel_s: list[float]) -> list[float]:
     from tui_helpers import make_app, press, type_text, wait_for, wait_mode, write_demo_plans
 
-    import ppipe.planning.planner as planner
     from ppipe_tui.demo import write_demo_profiles
     from ppipe_tui.screens.help import HelpScreen
 
-    planner.POOL_RELAXATION = False  # the solve keeps running (as in the test)
-    tmp = Path(tempfile.mkdtemp(prefix="ppipe-latency-"))
     data = write_demo_profiles(tmp / "profiles")
     plans = write_demo_plans(tmp / "plans")
     app = make_app(data, tmp / "plans", plan=plans["ppipe"])
