@@ -754,11 +754,13 @@ POOL_RELAXATION = True
 
 class _PoolSide:
     """The pool relaxation and its completion (:func:`_pool_bound`), run in a thread beside
-    the direct MILP, whose branch and bound is serial in HiGHS: the second core is free.
+    the direct MILP. HiGHS 1.16 runs its branch and bound on two workers, so on two cores
+    this side takes CPU from it (G1 on four types: about 0.4 s of 4), a price paid for the
+    problems it proves (the rows marked +pool in bench/bench_scale.py).
 
     Why beside and not before: where the relaxation is tight it proves the optimum in a
     fraction of the MILP's time (three zoo models on eight types: 3.5 s -> 0.9 s) and stops
-    the MILP (``proved``); where it is not (G1 on four types: bound 2143.6, optimum
+    the MILP (``proved``); where it is not (G1 on four types: bound 2133.1, optimum
     2111.6) it would only add its time. Its bound tightens the MILP's, in progress and in
     the result, and a MILP plan that reaches it is optimal. The MILP stops only on a proof
     and :meth:`settle` waits for this thread, so the plan does not depend on which side
