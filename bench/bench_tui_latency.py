@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import multiprocessing
 import statistics
 import sys
@@ -30,6 +31,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -48,7 +50,7 @@ class Watchdog:
 
     def __init__(self, late_s: float = 0.2):
         self.late_s = late_s
-        self.beat = time.perf_counter()
+        self.beat: float | None = None  # none until the keys start: set-up is not measured
         self.stop = threading.Event()
         self.reports: list[str] = []
         self.main_id = threading.main_thread().ident
@@ -61,6 +63,8 @@ class Watchdog:
     def watch(self) -> None:
         reported_for = None
         while not self.stop.wait(0.05):
+            if self.beat is None:
+                continue
             lag = time.perf_counter() - self.beat
             if lag > self.late_s and reported_for != self.beat:
                 reported_for = self.beat
@@ -74,15 +78,32 @@ class Watchdog:
                 self.reports.append("\n".join(parts))
 
 
-async def scenario(rounds: int, dog: Watchdog | None, cancel_s: list[float]) -> list[float]:
+class Measured(NamedTuple):
+    key_delays: list[float]  # seconds from posting a key to its action, keys met with both at work
+    cancel: float | None  # seconds from Escape to the solve stopped; None: not measured
+    cancel_note: str  # why not measured, or ""
+
+
+async def scenario(rounds: int, dog: Watchdog | None) -> Measured:
     import ppipe.planning.planner as planner
 
     planner.POOL_RELAXATION = False  # the solve keeps running (as in the test)
     with tempfile.TemporaryDirectory(prefix="ppipe-latency-") as folder:
-        return await _keys(Path(folder), rounds, dog, cancel_s)
+        return await _keys_then_cancel(Path(folder), rounds, dog)
 
 
-async def _keys(tmp: Path, rounds: int, dog: Watchdog | None, cancel_s: list[float]) -> list[float]:
+async def _focus(pilot, widget_id: str) -> None:
+    from tui_helpers import press
+
+    app = pilot.app
+    for _ in range(60):
+        if app.focused is not None and app.focused.id == widget_id:
+            return
+        await press(pilot, "tab")
+    raise SystemExit(f"tab never reached #{widget_id} (the screen changed?)")
+
+
+async def _keys_then_cancel(tmp: Path, rounds: int, dog: Watchdog | None) -> Measured:
     from tui_helpers import make_app, press, type_text, wait_for, wait_mode, write_demo_plans
 
     from ppipe_tui.demo import write_demo_profiles
@@ -101,18 +122,12 @@ async def _keys(tmp: Path, rounds: int, dog: Watchdog | None, cancel_s: list[flo
             if i:
                 await press(pilot, "down")
             await press(pilot, "enter")
-        for _ in range(60):
-            if app.focused is not None and app.focused.id == "in-max_parts":
-                break
-            await press(pilot, "tab")
+        await _focus(pilot, "in-max_parts")
         await press(pilot, "4", "ctrl+r")  # four partitions: longer than the keys take
         assert await wait_for(pilot, lambda: app.session.solving, 10)
         await press(pilot, "f5")
         sim = app.screen
-        for _ in range(60):
-            if app.focused is not None and app.focused.id == "sim-duration":
-                break
-            await press(pilot, "tab")
+        await _focus(pilot, "sim-duration")
         await type_text(pilot, "600")
         await press(pilot, "ctrl+r", "minus", "minus")
         assert await wait_for(pilot, lambda: sim.state == "running", 60)
@@ -121,11 +136,14 @@ async def _keys(tmp: Path, rounds: int, dog: Watchdog | None, cancel_s: list[flo
             for key in KEYS:
                 t0 = time.perf_counter()
                 await press(pilot, key)
-                if key != "escape" and sim.state == "running" and app.session.solving:
-                    delays.append(app.last_action_at - t0)  # only keys met with both at work
+                if key != "escape":  # escape closes help: not an app action
+                    if not app.last_action_at > t0:
+                        raise SystemExit(f"the key {key} ran no action")
+                    if sim.state == "running" and app.session.solving:
+                        delays.append(app.last_action_at - t0)  # only keys met with both at work
                 assert isinstance(app.screen, HelpScreen) == (key == "f1")
                 await asyncio.sleep(0.15)
-        still = (sim.state, app.session.solving)
+        key_state = (sim.state, app.session.solving)
         if beat:
             dog.stop.set()
             await beat
@@ -138,15 +156,18 @@ async def _keys(tmp: Path, rounds: int, dog: Watchdog | None, cancel_s: list[flo
         assert await wait_mode(pilot, app, "solve", 10)
         run = app.session.runs[-1]
         assert await wait_for(pilot, lambda: run.incumbent is not None or run.finished, 60)
+        cancel, cancel_note = None, "the solve ended before its MILP had a plan"
         if not run.finished:
             t0 = time.perf_counter()
             await press(pilot, "escape")
-            await wait_for(pilot, lambda: run.finished, 15, step=0.005)
-            cancel_s.append(time.perf_counter() - t0)
-    if still != ("running", True):
-        print(f"note: at the last key: simulation {still[0]}, solving {still[1]} (keys after the end "
-              "of either are not counted)", file=sys.stderr)
-    return delays
+            if await wait_for(pilot, lambda: run.finished, 15, step=0.005):
+                cancel, cancel_note = time.perf_counter() - t0, ""
+            else:
+                cancel_note = "the solve did not stop within 15 s of Escape"
+    if key_state != ("running", True):
+        print(f"note: at the last key: simulation {key_state[0]}, solving {key_state[1]} (keys after the "
+              "end of either are not counted)", file=sys.stderr)
+    return Measured(delays, cancel, cancel_note)
 
 
 def main() -> None:
@@ -162,23 +183,24 @@ def main() -> None:
     if dog:
         threading.Thread(target=dog.watch, daemon=True).start()
     try:
-        cancel_s: list[float] = []
-        delays = asyncio.run(scenario(args.rounds, dog, cancel_s))
+        measured = asyncio.run(scenario(args.rounds, dog))
     finally:
         for h in hogs:
             h.terminate()
+            h.join()
+    delays = measured.key_delays
     if not delays:
         sys.exit("no key was pressed while both the solve and the simulation ran")
     ms = sorted(d * 1000 for d in delays)
     over = sum(d > TARGET_S * 1000 for d in ms)
-    p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+    p95 = ms[math.ceil(0.95 * len(ms)) - 1]  # nearest rank
     print(f"keys timed: {len(ms)} (busy processes: {args.busy})")
     print(f"latency ms: median {statistics.median(ms):.1f}  p95 {p95:.1f}  worst {ms[-1]:.1f}")
     print(f"over {TARGET_S * 1000:.0f} ms: {over} of {len(ms)}  (worst / target = {ms[-1] / (TARGET_S * 1000):.2f}x)")
-    if cancel_s:
-        print(f"cancel (Escape -> the solve stopped): {cancel_s[0] * 1000:.0f} ms  (target 1 s)")
+    if measured.cancel is not None:
+        print(f"cancel (Escape -> the solve stopped): {measured.cancel * 1000:.0f} ms  (target 1 s)")
     else:
-        print("cancel: not measured (the solve ended before its MILP had a plan)")
+        print(f"cancel: not measured ({measured.cancel_note})")
     if dog:
         for report in dog.reports:
             print(report)

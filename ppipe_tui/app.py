@@ -113,7 +113,8 @@ class PPipeApp(App):
 
     @property
     def last_action_at(self) -> float:
-        """perf_counter of the last handled key action (the responsiveness test reads it)."""
+        """perf_counter of the last handled key action (the tests check that a key ran its action;
+        ``bench/bench_tui_latency.py`` times it against the key press)."""
         return self.session.last_action_at
 
     # ------------------------------------------------------------ start-up

@@ -677,7 +677,7 @@ class Session:
         self.current: PlanEntry | None = None
         #: latest plan per scheduler, for the side-by-side views (keyed by problem)
         self.by_scheduler: dict[str, PlanEntry] = {}
-        #: perf_counter of the last handled key action (the responsiveness test reads it)
+        #: perf_counter of the last handled key action (tests and bench/bench_tui_latency.py read it)
         self.last_action_at = 0.0
         #: background jobs (daemon threads); quitting cancels them and never waits
         self.jobs: list = []
@@ -756,7 +756,7 @@ class Session:
                 + (f"; saved to {saved}" if saved else " (this session only)"))
 
     def mark_action(self) -> None:
-        """Note when an action ran (the responsiveness test compares it with the key press)."""
+        """Note when an action ran (``bench/bench_tui_latency.py`` compares it with the key press)."""
         self.last_action_at = time.perf_counter()
 
     @property

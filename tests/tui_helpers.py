@@ -50,10 +50,11 @@ def screen_text(app) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: the bound a test puts on "within a second" (a cancel, a quit): the app's own part takes
-#: 15-40 ms here, and ``bench/bench_tui_latency.py`` measures it; the rest is headroom for a
-#: loaded machine, where the whole process can stall (CI once held a key for 0.69 s). What
-#: it catches is waiting for a thread (the stuck ones in these tests run for minutes).
+#: the bound a test puts on "within a second" (a cancel, a quit, a key): the app's own part
+#: takes 15-40 ms here (``bench/bench_tui_latency.py`` times keys and a solve's cancel); the
+#: rest is headroom for a loaded machine, where the whole process can stall (CI once held a
+#: key for 0.69 s). What it catches is waiting for a thread or blocking the event loop (the
+#: stuck threads in these tests run for minutes).
 PROMPT_S = 3.0
 
 #: single characters whose Textual key name is a word

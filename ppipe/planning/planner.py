@@ -724,7 +724,7 @@ RESTRICTED_NODES = 10_000
 
 #: The priced stage (:func:`priced_search`) runs beside the MILP on plans of at least this
 #: many models, when the pool relaxation did not prove the optimum: with few models the
-#: rounding of each adds up to little (G1 on four types: the same bound, 2143.6).
+#: rounding of each adds up to little (G1 on four types: the same bound as the pool relaxation).
 COST_STAGE_MIN_MODELS = 4
 
 #: On problems of at least this many configurations the priced stage also cuts model by
