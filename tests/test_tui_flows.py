@@ -54,6 +54,22 @@ def keep_the_solve_slow(monkeypatch) -> None:
     monkeypatch.setattr(planner, "POOL_RELAXATION", False)
 
 
+def keep_solving_until_cancelled(monkeypatch) -> None:
+    """Each solve runs for real (HiGHS at work on a thread), then its run stays open until it is
+    cancelled: a test that needs a solve in progress does not depend on how fast HiGHS is (the
+    demo's three-partition solve takes 6.5 s here; a faster machine would end it sooner)."""
+    import ppipe_tui.app as tui_app
+
+    real = tui_app.run_solve
+
+    def held(request, scheduler, cancel, on_progress):
+        res = real(request, scheduler, cancel, on_progress)
+        cancel.wait()
+        return res
+
+    monkeypatch.setattr(tui_app, "run_solve", held)
+
+
 async def start_slow_solve(pilot, app) -> None:
     """Three demo models with 3 partitions: HiGHS needs far longer than a test has
     (with :func:`keep_the_solve_slow`)."""
@@ -220,6 +236,7 @@ async def test_keypress_handled_while_solving_and_simulating(demo_data, plans_di
     fast (the 100 ms target) is measured by ``bench/bench_tui_latency.py``, not here: a
     tight timed assertion fails whenever the machine is busy (CI saw one key at 0.69 s)."""
     keep_the_solve_slow(monkeypatch)
+    keep_solving_until_cancelled(monkeypatch)
     plans = write_demo_plans(plans_dir)
     app = make_app(demo_data, plans_dir, plan=plans["ppipe"])
     async with app.run_test(size=(80, 24)) as pilot:
