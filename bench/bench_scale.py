@@ -19,10 +19,11 @@ GPUs at most 2x slower; one model with P = 3 on four types <= 30 s; vit_b_16
 with P = 4 on HC2 <= 5 s; every row optimal (gap <= 1e-4) in <= 2 GB.
 
 The "machine probe" lines, before and after the table, time a fixed single-threaded CPU
-workload (``machine_probe``) against its best time on the day the targets were met: this machine is shared, and its speed
-varies about twofold between days (G1 on four types took 6.9 s on 2026-12-01, 3.5-4.1 s on
-2026-12-02, the same 720 branch-and-bound nodes). Read the seconds against that ratio; the
-probe was first run on 2026-12-02, so how closely it follows the slow days is not yet known.
+workload (``machine_probe``) against its best time on the day the targets were met: this
+machine is shared, and its speed varies about twofold between days (G1 on four types took
+6.9 s on 2026-12-01, 3.5-4.1 s on 2026-12-02, the same 720 branch-and-bound nodes). Read the
+seconds against that ratio; the probe was first run on 2026-12-02, so how closely it
+follows the slow days is not yet known.
 
 ``--solver gurobi`` (with ``pip install 'ppipe[gurobi]'``) solves each MILP within pip's
 size-limited licence with Gurobi and the rest with HiGHS: here G1 on four types took
@@ -113,10 +114,8 @@ def run_row(index: int, time_limit: float, method: str, solver: str = DEFAULT_SO
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-#: seconds :func:`machine_probe` took on 2026-12-02, the day every target above was met
-#: (G1 on four types 3.5-4.1 s over ten runs; the whole test suite 285 s). On 2026-12-01 the
-#: same code and the same 720 branch-and-bound nodes took 6.9 s for G1 (the suite 557-601 s):
-#: the machine is shared and its speed varies about twofold from day to day.
+#: the best time of :func:`machine_probe` on 2026-12-02, the day every target was met (G1 on
+#: four types 3.5-4.1 s over ten runs; the whole test suite 285 s, against 557-601 s the day before)
 PROBE_REFERENCE_S = 0.27
 
 

@@ -92,19 +92,8 @@ async def scenario(rounds: int, dog: Watchdog | None) -> Measured:
         return await _keys_then_cancel(Path(folder), rounds, dog)
 
 
-async def _focus(pilot, widget_id: str) -> None:
-    from tui_helpers import press
-
-    app = pilot.app
-    for _ in range(60):
-        if app.focused is not None and app.focused.id == widget_id:
-            return
-        await press(pilot, "tab")
-    raise SystemExit(f"tab never reached #{widget_id} (the screen changed?)")
-
-
 async def _keys_then_cancel(tmp: Path, rounds: int, dog: Watchdog | None) -> Measured:
-    from tui_helpers import make_app, press, type_text, wait_for, wait_mode, write_demo_plans
+    from tui_helpers import choose_models, make_app, press, tab_to, type_text, wait_for, wait_mode, write_demo_plans
 
     from ppipe_tui.demo import write_demo_profiles
     from ppipe_tui.screens.help import HelpScreen
@@ -116,18 +105,13 @@ async def _keys_then_cancel(tmp: Path, rounds: int, dog: Watchdog | None) -> Mea
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.session.current is not None, 10)
         await press(pilot, "f2")
-        assert await wait_for(pilot, lambda: app.session.models is not None, 10)
-        await type_text(pilot, "a")
-        for i in range(3):
-            if i:
-                await press(pilot, "down")
-            await press(pilot, "enter")
-        await _focus(pilot, "in-max_parts")
+        await choose_models(pilot, app, "a", 3)
+        await tab_to(pilot, app, "in-max_parts")
         await press(pilot, "4", "ctrl+r")  # four partitions: longer than the keys take
         assert await wait_for(pilot, lambda: app.session.solving, 10)
         await press(pilot, "f5")
         sim = app.screen
-        await _focus(pilot, "sim-duration")
+        await tab_to(pilot, app, "sim-duration")
         await type_text(pilot, "600")
         await press(pilot, "ctrl+r", "minus", "minus")
         assert await wait_for(pilot, lambda: sim.state == "running", 60)

@@ -13,10 +13,12 @@ pytest.importorskip("textual")
 
 from tui_helpers import (  # noqa: E402
     PROMPT_S,
+    choose_models,
     make_app,
     press,
     screen_text,
     settle,
+    tab_to,
     type_text,
     wait_for,
     wait_mode,
@@ -27,23 +29,6 @@ from tui_helpers import (  # noqa: E402
 from ppipe_tui.app import main  # noqa: E402
 from ppipe_tui.screens.dialogs import ErrorDialog  # noqa: E402
 from ppipe_tui.screens.help import HelpScreen  # noqa: E402
-
-
-async def tab_to(pilot, app, widget_id: str, limit: int = 60) -> None:
-    for _ in range(limit):
-        if app.focused is not None and app.focused.id == widget_id:
-            return
-        await press(pilot, "tab")
-    raise AssertionError(f"tab never reached #{widget_id} (at {app.focused!r})")
-
-
-async def choose_models(pilot, app, query: str, count: int) -> None:
-    assert await wait_for(pilot, lambda: app.session.models is not None, 10)
-    await type_text(pilot, query)
-    for i in range(count):
-        if i:
-            await press(pilot, "down")
-        await press(pilot, "enter")
 
 
 def keep_the_solve_slow(monkeypatch) -> None:
@@ -71,8 +56,8 @@ def keep_solving_until_cancelled(monkeypatch) -> None:
 
 
 async def start_slow_solve(pilot, app) -> None:
-    """Three demo models with 3 partitions: HiGHS needs far longer than a test has
-    (with :func:`keep_the_solve_slow`)."""
+    """Three demo models with 3 partitions: about 6 s of HiGHS here, its first plan after
+    0.6 s (with :func:`keep_the_solve_slow`)."""
     await choose_models(pilot, app, "a", 3)
     await tab_to(pilot, app, "in-max_parts")
     await press(pilot, "3")

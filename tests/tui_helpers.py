@@ -114,6 +114,25 @@ async def type_text(pilot, text: str) -> None:
     await press(pilot, *text)
 
 
+async def tab_to(pilot, app, widget_id: str, limit: int = 60) -> None:
+    """Tab until the widget ``widget_id`` has the focus (an error if it never does)."""
+    for _ in range(limit):
+        if app.focused is not None and app.focused.id == widget_id:
+            return
+        await press(pilot, "tab")
+    raise AssertionError(f"tab never reached #{widget_id} (at {app.focused!r})")
+
+
+async def choose_models(pilot, app, query: str, count: int) -> None:
+    """On F2: type ``query`` in the model search and tick the first ``count`` matches."""
+    assert await wait_for(pilot, lambda: app.session.models is not None, 10)
+    await type_text(pilot, query)
+    for i in range(count):
+        if i:
+            await press(pilot, "down")
+        await press(pilot, "enter")
+
+
 async def barrier(app, rounds: int = 2) -> None:
     """Wait until the app and every widget of every screen shown (the top one and those behind
     a dialog) have handled what was queued when called; twice, so the idle work (layout,
